@@ -1,0 +1,32 @@
+# `make book` and `make test` each set up .venv on first use (Python 3.11 and
+# make are all a fresh machine needs), then build the book or run the tests.
+# The set-up reruns only when requirements.txt or pyproject.toml change.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+# TensorFlow's C++ start-up messages (levels below ERROR) stay out of the output.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+
+.PHONY: book test install clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install --no-deps -e .
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo "The book: $(CURDIR)/_build/html/index.html"
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+clean:
+	rm -rf _build

@@ -1,0 +1,160 @@
+"""Chapter 1: tensors, matrix products and the step-function perceptron."""
+
+import timeit
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mlpkit import perceptron
+from mlpkit.activations import step, step_map_fn
+from mlpkit.perceptron import LOGIC_INPUTS, TRUTH_TABLES, Perceptron
+from mlpkit.plotting import plot_decision_lines
+
+
+def test_row_times_column_is_one_by_one():
+    out = tf.matmul(tf.constant([[1.0, 0.0]]), tf.Variable([[0.5], [0.5]]))
+    assert out.shape == (1, 1)
+    np.testing.assert_array_equal(out, [[0.5]])
+
+
+def test_swapped_operands_give_two_by_two_and_products_do_not_commute():
+    a, b = tf.constant([[1.0, 0.0]]), tf.constant([[0.5], [0.5]])
+    swapped = tf.matmul(b, a)
+    assert swapped.shape == (2, 2)
+    np.testing.assert_array_equal(swapped, [[0.5, 0.0], [0.5, 0.0]])
+    assert tf.matmul(a, b).shape != swapped.shape
+
+
+def test_erratum_matrix_times_vector():
+    product = tf.matmul(tf.constant([[1.0, 2.0], [3.0, 4.0]]), tf.constant([[10.0], [20.0]]))
+    np.testing.assert_array_equal(product, [[50.0], [110.0]])
+    assert not np.array_equal(product, [[30.0], [140.0]])  # what the thesis printed
+
+
+def test_matmul_rejects_rank_one_input():
+    # The thesis's TensorFlow said "In[0] is not a matrix"; TensorFlow 2.21 says "In[0] ndims must be >= 2".
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"In\[0\] (is not a matrix|ndims must be >= 2)"):
+        tf.matmul(tf.constant([1.0, 0.0]), tf.constant([[0.5], [0.5]]))
+
+
+@pytest.mark.parametrize("bad", [[1.0, 0.0], [[1.0, 0.0, 1.0]], [[[1.0, 0.0]]]])
+def test_perceptron_names_expected_shape(bad):
+    with pytest.raises(ValueError, match=r"expects inputs of shape \(batch, 2\); got shape"):
+        Perceptron([[1.0], [1.0]], -1.0)(bad)
+
+
+def test_rank_one_error_says_how_to_fix_it():
+    with pytest.raises(ValueError, match=r"Wrap a single example in a list: \[x\]"):
+        Perceptron([[1.0], [1.0]], -1.0)([1.0, 0.0])
+
+
+def test_perceptron_rejects_bad_parameters():
+    with pytest.raises(ValueError, match=r"weights must have shape \(inputs, units\)"):
+        Perceptron([1.0, 1.0], 0.0)
+    with pytest.raises(ValueError, match="bias must have 2 entries"):
+        Perceptron([[1.0, 1.0], [1.0, 1.0]], [0.0, 0.0, 0.0])
+
+
+def test_perceptron_keeps_variables_in_a_module():
+    p = Perceptron([[1.0], [1.0]], -1.5)
+    assert len(p.trainable_variables) == 2
+    assert repr(p) == "Perceptron(2 -> 1, activation=step)"
+
+
+def test_and_weights_without_activation():
+    z = Perceptron([[1.0], [1.0]], -1.0, activation=None)(LOGIC_INPUTS)
+    np.testing.assert_allclose(z.numpy().ravel(), [-1.0, 0.0, 0.0, 1.0], atol=0)
+
+
+@pytest.mark.parametrize("name, bias", [("AND", -1.5), ("OR", -0.5)])
+def test_gates_share_weights_and_differ_in_bias(name, bias):
+    weights, gate_bias = perceptron.GATE_WEIGHTS[name]
+    assert weights == [[1.0], [1.0]] and gate_bias == bias
+    np.testing.assert_array_equal(perceptron.truth_table(perceptron.gate(name)), TRUTH_TABLES[name])
+
+
+def test_unknown_gate_is_named():
+    with pytest.raises(ValueError, match="unknown gate 'XOR'"):
+        perceptron.gate("XOR")
+
+
+@pytest.mark.parametrize("name, offset", [("AND", 1.5), ("OR", 0.5)])
+def test_decision_line_is_x_plus_y_equals_offset(name, offset):
+    weights, bias = perceptron.GATE_WEIGHTS[name]
+    ax = plot_decision_lines([(weights, bias, name)], TRUTH_TABLES[name], title=name)
+    (line,) = ax.get_lines()
+    xs, ys = line.get_data()
+    np.testing.assert_allclose(xs + ys, offset, atol=1e-12)
+    assert ax.get_title() == name and ax.get_xlabel() and ax.get_ylabel()
+
+
+@pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 3, 4)])
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
+def test_vectorised_step_equals_map_fn_step(shape, dtype):
+    z = tf.cast(tf.random.stateless_uniform(shape, seed=[0, 1], minval=-3, maxval=3, dtype=tf.int32), dtype)
+    fast, slow = step(z), step_map_fn(z)  # integers in [-3, 3) include exact zeros
+    assert fast.dtype == dtype and fast.shape == shape
+    np.testing.assert_array_equal(fast, slow)
+    np.testing.assert_array_equal(fast, (z.numpy() > 0).astype(float))
+
+
+def test_step_of_zero_is_zero():
+    np.testing.assert_array_equal(step([-1.0, 0.0, 1e-30]), [0.0, 0.0, 1.0])
+
+
+def test_vectorised_step_is_much_faster():
+    # The book prints the ratio (hundreds to thousands); assert only a conservative floor.
+    z = tf.random.stateless_normal([1000], seed=[1, 2])
+    loop = min(timeit.repeat(lambda: step_map_fn(z), number=1, repeat=3))
+    vector = min(timeit.repeat(lambda: step(z), number=20, repeat=3)) / 20
+    assert loop / vector > 10
+
+
+def test_eager_tensors_can_be_iterated():
+    assert [float(v) for v in tf.constant([3.0, -1.0, 0.5])] == [3.0, -1.0, 0.5]
+
+
+def _all_truth_tables():
+    return [np.array([(i >> bit) & 1 for bit in (3, 2, 1, 0)]) for i in range(16)]
+
+
+def test_exactly_fourteen_of_sixteen_tables_are_separable():
+    separable = 0
+    for targets in _all_truth_tables():
+        found = perceptron.linear_separator(targets)
+        if found is not None:
+            separable += 1
+            np.testing.assert_array_equal(perceptron.truth_table(Perceptron(*found)), targets)
+    assert separable == 14
+
+
+@pytest.mark.parametrize("name", ["XOR", "XNOR"])
+def test_no_single_perceptron_computes_xor(name):
+    assert perceptron.linear_separator(TRUTH_TABLES[name]) is None
+
+
+def test_xor_inequalities_contradict():
+    # b <= 0, w2 + b > 0, w1 + b > 0, w1 + w2 + b <= 0: the middle two sum to w1 + w2 + 2b > 0,
+    # the outer two to w1 + w2 + 2b <= 0. A random search agrees that no sample satisfies all four.
+    w1, w2, b = np.random.default_rng(0).uniform(-10, 10, (3, 200_000))
+    ok = (b <= 0) & (w2 + b > 0) & (w1 + b > 0) & (w1 + w2 + b <= 0)
+    assert not ok.any()
+
+
+@pytest.mark.parametrize("name", ["AND", "OR", "NAND", "NOR"])
+@pytest.mark.parametrize("seed", range(5))
+def test_learning_rule_learns_separable_gates(name, seed):
+    w, b, errors = perceptron.learn_perceptron(TRUTH_TABLES[name], epochs=100, seed=seed)
+    assert errors[-1] == 0
+    np.testing.assert_array_equal(perceptron.truth_table(Perceptron(w, b)), TRUTH_TABLES[name])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_learning_rule_never_settles_on_xor(seed):
+    _, _, errors = perceptron.learn_perceptron(TRUTH_TABLES["XOR"], epochs=200, seed=seed)
+    assert len(errors) == 200 and min(errors) >= 1
