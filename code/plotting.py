@@ -84,3 +84,66 @@ def plot_descent(rows, key="w", ax=None, title="", log=False):
     ax.set_xlabel("update")
     ax.set_title(title)
     return ax
+
+
+# --- chapter 4: training results ----------------------------------------------------
+
+
+def plot_curves(epochs, ax_loss=None, ax_accuracy=None):
+    """Train and test loss and accuracy per epoch (``History.epochs`` rows); returns both axes."""
+    if ax_loss is None or ax_accuracy is None:
+        import matplotlib.pyplot as plt
+
+        _, (ax_loss, ax_accuracy) = plt.subplots(1, 2, figsize=(9, 3.5))
+    index = [row["epoch"] for row in epochs]
+    for split in ("train", "test"):
+        ax_loss.plot(index, [row[f"{split}_loss"] for row in epochs], marker="o", label=split)
+        ax_accuracy.plot(index, [100 * row[f"{split}_accuracy"] for row in epochs], marker="o", label=split)
+    ax_loss.set_title("Mean squared error per epoch")
+    ax_loss.set_ylabel("MSE")
+    ax_accuracy.set_title("Accuracy per epoch")
+    ax_accuracy.set_ylabel("accuracy (%)")
+    for ax in (ax_loss, ax_accuracy):
+        ax.set_xlabel("epoch (0 = before training)")
+        ax.legend()
+    return ax_loss, ax_accuracy
+
+
+def plot_confusion(confusion, class_names, ax=None):
+    """The confusion matrix as a heat map with counts, true class down, predicted across."""
+    ax = _axes(ax)
+    confusion = np.asarray(confusion)
+    ax.imshow(confusion, cmap="Blues")
+    ax.set_xticks(range(len(class_names)), class_names, rotation=90 if max(map(len, class_names)) > 2 else 0)
+    ax.set_yticks(range(len(class_names)), class_names)
+    threshold = confusion.max() / 2
+    for (i, j), count in np.ndenumerate(confusion):
+        ax.text(j, i, str(count), ha="center", va="center", fontsize="x-small",
+                color="white" if count > threshold else "black")
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title("Confusion matrix (test set)")
+    return ax
+
+
+def plot_image_grid(images, titles, suptitle, columns=8, fig=None):
+    """A grid of 28x28 images with a title each; returns the figure."""
+    import matplotlib.pyplot as plt
+
+    rows = max(1, -(-len(images) // columns))
+    fig = fig or plt.figure(figsize=(1.3 * columns, 1.5 * rows))
+    for index, (image, title) in enumerate(zip(images, titles)):
+        ax = fig.add_subplot(rows, columns, index + 1)
+        ax.imshow(image, cmap="gray_r")
+        ax.set_title(title, fontsize="small")
+        ax.axis("off")
+    fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def plot_misclassified(images, true, predicted, class_names, limit=24):
+    """Up to ``limit`` misclassified images titled ``true -> predicted``; returns the figure."""
+    wrong = np.flatnonzero(np.asarray(true) != np.asarray(predicted))[:limit]
+    titles = [f"{class_names[true[i]]} → {class_names[predicted[i]]}" for i in wrong]
+    return plot_image_grid(images[wrong], titles, f"Misclassified test images ({len(wrong)} shown), true → predicted")

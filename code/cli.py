@@ -1,0 +1,184 @@
+"""The ``mlpkit`` command: ``mlpkit train`` and ``mlpkit evaluate``.
+
+``mlpkit train`` trains the chapter-4 network and writes, into ``--out``:
+``metrics.json`` (configuration, data source, per-epoch history, final test
+accuracy, per-class accuracy, confusion matrix, wall time), ``curves.png``,
+``misclassified.png``, ``confusion.png`` and the SavedModel in ``model/``.
+``mlpkit evaluate MODEL_DIR`` loads a SavedModel and reports on the test set.
+Bad options end with a one-line error and exit status 2.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import sys
+import time
+
+DEFAULT_OUT = "runs/latest"
+
+
+def _layers(text):
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated integers such as 784,15,10; got {text!r}") from None
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number; got {text!r}")
+    return value
+
+
+def _positive_int(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
+    return int(text)
+
+
+def _data_options(parser):
+    parser.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default="mnist")
+    parser.add_argument("--data-dir", help="directory with mnist.npz or the four IDX .gz files (default: search, see docs)")
+    parser.add_argument("--no-download", action="store_true", help="never try keras.datasets' download")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="mlpkit", description="Train and evaluate the course's sigmoid MLP.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train the [784, 15, 10] sigmoid network with MSE and SGD")
+    _data_options(train)
+    train.add_argument("--layers", type=_layers, default=[784, 15, 10], help="layer sizes (default 784,15,10)")
+    train.add_argument("--init", choices=["uniform", "glorot"], default="uniform")
+    train.add_argument("--lr", type=_positive_float, default=0.9, help="learning rate (default 0.9)")
+    train.add_argument("--batch-size", type=_positive_int, default=10)
+    train.add_argument("--epochs", type=_positive_int, default=10)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
+    train.add_argument("--no-plots", action="store_true")
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a SavedModel written by `mlpkit train`")
+    evaluate.add_argument("model_dir")
+    _data_options(evaluate)
+    evaluate.add_argument("--plots", metavar="DIR", help="also write confusion.png and misclassified.png here")
+    return parser
+
+
+def _fail(parser, message):
+    parser.exit(2, f"mlpkit: error: {message}\n")
+
+
+def _load(args, splits):
+    from mlpkit import data
+
+    loaded = data.load_data(args.dataset, data_dir=args.data_dir, download=not args.no_download, splits=splits)
+    print(f"data: {loaded.source}")
+    return loaded
+
+
+def _write_plots(out, images, true, predicted, confusion, class_names, epochs=None):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from mlpkit import plotting
+
+    if epochs is not None:
+        ax_loss, _ = plotting.plot_curves(epochs)
+        ax_loss.figure.tight_layout()
+        ax_loss.figure.savefig(out / "curves.png", dpi=100)
+    ax = plotting.plot_confusion(confusion, class_names)
+    ax.figure.tight_layout()
+    ax.figure.savefig(out / "confusion.png", dpi=100)
+    plotting.plot_misclassified(images, true, predicted, class_names).savefig(out / "misclassified.png", dpi=100)
+    plt.close("all")
+
+
+def run_train(args, parser):
+    from mlpkit import data, model, training
+    from mlpkit.export import export_model
+
+    try:
+        net = model.SigmoidMLP(args.layers, init=args.init, seed=args.seed)
+    except ValueError as error:
+        _fail(parser, error)
+    out = pathlib.Path(args.out)
+    loaded = _load(args, ("train", "test"))
+    x_train, y_train = data.preprocess(loaded.x_train, loaded.y_train)
+    x_test, y_test = data.preprocess(loaded.x_test, loaded.y_test)
+    print(f"model: {net}; {len(x_train):,} training and {len(x_test):,} test images")
+    config = training.TrainConfig(lr=args.lr, batch_size=args.batch_size, epochs=args.epochs, seed=args.seed)
+    start = time.perf_counter()
+    history = training.train(net, x_train, y_train, x_test, y_test, config=config)
+    confusion = history.confusion
+    metrics = {
+        "config": {"dataset": args.dataset, "layers": list(net.layer_sizes), "init": args.init, **history.config},
+        "data_source": loaded.source,
+        "train_images": len(x_train),
+        "test_images": len(x_test),
+        "history": history.epochs,
+        "test_accuracy": history.final["test_accuracy"],
+        "per_class_accuracy": dict(zip(loaded.class_names, training.per_class_accuracy(confusion).tolist())),
+        "confusion_matrix": confusion,
+        "class_names": loaded.class_names,
+        "train_seconds": history.wall_seconds,
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    export_model(net, out / "model")
+    if not args.no_plots:
+        predicted = history.test_predictions
+        _write_plots(out, loaded.x_test, loaded.y_test, predicted, confusion, loaded.class_names, history.epochs)
+    metrics["wall_seconds"] = time.perf_counter() - start
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    print(f"test accuracy: {history.final['test_accuracy']:.2%} ({args.dataset}, {len(x_test):,} test images)")
+    print(f"wrote {out}/metrics.json, the plots and the SavedModel {out}/model")
+
+
+def run_evaluate(args, parser):
+    from mlpkit import training
+    from mlpkit.export import load_model
+
+    model_dir = pathlib.Path(args.model_dir)
+    if not (model_dir / "saved_model.pb").is_file():
+        _fail(parser, f"{model_dir} is not a SavedModel directory (no saved_model.pb); `mlpkit train` writes one to OUT/model")
+    loaded = _load(args, ("test",))
+    predicted = load_model(model_dir)(loaded.x_test).numpy()
+    confusion = training.confusion_matrix(loaded.y_test, predicted)
+    accuracy = float((predicted == loaded.y_test).mean())
+    print(f"test accuracy: {accuracy:.2%} on {len(predicted):,} images")
+    print("per-class accuracy:")
+    for name, value in zip(loaded.class_names, training.per_class_accuracy(confusion)):
+        print(f"  {name:>12}: {value:.2%}")
+    print("confusion matrix (rows: true class, columns: predicted):")
+    for row in confusion:
+        print("  " + " ".join(f"{count:5d}" for count in row))
+    if args.plots:
+        out = pathlib.Path(args.plots)
+        out.mkdir(parents=True, exist_ok=True)
+        _write_plots(out, loaded.x_test, loaded.y_test, predicted, confusion.tolist(), loaded.class_names)
+        print(f"wrote {out}/confusion.png and {out}/misclassified.png")
+
+
+def main(argv=None):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from mlpkit.data import DataError
+    from mlpkit.training import TrainingDiverged
+
+    try:
+        {"train": run_train, "evaluate": run_evaluate}[args.command](args, parser)
+    except (DataError, TrainingDiverged) as error:
+        _fail(parser, error)
+    except KeyboardInterrupt:
+        parser.exit(130, "mlpkit: interrupted\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,168 @@
+"""Chapter 4: mini-batch gradient descent on the sigmoid MLP, with MSE.
+
+``train`` shuffles the training set every epoch (seeded), runs one compiled
+``tf.function`` per epoch that loops over all mini-batches inside the graph,
+and evaluates train and test loss and accuracy after every epoch. Loss is
+``reduce_mean((a - y)^2)`` over batch and classes, as in chapter 3; labels
+are one-hot. A learning rate that makes the loss or a weight NaN or infinite
+stops training with ``TrainingDiverged``; the model keeps the weights of its
+last finite epoch.
+"""
+
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import tensorflow as tf
+
+from mlpkit.gradients import mse
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss or the weights stopped being finite numbers."""
+
+
+@dataclass
+class TrainConfig:
+    lr: float = 0.9
+    batch_size: int = 10
+    epochs: int = 10
+    seed: int = 0
+
+    def __post_init__(self):
+        if not (np.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"learning rate must be a positive number; got {self.lr}")
+        if int(self.batch_size) < 1:
+            raise ValueError(f"batch size must be at least 1; got {self.batch_size}")
+        if int(self.epochs) < 0:
+            raise ValueError(f"epochs must be 0 or more; got {self.epochs}")
+
+
+@dataclass
+class History:
+    """One row per epoch (epoch 0 is before training) and the final test results."""
+
+    config: dict
+    epochs: list = field(default_factory=list)
+    confusion: list = None
+    wall_seconds: float = 0.0
+    test_predictions: np.ndarray = field(default=None, repr=False)
+
+    @property
+    def final(self):
+        return self.epochs[-1]
+
+
+def confusion_matrix(true, predicted, classes=10):
+    """``C[i, j]`` = number of examples of true class ``i`` predicted as ``j``."""
+    true, predicted = np.asarray(true, dtype=np.int64), np.asarray(predicted, dtype=np.int64)
+    return np.bincount(true * classes + predicted, minlength=classes * classes).reshape(classes, classes)
+
+
+def per_class_accuracy(confusion):
+    """Fraction of each true class predicted correctly (rows of the confusion matrix)."""
+    confusion = np.asarray(confusion, dtype=np.float64)
+    totals = confusion.sum(axis=1)
+    return np.divide(np.diag(confusion), totals, out=np.full(len(confusion), np.nan), where=totals > 0)
+
+
+def evaluate(model, x, y_onehot, chunk=10_000):
+    """``(loss, accuracy, predictions)`` of ``model`` on preprocessed ``x`` and one-hot ``y``.
+
+    Works through ``chunk`` examples at a time, so evaluating 60,000 images
+    never holds a second full-size copy of them.
+    """
+    n = int(x.shape[0])
+    squared_error, predictions = 0.0, []
+    for start in range(0, n, chunk):
+        outputs = model(x[start : start + chunk])
+        targets = tf.cast(y_onehot[start : start + chunk], outputs.dtype)
+        squared_error += float(tf.reduce_sum(tf.square(outputs - targets)))
+        predictions.append(tf.argmax(outputs, axis=1).numpy())
+    predictions = np.concatenate(predictions)
+    labels = np.argmax(np.asarray(y_onehot), axis=1)
+    loss = squared_error / (n * int(y_onehot.shape[1]))  # the same mean over examples and classes as `mse`
+    return loss, float(np.mean(predictions == labels)), predictions
+
+
+def make_epoch_function(model, lr, batch_size):
+    """A compiled function running one epoch of SGD: ``run_epoch(x, y, order) -> mean batch loss``.
+
+    ``order`` is the epoch's permutation of example indices; the loop over its
+    mini-batches runs inside the graph (``tf.range``), so one Python call does
+    a whole epoch. A last, smaller batch takes the remaining examples.
+    """
+    params = model.params
+    lr = tf.constant(lr, tf.float32)
+    batch_size = int(batch_size)
+
+    @tf.function
+    def run_epoch(x, y, order):
+        n = tf.shape(order)[0]
+        batches = (n + batch_size - 1) // batch_size
+        total = tf.constant(0.0, tf.float32)
+        for i in tf.range(batches):
+            index = order[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
+            x_batch, y_batch = tf.gather(x, index), tf.gather(y, index)
+            with tf.GradientTape() as tape:
+                loss = mse(model(x_batch), y_batch)
+            for param, grad in zip(params, tape.gradient(loss, params)):
+                param.assign_sub(lr * grad)
+            total += loss
+        return total / tf.cast(batches, tf.float32)
+
+    return run_epoch
+
+
+def _all_finite(model):
+    return all(bool(tf.reduce_all(tf.math.is_finite(p))) for p in model.params)
+
+
+def train(model, x_train, y_train, x_test, y_test, config=None, progress=True, **overrides):
+    """Train ``model`` in place on preprocessed data; return a ``History``.
+
+    ``x_*`` are ``(n, 784)`` float32 in ``[0, 1]`` and ``y_*`` one-hot
+    ``(n, 10)``, as tensors from ``mlpkit.data.preprocess`` (NumPy arrays work
+    too, at the cost of a copy). ``config`` is a ``TrainConfig``;
+    keyword overrides such as ``lr=0.1`` build one. ``progress`` shows a tqdm
+    bar over the epochs.
+    """
+    config = config or TrainConfig(**overrides)
+    x_train, y_train = tf.convert_to_tensor(x_train, tf.float32), tf.convert_to_tensor(y_train, tf.float32)
+    rng = np.random.default_rng(config.seed)
+    run_epoch = make_epoch_function(model, config.lr, config.batch_size)
+    history = History(config=asdict(config))
+
+    def record(epoch, seconds):
+        train_loss, train_acc, _ = evaluate(model, x_train, y_train)
+        test_loss, test_acc, predictions = evaluate(model, x_test, y_test)
+        history.epochs.append(
+            {"epoch": epoch, "train_loss": train_loss, "train_accuracy": train_acc,
+             "test_loss": test_loss, "test_accuracy": test_acc, "seconds": seconds}
+        )
+        return predictions
+
+    predictions = record(0, 0.0)
+    start = time.perf_counter()
+    epochs = range(1, config.epochs + 1)
+    if progress:
+        from tqdm.auto import tqdm
+
+        epochs = tqdm(epochs, desc="training", unit="epoch")
+    for epoch in epochs:
+        saved = model.get_weights()
+        epoch_start = time.perf_counter()
+        loss = float(run_epoch(x_train, y_train, tf.constant(rng.permutation(len(x_train)), tf.int32)))
+        if not np.isfinite(loss) or not _all_finite(model):
+            model.set_weights(saved)
+            raise TrainingDiverged(
+                f"training diverged in epoch {epoch}: the loss became {loss} with learning rate {config.lr:g}. "
+                f"Try a smaller learning rate (the thesis uses 0.9). The model keeps its weights from epoch {epoch - 1}."
+            )
+        predictions = record(epoch, time.perf_counter() - epoch_start)
+        if progress:
+            epochs.set_postfix(loss=f"{history.final['train_loss']:.4f}", test_acc=f"{history.final['test_accuracy']:.2%}")
+    history.wall_seconds = time.perf_counter() - start
+    history.test_predictions = predictions
+    history.confusion = confusion_matrix(np.argmax(y_test, axis=1), predictions).tolist()
+    return history
