@@ -47,9 +47,16 @@ def _data_options(parser):
     parser.add_argument("--no-download", action="store_true", help="never try keras.datasets' download")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad option ends with one line naming it, not the usage text."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser():
-    parser = argparse.ArgumentParser(prog="mlpkit", description="Train and evaluate the course's sigmoid MLP.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="mlpkit", description="Train and evaluate the course's sigmoid MLP.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = commands.add_parser("train", help="train the [784, 15, 10] sigmoid network with MSE and SGD")
     _data_options(train)

@@ -4,9 +4,19 @@
 ``tf.function`` per epoch that loops over all mini-batches inside the graph,
 and evaluates train and test loss and accuracy after every epoch. Loss is
 ``reduce_mean((a - y)^2)`` over batch and classes, as in chapter 3; labels
-are one-hot. A learning rate that makes the loss or a weight NaN or infinite
-stops training with ``TrainingDiverged``; the model keeps the weights of its
-last finite epoch.
+are one-hot.
+
+Training stops with ``TrainingDiverged`` and a message saying why when
+- the loss or a weight becomes NaN or infinite (the model gets back the
+  weights of its last finite epoch), or
+- after an epoch, at least ``SATURATION_LIMIT`` of the output activations on
+  the training set are exactly 0 or 1 in float32. For this sigmoid network
+  that, not NaN, is what a far too large learning rate does: the first huge
+  steps push the sigmoids into saturation, where their gradient is exactly 0,
+  and training cannot recover. (Measured on the embedded MNIST after 3
+  epochs: 0 % of outputs saturated for every rate from 0.01 to 100, 39-90 %
+  at 1,000, 100 % at 1e38.)
+The exception carries the ``History`` recorded so far as ``error.history``.
 """
 
 import time
@@ -17,9 +27,16 @@ import tensorflow as tf
 
 from mlpkit.gradients import mse
 
+#: Fraction of output activations pinned at exactly 0 or 1 that counts as a saturated network.
+SATURATION_LIMIT = 0.2
+
 
 class TrainingDiverged(RuntimeError):
-    """The loss or the weights stopped being finite numbers."""
+    """The loss or the weights stopped being finite, or training stalled; ``history`` holds the epochs so far."""
+
+    def __init__(self, message, history=None):
+        super().__init__(message)
+        self.history = history
 
 
 @dataclass
@@ -66,23 +83,32 @@ def per_class_accuracy(confusion):
     return np.divide(np.diag(confusion), totals, out=np.full(len(confusion), np.nan), where=totals > 0)
 
 
+@dataclass
+class Evaluation:
+    loss: float  # mean over examples and classes of (output - target)^2, as `mse`
+    accuracy: float
+    predictions: np.ndarray
+    saturated: float  # fraction of output activations exactly 0 or 1
+
+
 def evaluate(model, x, y_onehot, chunk=10_000):
-    """``(loss, accuracy, predictions)`` of ``model`` on preprocessed ``x`` and one-hot ``y``.
+    """Loss, accuracy, predictions and output saturation of ``model`` on preprocessed ``x`` and one-hot ``y``.
 
     Works through ``chunk`` examples at a time, so evaluating 60,000 images
     never holds a second full-size copy of them.
     """
     n = int(x.shape[0])
-    squared_error, predictions = 0.0, []
+    squared_error, saturated, predictions = 0.0, 0, []
     for start in range(0, n, chunk):
         outputs = model(x[start : start + chunk])
         targets = tf.cast(y_onehot[start : start + chunk], outputs.dtype)
         squared_error += float(tf.reduce_sum(tf.square(outputs - targets)))
+        saturated += int(tf.reduce_sum(tf.cast((outputs == 0.0) | (outputs == 1.0), tf.int32)))
         predictions.append(tf.argmax(outputs, axis=1).numpy())
     predictions = np.concatenate(predictions)
     labels = np.argmax(np.asarray(y_onehot), axis=1)
-    loss = squared_error / (n * int(y_onehot.shape[1]))  # the same mean over examples and classes as `mse`
-    return loss, float(np.mean(predictions == labels)), predictions
+    size = n * int(y_onehot.shape[1])
+    return Evaluation(squared_error / size, float(np.mean(predictions == labels)), predictions, saturated / size)
 
 
 def make_epoch_function(model, lr, batch_size):
@@ -134,13 +160,13 @@ def train(model, x_train, y_train, x_test, y_test, config=None, progress=True, *
     history = History(config=asdict(config))
 
     def record(epoch, seconds):
-        train_loss, train_acc, _ = evaluate(model, x_train, y_train)
-        test_loss, test_acc, predictions = evaluate(model, x_test, y_test)
+        on_train, on_test = evaluate(model, x_train, y_train), evaluate(model, x_test, y_test)
         history.epochs.append(
-            {"epoch": epoch, "train_loss": train_loss, "train_accuracy": train_acc,
-             "test_loss": test_loss, "test_accuracy": test_acc, "seconds": seconds}
+            {"epoch": epoch, "train_loss": on_train.loss, "train_accuracy": on_train.accuracy,
+             "test_loss": on_test.loss, "test_accuracy": on_test.accuracy,
+             "saturated_outputs": on_train.saturated, "seconds": seconds}
         )
-        return predictions
+        return on_test.predictions
 
     predictions = record(0, 0.0)
     start = time.perf_counter()
@@ -157,9 +183,19 @@ def train(model, x_train, y_train, x_test, y_test, config=None, progress=True, *
             model.set_weights(saved)
             raise TrainingDiverged(
                 f"training diverged in epoch {epoch}: the loss became {loss} with learning rate {config.lr:g}. "
-                f"Try a smaller learning rate (the thesis uses 0.9). The model keeps its weights from epoch {epoch - 1}."
+                "Check that the inputs are finite and scaled to [0, 1], or try a smaller learning rate "
+                f"(the thesis uses 0.9). The model keeps its weights from epoch {epoch - 1}.",
+                history,
             )
         predictions = record(epoch, time.perf_counter() - epoch_start)
+        if history.final["saturated_outputs"] >= SATURATION_LIMIT:
+            raise TrainingDiverged(
+                f"training stopped in epoch {epoch}: {history.final['saturated_outputs']:.0%} of the network's "
+                "outputs are exactly 0 or 1. The sigmoids have saturated, so their gradients are 0 and training "
+                f"cannot recover; a too large learning rate does this (here {config.lr:g}). Train again with a "
+                f"smaller one (the thesis uses 0.9). Test accuracy: {history.final['test_accuracy']:.1%}.",
+                history,
+            )
         if progress:
             epochs.set_postfix(loss=f"{history.final['train_loss']:.4f}", test_acc=f"{history.final['test_accuracy']:.2%}")
     history.wall_seconds = time.perf_counter() - start

@@ -1,4 +1,61 @@
+import gzip
+import hashlib
 import os
+import struct
+
+import numpy as np
+import pytest
 
 # Keep TensorFlow's C++ start-up messages out of the test output.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def write_idx(path, array):
+    """Write ``array`` (uint8) as a gzip-compressed IDX file; return the SHA-256 of the raw bytes."""
+    array = np.asarray(array, dtype=np.uint8)
+    magic = {3: 2051, 1: 2049}[array.ndim]
+    raw = struct.pack(">i", magic) + struct.pack(f">{array.ndim}i", *array.shape) + array.tobytes()
+    with gzip.open(path, "wb") as handle:
+        handle.write(raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
+def tiny_split(n, seed):
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), (np.arange(n) % 10).astype(np.uint8)
+
+
+@pytest.fixture
+def idx_dir(tmp_path):
+    """A directory with the four IDX files of a tiny data set (20 train, 10 test); returns (dir, checksums, arrays)."""
+    directory = tmp_path / "idx"
+    directory.mkdir()
+    arrays = {"train": tiny_split(20, 0), "test": tiny_split(10, 1)}
+    checksums = {}
+    for split, prefix in (("train", "train"), ("test", "t10k")):
+        images, labels = arrays[split]
+        checksums[f"{prefix}-images-idx3-ubyte"] = write_idx(directory / f"{prefix}-images-idx3-ubyte.gz", images)
+        checksums[f"{prefix}-labels-idx1-ubyte"] = write_idx(directory / f"{prefix}-labels-idx1-ubyte.gz", labels)
+    return directory, checksums, arrays
+
+
+@pytest.fixture
+def npz_file(tmp_path):
+    """A tiny ``mnist.npz`` in Keras's layout; returns (path, sha256, arrays)."""
+    directory = tmp_path / "npz"
+    directory.mkdir()
+    arrays = {"train": tiny_split(30, 2), "test": tiny_split(10, 3)}
+    path = directory / "mnist.npz"
+    np.savez(path, x_train=arrays["train"][0], y_train=arrays["train"][1], x_test=arrays["test"][0], y_test=arrays["test"][1])
+    return path, hashlib.sha256(path.read_bytes()).hexdigest(), arrays
+
+
+@pytest.fixture
+def offline(tmp_path, monkeypatch):
+    """No data anywhere the loader looks: an empty Keras cache, no Debian data set, no data-dir variable."""
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+    monkeypatch.delenv("MLPKIT_DATA_DIR", raising=False)
+    from mlpkit import data
+
+    monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian-data")
+    return tmp_path

@@ -1,0 +1,72 @@
+"""The `mlpkit` command end to end: train on the embedded default, evaluate, and its errors."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+MLPKIT = pathlib.Path(sys.executable).parent / "mlpkit"
+
+
+def run(*args, env_extra=None, cwd=None):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", **(env_extra or {}))
+    return subprocess.run([str(MLPKIT), *map(str, args)], capture_output=True, text=True, timeout=600, env=env, cwd=cwd)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cli")
+    env = {"KERAS_HOME": str(root / "empty-keras-home"), "MLPKIT_DATA_DIR": ""}
+    result = run("train", "--no-download", "--out", root / "run", env_extra=env)
+    return root, env, result
+
+
+def test_train_with_no_options_works_offline_and_writes_everything(trained):
+    root, _, result = trained
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "data: the embedded default: 5,000 real MNIST digits" in result.stdout
+    assert "test accuracy:" in result.stdout
+    out = root / "run"
+    for name in ("metrics.json", "curves.png", "misclassified.png", "confusion.png", "model/saved_model.pb"):
+        assert (out / name).is_file(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"] == {"dataset": "mnist", "layers": [784, 15, 10], "init": "uniform", "lr": 0.9,
+                                 "batch_size": 10, "epochs": 10, "seed": 0}
+    assert metrics["data_source"].startswith("the embedded default")
+    assert len(metrics["history"]) == 11 and metrics["train_images"] == 4000 and metrics["test_images"] == 1000
+    assert metrics["test_accuracy"] > 0.65  # seeds 0-7 gave 72.8-79.5 %
+    assert f"{metrics['test_accuracy']:.2%}" in result.stdout
+    assert sum(map(sum, metrics["confusion_matrix"])) == 1000 and len(metrics["per_class_accuracy"]) == 10
+    assert metrics["wall_seconds"] >= metrics["train_seconds"] > 0
+    assert "training: 100%" in result.stderr  # tqdm's bar
+
+
+def test_evaluate_reproduces_the_training_accuracy(trained):
+    root, env, _ = trained
+    metrics = json.loads((root / "run" / "metrics.json").read_text())
+    result = run("evaluate", root / "run" / "model", "--no-download", "--plots", root / "eval", env_extra=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"test accuracy: {metrics['test_accuracy']:.2%} on 1,000 images" in result.stdout
+    assert "confusion matrix" in result.stdout and (root / "eval" / "confusion.png").is_file()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--layers", "100,15,10"], "mlpkit: error: layer sizes must start at 784"),
+        (["train", "--layers", "784,x,10"], "argument --layers: expected comma-separated integers"),
+        (["train", "--lr", "-1"], "argument --lr: expected a positive number; got '-1'"),
+        (["train", "--dataset", "cifar10"], "argument --dataset: invalid choice: 'cifar10'"),
+        (["train", "--data-dir", "/nonexistent/dir"], "mlpkit: error: data directory /nonexistent/dir does not exist"),
+        (["evaluate", "/tmp"], "mlpkit: error: /tmp is not a SavedModel directory"),
+    ],
+)
+def test_bad_options_get_one_line_errors(args, message):
+    result = run(*args)
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.startswith("mlpkit")]
+    assert len(lines) == 1 and message in lines[0], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr

@@ -1,0 +1,206 @@
+"""Chapter 4: the sigmoid MLP, its training loop, divergence detection and the exported model.
+
+Training claims use the embedded default (4,000 train / 1,000 test MNIST
+digits). Over seeds 0-7, lr 0.9 for 10 epochs gave 72.8-79.5 % test accuracy,
+lr 0.1 gave 25.5-36.5 % and lr 0.01 gave 10.2-19.4 %; the floors and orderings
+below leave room for that spread.
+"""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mlpkit import data, training
+from mlpkit.export import export_model, load_model
+from mlpkit.gradients import backprop, forward
+from mlpkit.model import SigmoidMLP
+
+FULL_FASHION = pathlib.Path("/usr/share/datasets/fashion-mnist")
+
+
+@pytest.fixture(scope="module")
+def embedded():
+    (x_train, y_train), (x_test, y_test) = data.embedded_mnist()
+    return data.preprocess(x_train, y_train) + data.preprocess(x_test, y_test) + (y_test,)
+
+
+def test_model_has_11935_parameters_and_uniform_init():
+    net = SigmoidMLP()
+    assert net.count_params() == 11_935 and len(net.trainable_variables) == 4
+    assert [tuple(p.shape) for p in net.params] == [(784, 15), (15,), (15, 10), (10,)]
+    values = np.concatenate([p.numpy().ravel() for p in net.params])
+    assert values.min() > -1 and values.max() < 1 and values.min() < -0.99 and values.max() > 0.99
+    assert abs(values.mean()) < 0.03  # mean of U(-1, 1) is 0; 11,935 draws
+    assert repr(net) == "SigmoidMLP([784, 15, 10], init=uniform, 11,935 parameters)"
+
+
+def test_glorot_init_follows_its_formula():
+    net = SigmoidMLP([784, 100, 10], init="glorot", seed=1)
+    w1, b1 = net.params[0].numpy(), net.params[1].numpy()
+    limit = np.sqrt(6 / (784 + 100))
+    assert np.abs(w1).max() <= limit and np.abs(w1).max() > 0.99 * limit
+    np.testing.assert_allclose(w1.std(), limit / np.sqrt(3), rtol=0.02)  # std of U(-a, a) is a/sqrt(3)
+    np.testing.assert_array_equal(b1, 0.0)
+
+
+@pytest.mark.parametrize(
+    "sizes, message",
+    [([100, 15, 10], "must start at 784"), ([784, 15, 9], "end at 10"), ([784], "at least two"), ("abc", "integers")],
+)
+def test_bad_layer_sizes_are_named(sizes, message):
+    with pytest.raises(ValueError, match=message):
+        SigmoidMLP(sizes)
+
+
+def test_model_runs_chapter_3s_forward_pass(embedded):
+    x_train, _, x_test, _, _ = embedded
+    net = SigmoidMLP(seed=3)
+    np.testing.assert_array_equal(net(x_test[:5]), forward(net.params, x_test[:5])[-1])
+
+
+def test_untrained_outputs_in_open_unit_interval_and_accuracy_near_chance(embedded):
+    _, _, x_test, y_test, _ = embedded
+    for seed in range(4):
+        net = SigmoidMLP(seed=seed)
+        out = net(x_test).numpy()
+        assert out.shape == (1000, 10) and out.min() > 0 and out.max() < 1
+        accuracy = training.evaluate(net, x_test, y_test).accuracy
+        assert 0.02 < accuracy < 0.25  # chance is 0.10; seeds 0-7 gave 0.077-0.137
+
+
+def test_evaluate_loss_is_the_mse_convention(embedded):
+    _, _, x_test, y_test, _ = embedded
+    net = SigmoidMLP()
+    result = training.evaluate(net, x_test, y_test, chunk=300)  # chunks that do not divide 1,000
+    np.testing.assert_allclose(result.loss, float(tf.reduce_mean((net(x_test) - y_test) ** 2)), rtol=1e-5)
+    assert result.saturated == 0.0
+
+
+def test_compiled_epoch_equals_plain_gradient_descent(embedded):
+    x_train, y_train, _, _, _ = embedded
+    x, y = x_train[:95], y_train[:95]  # 9 batches of 10 and a last one of 5
+    order = np.random.default_rng(0).permutation(95)
+    compiled, reference = SigmoidMLP(seed=4), SigmoidMLP(seed=4)
+    training.make_epoch_function(compiled, 0.9, 10)(x, y, tf.constant(order, tf.int32))
+    for start in range(0, 95, 10):  # the same steps, eagerly, with chapter 3's hand-derived gradients
+        index = order[start : start + 10]
+        grads = backprop(reference.params, tf.gather(x, index), tf.gather(y, index))
+        for param, grad in zip(reference.params, grads):
+            param.assign_sub(0.9 * grad)
+    for a, b in zip(compiled.params, reference.params):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_training_reaches_the_floor_and_records_everything(embedded):
+    x_train, y_train, x_test, y_test, labels = embedded
+    history = training.train(SigmoidMLP(seed=0), x_train, y_train, x_test, y_test, progress=False)
+    assert history.config == {"lr": 0.9, "batch_size": 10, "epochs": 10, "seed": 0}
+    assert [row["epoch"] for row in history.epochs] == list(range(11))
+    assert history.final["test_accuracy"] > 0.65
+    assert history.final["train_loss"] < history.epochs[0]["train_loss"]
+    confusion = np.array(history.confusion)
+    assert confusion.shape == (10, 10) and confusion.sum() == 1000
+    np.testing.assert_array_equal(confusion.sum(axis=1), np.bincount(labels))
+    assert np.trace(confusion) / 1000 == pytest.approx(history.final["test_accuracy"])
+
+
+def test_training_is_reproducible(embedded):
+    x_train, y_train, x_test, y_test, _ = embedded
+    runs = [training.train(SigmoidMLP(seed=5), x_train[:500], y_train[:500], x_test, y_test, epochs=2, seed=5, progress=False) for _ in range(2)]
+    np.testing.assert_allclose(runs[0].final["train_loss"], runs[1].final["train_loss"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_larger_learning_rate_is_better_at_this_budget(embedded, seed):
+    # Thesis Figure 17 (full MNIST): lr 0.9 / 0.1 / 0.01 gave 89.12 / 58.42 / 16.51 %.
+    x_train, y_train, x_test, y_test, _ = embedded
+    accuracy = {
+        lr: training.train(SigmoidMLP(seed=seed), x_train, y_train, x_test, y_test, lr=lr, seed=seed, progress=False).final["test_accuracy"]
+        for lr in (0.9, 0.1, 0.01)
+    }
+    assert accuracy[0.9] > accuracy[0.1] + 0.2 > accuracy[0.01] + 0.2
+
+
+@pytest.mark.parametrize("lr", [1e3, 1e38])
+def test_too_large_learning_rate_saturates_and_says_so(embedded, lr):
+    # With sigmoid + MSE a huge rate does not give NaN: it pins the sigmoids at exactly 0 or 1,
+    # where every gradient is 0 (seen for lr from 1e3 up to 3e38).
+    x_train, y_train, x_test, y_test, _ = embedded
+    with pytest.raises(training.TrainingDiverged, match=r"training stopped in epoch \d: \d+% of the network's outputs are exactly 0 or 1.* too large learning rate") as caught:
+        training.train(SigmoidMLP(seed=0), x_train, y_train, x_test, y_test, lr=lr, epochs=5, progress=False)
+    history = caught.value.history  # what was recorded is kept
+    assert history.final["saturated_outputs"] >= training.SATURATION_LIMIT and len(history.epochs) >= 2
+
+
+@pytest.mark.parametrize("lr", [0.01, 0.9, 10.0])
+def test_usable_learning_rates_do_not_saturate(embedded, lr):
+    x_train, y_train, x_test, y_test, _ = embedded
+    history = training.train(SigmoidMLP(seed=1), x_train, y_train, x_test, y_test, lr=lr, epochs=3, seed=1, progress=False)
+    assert max(row["saturated_outputs"] for row in history.epochs) < 0.01
+
+
+def test_nan_loss_stops_training_and_restores_the_weights(embedded):
+    x_train, y_train, x_test, y_test, _ = embedded
+    x_bad = x_train[:200].numpy()
+    x_bad[7, 300] = np.nan  # one corrupt pixel
+    net = SigmoidMLP(seed=0)
+    before = net.get_weights()
+    with pytest.raises(training.TrainingDiverged, match=r"training diverged in epoch 1: the loss became nan .* keeps its weights from epoch 0"):
+        training.train(net, x_bad, y_train[:200], x_test, y_test, epochs=3, progress=False)
+    for kept, original in zip(net.get_weights(), before):
+        np.testing.assert_array_equal(kept, original)
+
+
+@pytest.mark.parametrize("options, message", [({"lr": -0.5}, "learning rate"), ({"lr": float("nan")}, "learning rate"), ({"batch_size": 0}, "batch size")])
+def test_bad_training_options(options, message):
+    with pytest.raises(ValueError, match=message):
+        training.TrainConfig(**options)
+
+
+def test_confusion_matrix_and_per_class_accuracy():
+    confusion = training.confusion_matrix([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 2, 0], classes=3)
+    np.testing.assert_array_equal(confusion, [[1, 1, 0], [0, 1, 0], [1, 0, 2]])
+    np.testing.assert_allclose(training.per_class_accuracy(confusion), [0.5, 1.0, 2 / 3])
+
+
+def test_saved_model_predicts_like_the_model_without_mlpkit(embedded, tmp_path):
+    _, _, x_test, _, _ = embedded
+    (_, _), (raw_test, _) = data.embedded_mnist()
+    net = SigmoidMLP(seed=0)
+    expected = tf.argmax(net(x_test), axis=1).numpy()
+    export_model(net, tmp_path / "model")
+    np.testing.assert_array_equal(load_model(tmp_path / "model")(raw_test).numpy(), expected)
+    np.save(tmp_path / "images.npy", raw_test)
+    script = (
+        "import json, sys, numpy as np, tensorflow as tf\n"
+        f"model = tf.saved_model.load({str(tmp_path / 'model')!r})\n"
+        f"out = model(np.load({str(tmp_path / 'images.npy')!r}))\n"
+        "print(json.dumps({'dtype': out.dtype.name, 'pred': out.numpy().tolist(),\n"
+        "                  'mlpkit': any(m.startswith('mlpkit') for m in sys.modules)}))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded["dtype"] == "int64" and loaded["mlpkit"] is False
+    np.testing.assert_array_equal(loaded["pred"], expected)
+
+
+def test_saved_model_rejects_wrong_input(embedded, tmp_path):
+    export_model(SigmoidMLP(), tmp_path / "model")
+    model = load_model(tmp_path / "model")
+    with pytest.raises((ValueError, TypeError)):
+        model(np.zeros((2, 784), np.uint8))
+
+
+@pytest.mark.skipif(not FULL_FASHION.is_dir(), reason="full Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+def test_one_epoch_on_full_fashion_mnist(monkeypatch):
+    # Seeds 0-2 gave 71.5-73.5 % after one epoch.
+    monkeypatch.setenv("KERAS_HOME", "/nonexistent-keras-home")
+    (x_train, y_train), (x_test, y_test) = data.load_data("fashion_mnist", download=False)
+    history = training.train(SigmoidMLP(seed=0), *data.preprocess(x_train, y_train), *data.preprocess(x_test, y_test), epochs=1, progress=False)
+    assert history.final["test_accuracy"] > 0.6
