@@ -83,7 +83,8 @@ def _fail(parser, message):
 def _load(args, splits):
     from mlpkit import data
 
-    loaded = data.load_data(args.dataset, data_dir=args.data_dir, download=not args.no_download, splits=splits)
+    download = False if args.no_download else None  # None: the loader's default (MLPKIT_NO_DOWNLOAD)
+    loaded = data.load_data(args.dataset, data_dir=args.data_dir, download=download, splits=splits)
     print(f"data: {loaded.source}")
     return loaded
 

@@ -8,6 +8,8 @@ import pytest
 
 # Keep TensorFlow's C++ start-up messages out of the test output.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Tests never download: a test that needs the network path fakes it.
+os.environ["MLPKIT_NO_DOWNLOAD"] = "1"
 
 
 def write_idx(path, array):
