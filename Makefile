@@ -21,8 +21,15 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --no-deps -e .
 	touch $(STAMP)
 
+# Jupyter Book's execution cache knows only the notebooks, not the package
+# they import: when code/ or the requirements change, drop it (and Sphinx's
+# record of what it has read) so every chapter runs again against the new code.
+CODE_HASH = $(shell cat code/*.py requirements.txt | sha256sum | cut -c1-16)
+
 book: $(STAMP)
+	@if [ "$$(cat _build/.code-hash 2>/dev/null)" != "$(CODE_HASH)" ]; then rm -rf _build/.jupyter_cache _build/.doctrees; fi
 	$(BIN)/jupyter-book build . -W -n --keep-going
+	@echo $(CODE_HASH) > _build/.code-hash
 	@echo "The book: $(CURDIR)/_build/html/index.html"
 
 test: $(STAMP)

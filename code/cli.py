@@ -1,10 +1,12 @@
-"""The ``mlpkit`` command: ``mlpkit train`` and ``mlpkit evaluate``.
+"""The ``mlpkit`` command: ``mlpkit train``, ``mlpkit evaluate`` and ``mlpkit bench``.
 
 ``mlpkit train`` trains the chapter-4 network and writes, into ``--out``:
 ``metrics.json`` (configuration, data source, per-epoch history, final test
 accuracy, per-class accuracy, confusion matrix, wall time), ``curves.png``,
 ``misclassified.png``, ``confusion.png`` and the SavedModel in ``model/``.
 ``mlpkit evaluate MODEL_DIR`` loads a SavedModel and reports on the test set.
+``mlpkit bench`` times every way of running the training loop (chapter 5)
+and writes ``bench.json`` and ``bench.png``.
 Bad options end with a one-line error and exit status 2.
 """
 
@@ -66,6 +68,7 @@ def build_parser():
     train.add_argument("--batch-size", type=_positive_int, default=10)
     train.add_argument("--epochs", type=_positive_int, default=10)
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--no-jit", action="store_true", help="compile without XLA (slower; for platforms without it)")
     train.add_argument("--out", default=DEFAULT_OUT, help=f"output directory (default {DEFAULT_OUT})")
     train.add_argument("--no-plots", action="store_true")
 
@@ -73,6 +76,15 @@ def build_parser():
     evaluate.add_argument("model_dir")
     _data_options(evaluate)
     evaluate.add_argument("--plots", metavar="DIR", help="also write confusion.png and misclassified.png here")
+
+    bench = commands.add_parser("bench", help="time eager, tf.function, XLA, Keras and NumPy training loops")
+    _data_options(bench)
+    bench.add_argument("--layers", type=_layers, default=[784, 15, 10], help="layer sizes (default 784,15,10)")
+    bench.add_argument("--batch-size", type=_positive_int, default=10)
+    bench.add_argument("--images", type=_positive_int, default=4000, help="training images per epoch (default 4000)")
+    bench.add_argument("--repeats", type=_positive_int, default=5, help="timed epochs per variant (default 5)")
+    bench.add_argument("--variants", type=lambda text: text.split(","), help="comma-separated subset (default: all)")
+    bench.add_argument("--out", default="runs/bench", help="output directory (default runs/bench)")
     return parser
 
 
@@ -121,7 +133,9 @@ def run_train(args, parser):
     x_train, y_train = data.preprocess(loaded.x_train, loaded.y_train)
     x_test, y_test = data.preprocess(loaded.x_test, loaded.y_test)
     print(f"model: {net}; {len(x_train):,} training and {len(x_test):,} test images")
-    config = training.TrainConfig(lr=args.lr, batch_size=args.batch_size, epochs=args.epochs, seed=args.seed)
+    config = training.TrainConfig(
+        lr=args.lr, batch_size=args.batch_size, epochs=args.epochs, seed=args.seed, jit_compile=not args.no_jit
+    )
     start = time.perf_counter()
     history = training.train(net, x_train, y_train, x_test, y_test, config=config)
     confusion = history.confusion
@@ -173,6 +187,38 @@ def run_evaluate(args, parser):
         print(f"wrote {out}/confusion.png and {out}/misclassified.png")
 
 
+def run_bench(args, parser):
+    from mlpkit import bench, data, model
+
+    try:
+        model.check_layer_sizes(args.layers)
+    except ValueError as error:
+        _fail(parser, error)
+    unknown = sorted(set(args.variants or []) - set(bench.VARIANTS))
+    if unknown:
+        _fail(parser, f"unknown variants {', '.join(unknown)}; expected some of {', '.join(bench.VARIANTS)}")
+    loaded = _load(args, ("train",))
+    if args.images > len(loaded.x_train):
+        _fail(parser, f"--images {args.images} is more than the {len(loaded.x_train):,} training images of this data set")
+    x, y = data.preprocess(loaded.x_train[: args.images], loaded.y_train[: args.images])
+    result = bench.run_benchmark(
+        x, y, args.layers, batch_size=args.batch_size, repeats=args.repeats, variants=args.variants,
+        progress=lambda stage: print(f"{stage} ...", flush=True),
+    )
+    result["data_source"] = loaded.source
+    out = pathlib.Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    ax = bench.plot_benchmark(result)
+    ax.figure.tight_layout()
+    ax.figure.savefig(out / "bench.png", dpi=100)
+    print(bench.format_table(result))
+    print(f"wrote {out}/bench.json and {out}/bench.png")
+
+
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
@@ -181,7 +227,7 @@ def main(argv=None):
     from mlpkit.training import TrainingDiverged
 
     try:
-        {"train": run_train, "evaluate": run_evaluate}[args.command](args, parser)
+        {"train": run_train, "evaluate": run_evaluate, "bench": run_bench}[args.command](args, parser)
     except (DataError, TrainingDiverged) as error:
         _fail(parser, error)
     except KeyboardInterrupt:

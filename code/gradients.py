@@ -169,7 +169,8 @@ def backprop(params, x, y):
         d_cost__d_z = d_cost__d_a * a_out * (1.0 - a_out)  # (B, n_l)
         grads[2 * layer] = tf.transpose(a_in) @ d_cost__d_z  # (n_{l-1}, n_l)
         grads[2 * layer + 1] = tf.reduce_sum(d_cost__d_z, axis=0)  # (n_l,)
-        d_cost__d_a = d_cost__d_z @ tf.transpose(weights)  # (B, n_{l-1})
+        if layer:  # the inputs a_0 = x need no gradient
+            d_cost__d_a = d_cost__d_z @ tf.transpose(weights)  # (B, n_{l-1})
     return grads
 
 

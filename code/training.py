@@ -1,8 +1,8 @@
 """Chapter 4: mini-batch gradient descent on the sigmoid MLP, with MSE.
 
-``train`` shuffles the training set every epoch (seeded), runs one compiled
-``tf.function`` per epoch that loops over all mini-batches inside the graph,
-and evaluates train and test loss and accuracy after every epoch. Loss is
+``train`` shuffles the training set every epoch (seeded), runs the epoch's
+mini-batches in one compiled function (``make_epoch_function``), and
+evaluates train and test loss and accuracy after every epoch. Loss is
 ``reduce_mean((a - y)^2)`` over batch and classes, as in chapter 3; labels
 are one-hot.
 
@@ -45,6 +45,7 @@ class TrainConfig:
     batch_size: int = 10
     epochs: int = 10
     seed: int = 0
+    jit_compile: bool = True
 
     def __post_init__(self):
         if not (np.isfinite(self.lr) and self.lr > 0):
@@ -111,31 +112,60 @@ def evaluate(model, x, y_onehot, chunk=10_000):
     return Evaluation(squared_error / size, float(np.mean(predictions == labels)), predictions, saturated / size)
 
 
-def make_epoch_function(model, lr, batch_size):
-    """A compiled function running one epoch of SGD: ``run_epoch(x, y, order) -> mean batch loss``.
+def make_step(model, lr):
+    """One step of gradient descent on a batch: ``step(x_batch, y_batch) -> loss``.
 
-    ``order`` is the epoch's permutation of example indices; the loop over its
-    mini-batches runs inside the graph (``tf.range``), so one Python call does
-    a whole epoch. A last, smaller batch takes the remaining examples.
+    Plain Python: it runs eagerly when called directly, and becomes part of a
+    graph when called inside a ``tf.function``.
     """
     params = model.params
-    lr = tf.constant(lr, tf.float32)
+
+    def step(x_batch, y_batch):
+        with tf.GradientTape() as tape:
+            loss = mse(model(x_batch), y_batch)
+        for param, grad in zip(params, tape.gradient(loss, params)):
+            param.assign_sub(lr * grad)
+        return loss
+
+    return step
+
+
+def make_epoch_function(model, lr, batch_size, jit_compile=True):
+    """The kit's training loop: ``run_epoch(x, y, order) -> mean batch loss``.
+
+    ``order`` is the epoch's permutation of example indices. It is cut into
+    full batches, a ``(batches, batch_size)`` matrix of indices, and one
+    compiled function loops over its rows with ``tf.range``: one Python call
+    runs every full batch of the epoch. Each step gathers its rows from ``x``,
+    so no shuffled copy of the data set is made, and every step has the same
+    static shape, which lets XLA (``jit_compile``) compile the whole loop into
+    one program. A last, smaller batch, if any, is one more call.
+    (Chapter 5 measures this against the alternatives.)
+    """
+    step = make_step(model, tf.constant(lr, tf.float32))
     batch_size = int(batch_size)
 
-    @tf.function
-    def run_epoch(x, y, order):
-        n = tf.shape(order)[0]
-        batches = (n + batch_size - 1) // batch_size
+    @tf.function(jit_compile=jit_compile)
+    def full_batches(x, y, batches):
         total = tf.constant(0.0, tf.float32)
-        for i in tf.range(batches):
-            index = order[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
-            x_batch, y_batch = tf.gather(x, index), tf.gather(y, index)
-            with tf.GradientTape() as tape:
-                loss = mse(model(x_batch), y_batch)
-            for param, grad in zip(params, tape.gradient(loss, params)):
-                param.assign_sub(lr * grad)
-            total += loss
-        return total / tf.cast(batches, tf.float32)
+        for i in tf.range(tf.shape(batches)[0]):
+            total += step(tf.gather(x, batches[i]), tf.gather(y, batches[i]))
+        return total
+
+    @tf.function(jit_compile=jit_compile)
+    def last_batch(x, y, index):
+        return step(tf.gather(x, index), tf.gather(y, index))
+
+    def run_epoch(x, y, order):
+        order = np.asarray(order, dtype=np.int32)
+        full = len(order) // batch_size
+        total, count = 0.0, full
+        if full:
+            total += float(full_batches(x, y, tf.constant(order[: full * batch_size].reshape(full, batch_size))))
+        if len(order) > full * batch_size:
+            total += float(last_batch(x, y, tf.constant(order[full * batch_size :])))
+            count += 1
+        return total / count
 
     return run_epoch
 
@@ -156,7 +186,7 @@ def train(model, x_train, y_train, x_test, y_test, config=None, progress=True, *
     config = config or TrainConfig(**overrides)
     x_train, y_train = tf.convert_to_tensor(x_train, tf.float32), tf.convert_to_tensor(y_train, tf.float32)
     rng = np.random.default_rng(config.seed)
-    run_epoch = make_epoch_function(model, config.lr, config.batch_size)
+    run_epoch = make_epoch_function(model, config.lr, config.batch_size, config.jit_compile)
     history = History(config=asdict(config))
 
     def record(epoch, seconds):
@@ -178,7 +208,7 @@ def train(model, x_train, y_train, x_test, y_test, config=None, progress=True, *
     for epoch in epochs:
         saved = model.get_weights()
         epoch_start = time.perf_counter()
-        loss = float(run_epoch(x_train, y_train, tf.constant(rng.permutation(len(x_train)), tf.int32)))
+        loss = run_epoch(x_train, y_train, rng.permutation(len(x_train)))
         if not np.isfinite(loss) or not _all_finite(model):
             model.set_weights(saved)
             raise TrainingDiverged(

@@ -34,7 +34,7 @@ def test_train_with_no_options_works_offline_and_writes_everything(trained):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"] == {"dataset": "mnist", "layers": [784, 15, 10], "init": "uniform", "lr": 0.9,
-                                 "batch_size": 10, "epochs": 10, "seed": 0}
+                                 "batch_size": 10, "epochs": 10, "seed": 0, "jit_compile": True}
     assert metrics["data_source"].startswith("the embedded default")
     assert len(metrics["history"]) == 11 and metrics["train_images"] == 4000 and metrics["test_images"] == 1000
     assert metrics["test_accuracy"] > 0.65  # seeds 0-7 gave 72.8-79.5 %

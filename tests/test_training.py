@@ -86,7 +86,7 @@ def test_compiled_epoch_equals_plain_gradient_descent(embedded):
     x, y = x_train[:95], y_train[:95]  # 9 batches of 10 and a last one of 5
     order = np.random.default_rng(0).permutation(95)
     compiled, reference = SigmoidMLP(seed=4), SigmoidMLP(seed=4)
-    training.make_epoch_function(compiled, 0.9, 10)(x, y, tf.constant(order, tf.int32))
+    training.make_epoch_function(compiled, 0.9, 10)(x, y, order)
     for start in range(0, 95, 10):  # the same steps, eagerly, with chapter 3's hand-derived gradients
         index = order[start : start + 10]
         grads = backprop(reference.params, tf.gather(x, index), tf.gather(y, index))
@@ -99,7 +99,7 @@ def test_compiled_epoch_equals_plain_gradient_descent(embedded):
 def test_training_reaches_the_floor_and_records_everything(embedded):
     x_train, y_train, x_test, y_test, labels = embedded
     history = training.train(SigmoidMLP(seed=0), x_train, y_train, x_test, y_test, progress=False)
-    assert history.config == {"lr": 0.9, "batch_size": 10, "epochs": 10, "seed": 0}
+    assert history.config == {"lr": 0.9, "batch_size": 10, "epochs": 10, "seed": 0, "jit_compile": True}
     assert [row["epoch"] for row in history.epochs] == list(range(11))
     assert history.final["test_accuracy"] > 0.65
     assert history.final["train_loss"] < history.epochs[0]["train_loss"]

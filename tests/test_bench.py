@@ -1,0 +1,112 @@
+"""Chapter 5: graphs compute what eager code computes, tracing rules, and `mlpkit bench`."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mlpkit import bench, data
+
+
+@pytest.fixture(scope="module")
+def small():
+    (x, y), _ = data.embedded_mnist()
+    return data.preprocess(x[:203], y[:203])  # 203: batches of 10 leave a last batch of 3
+
+
+@pytest.mark.parametrize("batch_size", [10, 7])
+def test_every_variant_trains_to_the_same_weights(small, batch_size):
+    x, y = small
+    differences = bench.check_equivalence(x, y, batch_size=batch_size, epochs=2)
+    assert set(differences) == set(bench.VARIANTS)
+    for name, difference in differences.items():  # float32, 2 epochs of about 20-30 steps
+        assert difference < 1e-5, f"{name} differs from eager by {difference}"
+
+
+def test_variants_really_change_the_weights(small):
+    x, y = small
+    weights = bench.SigmoidMLP(seed=0).get_weights()
+    order = [np.arange(len(x), dtype=np.int32)]
+    trained = bench.train_variant(bench.DEFAULT_VARIANT, weights, x, y, order)
+    assert max(float(np.abs(a - b).max()) for a, b in zip(trained, weights)) > 1e-3
+
+
+def test_python_number_argument_retraces_every_call_and_tensor_traces_once():
+    @tf.function
+    def scaled(x, epoch):
+        return x * epoch
+
+    x = tf.constant([1.0, 2.0])
+    for epoch in range(5):
+        scaled(x, epoch)  # a new Python int: a new trace
+    assert scaled.experimental_get_tracing_count() == 5
+    for epoch in range(5):
+        scaled(x, tf.constant(epoch, tf.float32))  # a tensor of the same dtype and shape: one more trace in all
+    assert scaled.experimental_get_tracing_count() == 6
+
+
+def test_python_side_effects_run_only_while_tracing():
+    calls = []
+
+    @tf.function
+    def step(x):
+        calls.append("traced")  # Python: runs while tracing
+        return x + 1
+
+    for value in range(3):
+        step(tf.constant(float(value)))
+    assert calls == ["traced"]
+    assert float(step(tf.constant(1.0))) == 2.0 and calls == ["traced"]
+
+
+def test_variables_cannot_be_created_on_every_call():
+    @tf.function
+    def make_variable(x):
+        return tf.Variable(x) * 2
+
+    with pytest.raises(ValueError, match="tf.function only supports singleton tf.Variables created on the first call"):
+        make_variable(tf.constant(1.0))
+        make_variable(tf.constant(2.0))
+
+
+def test_graph_epoch_is_much_faster_than_eager(small):
+    # Conservative floor in one process; `mlpkit bench` measures the full figures (about 40-90x here).
+    x, y = small
+    result = bench.run_benchmark(x, y, repeats=3, variants=["eager", "function_step", bench.DEFAULT_VARIANT])
+    speeds = {name: row["steps_per_second"] for name, row in result["variants"].items()}
+    assert speeds[bench.DEFAULT_VARIANT] > 3 * speeds["eager"]
+    assert speeds["function_step"] > 1.5 * speeds["eager"]  # the thesis's tf.function gain was 4.2x
+
+
+def test_run_benchmark_rejects_unknown_variants(small):
+    with pytest.raises(ValueError, match="unknown variants \\['jax'\\]"):
+        bench.run_benchmark(*small, variants=["jax"])
+
+
+def test_mlpkit_bench_end_to_end(tmp_path):
+    command = [str(pathlib.Path(sys.executable).parent / "mlpkit"), "bench", "--no-download", "--images", "200",
+               "--repeats", "1", "--out", str(tmp_path)]
+    env = dict(os.environ, KERAS_HOME=str(tmp_path / "keras"), TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert (tmp_path / "bench.png").stat().st_size > 1000
+    assert report["default"] == bench.DEFAULT_VARIANT and set(report["variants"]) == set(bench.VARIANTS)
+    for name, row in report["variants"].items():
+        assert row["steps_per_second"] > 0 and row["repeats"] == 1 and row["wall_seconds"] > 0
+        assert row["tracing_seconds"] >= 0 and row["default"] == (name == bench.DEFAULT_VARIANT)
+    assert report["variants"]["eager"]["ratio_to_eager"] == pytest.approx(1.0)
+    assert report["cpu_count"] == os.cpu_count() and report["tensorflow_version"] == tf.__version__
+    assert report["config"] == {"layers": [784, 15, 10], "lr": 0.9, "batch_size": 10, "images": 200, "steps_per_epoch": 20}
+    assert "<- the kit's default" in result.stdout and "steps/s" in result.stdout
+
+
+def test_mlpkit_bench_rejects_bad_options():
+    mlpkit = str(pathlib.Path(sys.executable).parent / "mlpkit")
+    result = subprocess.run([mlpkit, "bench", "--variants", "eager,jax"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and "mlpkit: error: unknown variants jax" in result.stderr
