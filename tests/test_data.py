@@ -153,7 +153,7 @@ def test_download_goes_through_the_keras_cache_and_is_verified(offline, npz_file
         (data.keras_cache_dir() / "mnist.npz").write_bytes(path.read_bytes())
 
     monkeypatch.setattr(data, "_download", fake_download)
-    assert data.load_data("mnist").source.endswith("(downloaded through keras.datasets)")
+    assert data.load_data("mnist", download=True).source.endswith("(downloaded through keras.datasets)")
 
 
 def test_offline_mnist_falls_back_to_the_embedded_default(offline, monkeypatch):
@@ -161,12 +161,22 @@ def test_offline_mnist_falls_back_to_the_embedded_default(offline, monkeypatch):
         raise Exception("URL fetch failure on https://example.invalid/mnist.npz: None -- [Errno -2] Name or service not known")
 
     monkeypatch.setattr(data, "_download", no_network)
-    loaded = data.load_data("mnist")
+    loaded = data.load_data("mnist", download=True)
     assert loaded.source.startswith("the embedded default: 5,000 real MNIST digits")
     assert loaded.x_train.shape == (4000, 28, 28) and loaded.x_test.shape == (1000, 28, 28)
     assert loaded.x_train.dtype == np.uint8 and loaded.x_train.max() == 255
     np.testing.assert_array_equal(np.bincount(loaded.y_train), [400] * 10)  # stratified
     np.testing.assert_array_equal(np.bincount(loaded.y_test), [100] * 10)
+
+
+def test_no_download_environment_variable(offline, monkeypatch):
+    attempts = []
+    monkeypatch.setattr(data, "_download", attempts.append)
+    monkeypatch.setenv("MLPKIT_NO_DOWNLOAD", "1")
+    assert data.load_data("mnist").source.startswith("the embedded default") and attempts == []
+    monkeypatch.delenv("MLPKIT_NO_DOWNLOAD")
+    data.load_data("mnist")
+    assert attempts == ["mnist"]
 
 
 def test_offline_fashion_mnist_says_how_to_get_it(offline):

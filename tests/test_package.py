@@ -9,11 +9,15 @@ import sys
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-MODULES = ["activations", "perceptron", "xor", "gradients", "gradcheck", "plotting"]
+MODULES = sorted(path.stem for path in (ROOT / "code").glob("*.py"))
 
 
 def _run(code, cwd):
     return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_every_chapter_module_is_found():
+    assert {"perceptron", "xor", "gradients", "data", "model", "training", "export", "bench", "cli"} <= set(MODULES)
 
 
 def test_mlpkit_is_the_code_folder():
