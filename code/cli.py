@@ -7,6 +7,8 @@ accuracy, per-class accuracy, confusion matrix, wall time), ``curves.png``,
 ``mlpkit evaluate MODEL_DIR`` loads a SavedModel and reports on the test set.
 ``mlpkit bench`` times every way of running the training loop (chapter 5)
 and writes ``bench.json`` and ``bench.png``.
+``mlpkit study GRID`` runs a cross-validation study (chapter 6) and writes
+``results.json``, ``results.csv`` and plots; rerunning it resumes.
 Bad options end with a one-line error and exit status 2.
 """
 
@@ -85,6 +87,20 @@ def build_parser():
     bench.add_argument("--repeats", type=_positive_int, default=5, help="timed epochs per variant (default 5)")
     bench.add_argument("--variants", type=lambda text: text.split(","), help="comma-separated subset (default: all)")
     bench.add_argument("--out", default="runs/bench", help="output directory (default runs/bench)")
+
+    study = commands.add_parser("study", help="k-fold cross-validation over a grid of configurations (resumable)")
+    study.add_argument("grid", nargs="?", help="a named grid (figure17, figure18, ...) or a .json/.yaml grid file")
+    _data_options(study)
+    study.add_argument("--layers", type=_layers, action="append", help="layer sizes; repeat for several")
+    study.add_argument("--lr", type=lambda t: [_positive_float(v) for v in t.split(",")], help="learning rates, e.g. 0.9,0.1")
+    study.add_argument("--epochs", type=lambda t: [_positive_int(v) for v in t.split(",")])
+    study.add_argument("--batch-size", type=lambda t: [_positive_int(v) for v in t.split(",")])
+    study.add_argument("--init", type=lambda t: t.split(","), help="uniform, glorot or both")
+    study.add_argument("--folds", type=_positive_int, help="k of k-fold (1: the plain train/test split)")
+    study.add_argument("--seed", type=int)
+    study.add_argument("--images", type=_positive_int, help="use a stratified subset of the training set")
+    study.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="processes (default: CPU count)")
+    study.add_argument("--out", help="output directory (default runs/study-GRID)")
     return parser
 
 
@@ -219,16 +235,40 @@ def run_bench(args, parser):
     print(f"wrote {out}/bench.json and {out}/bench.png")
 
 
+def run_study(args, parser):
+    from mlpkit import data, study
+
+    grid = study.load_grid(args.grid) if args.grid else {}
+    if args.layers is not None:
+        grid.pop("configs", None)  # layer sizes given on the command line replace the grid's list
+    for key in ("layers", "lr", "epochs", "batch_size", "init", "folds", "seed"):
+        if getattr(args, key) is not None:
+            grid[key] = getattr(args, key)
+    out = args.out or f"runs/study-{args.grid and pathlib.Path(args.grid).stem or 'custom'}"
+    _load(args, ("train", "test"))  # resolve the data once here (a download, if any), so the workers find it
+    runner = study.Study(grid, out, dataset=args.dataset, data_dir=args.data_dir, images=args.images)
+    print(f"{len(runner.units)} units ({len(runner.configs)} configurations x {runner.folds} folds), {args.workers} workers")
+    start = time.perf_counter()
+    results = runner.run(workers=args.workers)
+    report = runner.write_summary(results)
+    study.write_plots(report, out)
+    print(f"{'configuration':40} {'accuracy % (mean ± std)':>24} {'test %':>7}")
+    for row in report["results"]:
+        print(f"{row['key']:40} {row['accuracy_mean']:15.2f} ± {row['accuracy_std']:5.2f} {row['test_accuracy_mean']:7.2f}")
+    print(f"wall time {time.perf_counter() - start:.1f} s; wrote {out}/results.json, results.csv, accuracy.png, error_curves.png")
+
+
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     from mlpkit.data import DataError
+    from mlpkit.study import StudyError
     from mlpkit.training import TrainingDiverged
 
     try:
-        {"train": run_train, "evaluate": run_evaluate, "bench": run_bench}[args.command](args, parser)
-    except (DataError, TrainingDiverged) as error:
+        {"train": run_train, "evaluate": run_evaluate, "bench": run_bench, "study": run_study}[args.command](args, parser)
+    except (DataError, TrainingDiverged, StudyError) as error:
         _fail(parser, error)
     except KeyboardInterrupt:
         parser.exit(130, "mlpkit: interrupted\n")

@@ -174,14 +174,15 @@ def _all_finite(model):
     return all(bool(tf.reduce_all(tf.math.is_finite(p))) for p in model.params)
 
 
-def train(model, x_train, y_train, x_test, y_test, config=None, progress=True, **overrides):
+def train(model, x_train, y_train, x_test, y_test, config=None, progress=True, stop_on_saturation=True, **overrides):
     """Train ``model`` in place on preprocessed data; return a ``History``.
 
     ``x_*`` are ``(n, 784)`` float32 in ``[0, 1]`` and ``y_*`` one-hot
     ``(n, 10)``, as tensors from ``mlpkit.data.preprocess`` (NumPy arrays work
     too, at the cost of a copy). ``config`` is a ``TrainConfig``;
     keyword overrides such as ``lr=0.1`` build one. ``progress`` shows a tqdm
-    bar over the epochs.
+    bar over the epochs. ``stop_on_saturation=False`` records saturated
+    epochs instead of stopping (studies of saturation need them).
     """
     config = config or TrainConfig(**overrides)
     x_train, y_train = tf.convert_to_tensor(x_train, tf.float32), tf.convert_to_tensor(y_train, tf.float32)
@@ -218,7 +219,7 @@ def train(model, x_train, y_train, x_test, y_test, config=None, progress=True, *
                 history,
             )
         predictions = record(epoch, time.perf_counter() - epoch_start)
-        if history.final["saturated_outputs"] >= SATURATION_LIMIT:
+        if stop_on_saturation and history.final["saturated_outputs"] >= SATURATION_LIMIT:
             raise TrainingDiverged(
                 f"training stopped in epoch {epoch}: {history.final['saturated_outputs']:.0%} of the network's "
                 "outputs are exactly 0 or 1. The sigmoids have saturated, so their gradients are 0 and training "

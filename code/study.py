@@ -1,0 +1,404 @@
+"""Chapter 6: k-fold cross-validation studies, in parallel and resumable.
+
+A study is a grid of configurations (layer sizes, learning rate, epochs,
+batch size, initialisation), each trained once per fold. A grid is a dict
+(or a JSON/YAML file, or one of the named files in ``grids/``, such as
+``figure18``) with list-valued keys whose product gives the configurations,
+or with ``configs``, an explicit list of them; ``folds`` is k, ``seed`` the
+base seed.
+
+Done right, unlike the thesis's version:
+- the folds are scikit-learn's ``StratifiedKFold`` over the training set
+  only; the test set is never inside a fold, and every fold's model is
+  evaluated on it too. With k = 1 the study is the plain train/test split;
+- every fold trains a fresh model, built from ``seed`` and the fold number.
+
+Every finished unit (one configuration on one fold) is written at once to
+``OUT/units/<unit>.json`` (written to a temporary file, then renamed, so a
+unit file is whole or absent). Running the same study again skips finished
+units, so an interrupted study loses only the units in flight. A unit file
+that is not valid, or a study folder that holds another study, is reported
+and left as it is.
+"""
+
+import csv
+import itertools
+import json
+import os
+import pathlib
+import time
+
+import numpy as np
+
+GRID_DIR = pathlib.Path(__file__).parent / "grids"
+DEFAULTS = {"layers": [784, 15, 10], "lr": 0.9, "epochs": 10, "batch_size": 10, "init": "uniform"}
+STUDY_KEYS = {"title", "folds", "seed", "configs"}
+
+
+class StudyError(RuntimeError):
+    """The study cannot run as asked; the message says why and what to do."""
+
+
+def grid_names():
+    return sorted(path.stem for path in GRID_DIR.glob("*.json"))
+
+
+def load_grid(name_or_path):
+    """A grid from a file (``.json``, ``.yaml``, ``.yml``) or by name (``figure18``)."""
+    path = pathlib.Path(name_or_path)
+    if not path.is_file():
+        path = GRID_DIR / f"{name_or_path}.json"
+        if not path.is_file():
+            raise StudyError(f"no grid file or named grid {name_or_path!r}; the named grids are {', '.join(grid_names())}")
+    try:
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            grid = yaml.safe_load(path.read_text())
+        else:
+            grid = json.loads(path.read_text())
+    except Exception as error:
+        raise StudyError(f"{path}: not a readable grid file ({error})") from None
+    if not isinstance(grid, dict):
+        raise StudyError(f"{path}: a grid is a mapping of keys to lists; got {type(grid).__name__}")
+    return grid
+
+
+def configurations(grid):
+    """The list of configurations a grid describes, each a complete dict, in the grid's order."""
+    from mlpkit.model import INITS, check_layer_sizes
+
+    unknown = set(grid) - set(DEFAULTS) - STUDY_KEYS
+    if unknown:
+        raise StudyError(f"unknown grid keys {sorted(unknown)}; expected {sorted(set(DEFAULTS) | STUDY_KEYS)}")
+    if "configs" in grid:
+        configs = [dict(DEFAULTS, **{k: grid[k][0] for k in DEFAULTS if k in grid}, **entry) for entry in grid["configs"]]
+    else:
+        axes = {key: grid.get(key, [value]) for key, value in DEFAULTS.items()}
+        for key, values in axes.items():
+            if not isinstance(values, list) or not values:
+                raise StudyError(f"grid key {key!r} must be a non-empty list, e.g. \"lr\": [0.9, 0.1]; got {values!r}")
+        configs = [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
+    for config in configs:
+        try:
+            config["layers"] = check_layer_sizes(config["layers"])
+        except ValueError as error:
+            raise StudyError(f"configuration {config}: {error}") from None
+        if config["init"] not in INITS or not config["lr"] > 0 or config["epochs"] < 1 or config["batch_size"] < 1:
+            raise StudyError(f"configuration {config}: expected init in {INITS}, lr > 0, epochs >= 1, batch_size >= 1")
+    return configs
+
+
+def config_key(config):
+    """A readable, unique name for a configuration, e.g. ``784-15-10_lr0.9_e10_b10_uniform``."""
+    layers = "-".join(map(str, config["layers"]))
+    return f"{layers}_lr{config['lr']:g}_e{config['epochs']}_b{config['batch_size']}_{config['init']}"
+
+
+def make_folds(labels, k, seed):
+    """Stratified k-fold ``(train_index, validation_index)`` pairs over ``labels``."""
+    from sklearn.model_selection import StratifiedKFold
+
+    if k < 2:
+        raise ValueError(f"k-fold needs k >= 2; got {k} (k = 1 is the plain train/test split)")
+    splitter = StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)
+    return list(splitter.split(np.zeros(len(labels)), labels))
+
+
+def fold_seed(seed, fold):
+    """The seed of fold ``fold``'s model and data order: different per fold, the same for the same seed."""
+    return 1000 * seed + fold
+
+
+# --- one unit of work ------------------------------------------------------------
+
+_DATA = {}  # per process: the data set, loaded once
+
+
+def _load(dataset, data_dir, images):
+    key = (dataset, data_dir, images)
+    if key not in _DATA:
+        from mlpkit import data
+
+        loaded = data.load_data(dataset, data_dir=data_dir, download=False)
+        x_train, y_train, x_test, y_test = loaded.x_train, loaded.y_train, loaded.x_test, loaded.y_test
+        if images:  # a stratified subset of the training set, for quick studies
+            x_train, y_train = subsample(x_train, y_train, images)
+        _DATA.clear()
+        _DATA[key] = (x_train, y_train, x_test, y_test, loaded.source)
+    return _DATA[key]
+
+
+def subsample(x, y, n, seed=0):
+    """A stratified subset of ``n`` examples."""
+    from sklearn.model_selection import train_test_split
+
+    if n >= len(y):
+        return x, y
+    keep, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y, random_state=seed)
+    return x[np.sort(keep)], y[np.sort(keep)]
+
+
+def run_unit(config, fold, folds, seed, dataset, data_dir=None, images=None):
+    """Train one configuration on one fold (``fold`` is ``None`` for the plain split); returns the unit's result."""
+    from mlpkit import data, training
+    from mlpkit.model import SigmoidMLP
+
+    x_train, y_train, x_test, y_test, source = _load(dataset, data_dir, images)
+    if folds > 1:
+        train_index, val_index = make_folds(y_train, folds, seed)[fold]
+        x_fit, y_fit, x_val, y_val = x_train[train_index], y_train[train_index], x_train[val_index], y_train[val_index]
+    else:
+        x_fit, y_fit, x_val, y_val = x_train, y_train, x_test, y_test
+    unit_seed = fold_seed(seed, fold or 0)
+    model = SigmoidMLP(config["layers"], init=config["init"], seed=unit_seed)
+    start = time.perf_counter()
+    train_config = training.TrainConfig(lr=config["lr"], batch_size=config["batch_size"], epochs=config["epochs"], seed=unit_seed)
+    x_val_t, y_val_t = data.preprocess(x_val, y_val)
+    history = training.train(model, *data.preprocess(x_fit, y_fit), x_val_t, y_val_t, config=train_config,
+                             progress=False, stop_on_saturation=False)
+    on_test = training.evaluate(model, *data.preprocess(x_test, y_test))
+    confusion = np.array(history.confusion)
+    return {
+        "config": config,
+        "fold": fold,
+        "train_images": len(y_fit),
+        "validation_images": len(y_val),
+        "validation_accuracy": history.final["test_accuracy"],
+        "validation_loss": history.final["test_loss"],
+        "test_accuracy": on_test.accuracy,
+        "test_loss": on_test.loss,
+        "per_class_correct": np.diag(confusion).tolist(),
+        "per_class_total": confusion.sum(axis=1).tolist(),
+        "history": history.epochs,
+        "wall_seconds": time.perf_counter() - start,
+        "data_source": source,
+    }
+
+
+def _worker_init():
+    # Two workers on two cores: one thread each avoids the processes fighting over cores.
+    os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+# --- a whole study -----------------------------------------------------------------
+
+
+class Study:
+    """A grid crossed with folds, stored in ``out``; ``run()`` does what is missing."""
+
+    def __init__(self, grid, out, dataset="mnist", data_dir=None, images=None):
+        self.configs = configurations(grid)
+        self.folds = int(grid.get("folds", 5))
+        if self.folds < 1:
+            raise StudyError(f"folds must be 1 (train/test split) or more; got {self.folds}")
+        self.seed = int(grid.get("seed", 0))
+        self.title = grid.get("title", "")
+        self.out = pathlib.Path(out)
+        self.options = {"dataset": dataset, "data_dir": None if data_dir is None else str(data_dir), "images": images}
+        self.spec = {"title": self.title, "configs": self.configs, "folds": self.folds, "seed": self.seed,
+                     "dataset": dataset, "images": images}
+
+    @property
+    def units(self):
+        """``{unit name: (config, fold)}`` in grid order; ``fold`` is ``None`` for the plain split."""
+        folds = range(self.folds) if self.folds > 1 else [None]
+        return {
+            f"{config_key(c)}_{'split' if f is None else f'fold{f}'}": (c, f) for c in self.configs for f in folds
+        }
+
+    def _prepare(self):
+        self.out.mkdir(parents=True, exist_ok=True)
+        (self.out / "units").mkdir(exist_ok=True)
+        spec_path = self.out / "study.json"
+        if spec_path.exists():
+            try:
+                existing = json.loads(spec_path.read_text())
+            except ValueError:
+                raise StudyError(f"{spec_path} is not valid JSON; mlpkit leaves it alone: move it or choose another --out") from None
+            if existing != self.spec:
+                raise StudyError(
+                    f"{self.out} holds results of a different study ({existing.get('title') or 'untitled'}, "
+                    f"dataset {existing.get('dataset')}); choose another --out, or delete that folder to start over"
+                )
+        else:
+            spec_path.write_text(json.dumps(self.spec, indent=2) + "\n")
+
+    def finished(self):
+        """The results already on disk: ``{unit name: result}``. Invalid unit files raise ``StudyError``."""
+        results = {}
+        for name, (config, fold) in self.units.items():
+            path = self.out / "units" / f"{name}.json"
+            if not path.exists():
+                continue
+            try:
+                result = json.loads(path.read_text())
+                valid = result["config"] == config and result["fold"] == fold
+            except (ValueError, KeyError, TypeError):
+                valid = False
+            if not valid:
+                raise StudyError(f"{path} is not a result of this unit; mlpkit leaves it alone: delete it to redo the unit")
+            results[name] = result
+        return results
+
+    def _save(self, name, result):
+        path = self.out / "units" / f"{name}.json"
+        partial = path.with_suffix(".json.partial")
+        partial.write_text(json.dumps(result) + "\n")
+        os.replace(partial, path)  # atomic: the unit file is whole or absent
+
+    def run(self, workers=1, progress=True):
+        """Run the missing units with ``workers`` processes; returns all results ``{unit: result}``."""
+        self._prepare()
+        done = self.finished()
+        pending = [name for name in self.units if name not in done]
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(self.units), initial=len(done), desc="study", unit="unit")
+        arguments = {name: (*self.units[name], self.folds, self.seed, *self.options.values()) for name in pending}
+        try:
+            if workers <= 1 or len(pending) <= 1:
+                for name in pending:
+                    done[name] = run_unit(*arguments[name])
+                    self._save(name, done[name])
+                    bar and bar.update()
+            else:
+                self._run_parallel(arguments, workers, done, bar)
+        finally:
+            bar and bar.close()
+        self.write_summary(done)
+        return done
+
+    def _run_parallel(self, arguments, workers, done, bar):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+        from concurrent.futures.process import BrokenProcessPool
+
+        # "spawn": a fresh interpreter per worker; TensorFlow's runtime does not survive fork reliably.
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init) as pool:
+            futures = {pool.submit(run_unit, *args): name for name, args in arguments.items()}
+            try:
+                for future in as_completed(futures):
+                    name = futures[future]
+                    done[name] = future.result()
+                    self._save(name, done[name])
+                    bar and bar.update()
+            except BrokenProcessPool as error:
+                raise StudyError(
+                    f"a worker process died ({error}); the {len(done)} finished units are saved in {self.out}/units: "
+                    "run the same command again to continue, or use one worker"
+                ) from None
+            except BaseException:  # Ctrl-C included: finished units are on disk; drop the queued ones
+                for future in futures:
+                    future.cancel()
+                raise
+
+    def summary(self, results):
+        """One row per configuration: fold statistics, per-class counts, curves, wall time."""
+        rows = []
+        for config in self.configs:
+            units = [r for name, r in sorted(results.items()) if r["config"] == config]
+            if not units:
+                continue
+            accuracy = [100 * u["validation_accuracy"] for u in units]
+            loss = [u["validation_loss"] for u in units]
+            curves = np.mean([[e["test_loss"] for e in u["history"]] for u in units], axis=0)
+            rows.append({
+                "key": config_key(config),
+                **config,
+                "folds": len(units),
+                "accuracy_mean": float(np.mean(accuracy)),
+                "accuracy_std": float(np.std(accuracy, ddof=1)) if len(units) > 1 else 0.0,
+                "accuracy_per_fold": accuracy,
+                "loss_mean": float(np.mean(loss)),
+                "loss_std": float(np.std(loss, ddof=1)) if len(units) > 1 else 0.0,
+                "test_accuracy_mean": float(np.mean([100 * u["test_accuracy"] for u in units])),
+                "per_class_correct": np.sum([u["per_class_correct"] for u in units], axis=0).tolist(),
+                "per_class_total": np.sum([u["per_class_total"] for u in units], axis=0).tolist(),
+                "validation_loss_per_epoch": curves.tolist(),
+                "max_saturated_outputs": max(max(e["saturated_outputs"] for e in u["history"]) for u in units),
+                "wall_seconds": float(sum(u["wall_seconds"] for u in units)),
+            })
+        return rows
+
+    def write_summary(self, results):
+        rows = self.summary(results)
+        report = {**self.spec, "data_source": next(iter(results.values()))["data_source"] if results else None,
+                  "results": rows}
+        (self.out / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+        columns = ["key", "layers", "lr", "epochs", "batch_size", "init", "folds", "accuracy_mean", "accuracy_std",
+                   "loss_mean", "loss_std", "test_accuracy_mean", "wall_seconds"]
+        with open(self.out / "results.csv", "w", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({**row, "layers": "-".join(map(str, row["layers"]))})
+        return report
+
+
+# --- figures ---------------------------------------------------------------------------
+
+
+def _label(row, axis):
+    if axis == "layers":
+        return str(row["layers"])
+    return f"{row[axis]:g}" if isinstance(row[axis], float) else str(row[axis])
+
+
+def varying_axis(rows):
+    """The configuration key that differs between rows (``layers`` if several do)."""
+    varying = [key for key in ("lr", "epochs", "batch_size", "init") if len({str(r[key]) for r in rows}) > 1]
+    return varying[0] if len(varying) == 1 else "layers"
+
+
+def plot_accuracy(rows, title="", ax=None):
+    """Mean fold accuracy per configuration with ±1 standard deviation error bars."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    axis = varying_axis(rows)
+    labels = [_label(r, axis) for r in rows]
+    ax.errorbar(range(len(rows)), [r["accuracy_mean"] for r in rows], yerr=[r["accuracy_std"] for r in rows],
+                fmt="o", capsize=5)
+    ax.set_xticks(range(len(rows)), labels, rotation=20 if axis == "layers" else 0, fontsize="small")
+    ax.set_xlabel({"lr": "learning rate", "layers": "layer sizes"}.get(axis, axis))
+    ax.set_ylabel("validation accuracy (%)")
+    ax.set_title(title or "Mean over folds, ±1 standard deviation")
+    return ax
+
+
+def plot_error_curves(rows, title="", ax=None):
+    """Mean validation loss per epoch for each configuration (thesis Figure 21)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 3.8))
+    axis = varying_axis(rows)
+    for row in rows:
+        curve = row["validation_loss_per_epoch"]
+        ax.plot(range(len(curve)), curve, marker=".", label=_label(row, axis))
+    ax.set_xlabel("epoch (0 = before training)")
+    ax.set_ylabel("validation MSE (mean over folds)")
+    ax.set_title(title or "Validation error per epoch")
+    ax.legend(fontsize="small", title={"lr": "learning rate"}.get(axis, axis))
+    return ax
+
+
+def write_plots(report, out):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = pathlib.Path(out)
+    for name, plot in (("accuracy.png", plot_accuracy), ("error_curves.png", plot_error_curves)):
+        ax = plot(report["results"], report.get("title", ""))
+        ax.figure.tight_layout()
+        ax.figure.savefig(out / name, dpi=100)
+    plt.close("all")
