@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 # TensorFlow's C++ start-up messages (levels below ERROR) stay out of the output.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: book test install clean
+.PHONY: book test install clean studies
 
 install: $(STAMP)
 
@@ -34,6 +34,16 @@ book: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# The full studies that chapter 6 plots (full Fashion-MNIST: apt-get install
+# dataset-fashion-mnist). Slow: each writes runs/study-NAME/ and its summary
+# goes to book/results/NAME.json.
+STUDIES = figure17 figure18 figure20 figure22 figure22_glorot figure25 figure26 figure27
+studies: $(STAMP)
+	for name in $(STUDIES); do \
+	  $(BIN)/mlpkit study $$name --dataset fashion_mnist --out runs/study-$$name && \
+	  cp runs/study-$$name/results.json book/results/$$name.json || exit 1; \
+	done
 
 clean:
 	rm -rf _build

@@ -341,6 +341,20 @@ class Study:
         return report
 
 
+# --- saturation ------------------------------------------------------------------------
+
+
+def saturated_fraction(model, x, slope=0.01):
+    """Per layer, the fraction of sigmoid units on the batch ``x`` whose slope ``σ'(z) = a(1 - a)`` is below ``slope``.
+
+    A unit that far into saturation passes back less than ``slope`` of the
+    gradient that reaches it, so it barely learns.
+    """
+    from mlpkit.gradients import forward
+
+    return [float(np.mean(a.numpy() * (1.0 - a.numpy()) < slope)) for a in forward(model.params, x)[1:]]
+
+
 # --- figures ---------------------------------------------------------------------------
 
 

@@ -32,7 +32,7 @@ SATURATION_LIMIT = 0.2
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss or the weights stopped being finite, or training stalled; ``history`` holds the epochs so far."""
+    """The loss or the weights stopped being finite, or the outputs saturated; ``history`` holds the epochs so far."""
 
     def __init__(self, message, history=None):
         super().__init__(message)

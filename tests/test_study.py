@@ -126,3 +126,24 @@ def test_mlpkit_study_end_to_end_with_two_workers(tmp_path):
     assert "4 units (2 configurations x 2 folds), 2 workers" in result.stdout
     rerun = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
     assert rerun.returncode == 0 and json.loads((tmp_path / "run" / "results.json").read_text()) == report
+
+
+def test_uniform_init_saturates_wide_output_layers_and_glorot_does_not():
+    # The chapter's test of the thesis's explanation of the 800-unit collapse (embedded MNIST, 1,000 images):
+    # uniform(-1, 1) gave 0 / 17 / 68 % saturated outputs at 15 / 100 / 800 hidden units; Glorot 0 at all widths.
+    from mlpkit import data
+
+    (x_raw, _), _ = data.embedded_mnist()
+    x = data.preprocess(x_raw[:1000])
+    uniform = {w: study.saturated_fraction(SigmoidMLP([784, w, 10], seed=0), x)[1] for w in (15, 100, 800)}
+    assert uniform[15] < 0.05 < uniform[100] < uniform[800] and uniform[800] > 0.5
+    for width in (15, 100, 800):
+        assert max(study.saturated_fraction(SigmoidMLP([784, width, 10], init="glorot", seed=0), x)) < 0.01
+
+
+def test_saturated_fraction_counts_flat_units():
+    net = SigmoidMLP([784, 2, 10], init="glorot", seed=0)
+    net.params[0].assign(np.zeros((784, 2), np.float32))
+    net.params[1].assign(np.array([0.0, 50.0], np.float32))  # unit 0 at the steepest point, unit 1 saturated
+    hidden, _ = study.saturated_fraction(net, np.zeros((3, 784), np.float32))
+    assert hidden == 0.5
