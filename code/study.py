@@ -72,7 +72,16 @@ def configurations(grid):
     if unknown:
         raise StudyError(f"unknown grid keys {sorted(unknown)}; expected {sorted(set(DEFAULTS) | STUDY_KEYS)}")
     if "configs" in grid:
-        configs = [dict(DEFAULTS, **{k: grid[k][0] for k in DEFAULTS if k in grid}, **entry) for entry in grid["configs"]]
+        shared = {}
+        for key in set(DEFAULTS) & set(grid):  # beside explicit configs, a key is a default for all of them
+            if not isinstance(grid[key], list) or len(grid[key]) != 1:
+                raise StudyError(f"beside explicit configs, {key!r} must be a one-value list (a default for each); got {grid[key]!r}")
+            shared[key] = grid[key][0]
+        configs = []
+        for entry in grid["configs"]:
+            if not isinstance(entry, dict) or set(entry) - set(DEFAULTS):
+                raise StudyError(f"each entry of configs maps some of {sorted(DEFAULTS)} to one value; got {entry!r}")
+            configs.append({**DEFAULTS, **shared, **entry})
     else:
         axes = {key: grid.get(key, [value]) for key, value in DEFAULTS.items()}
         for key, values in axes.items():
@@ -92,7 +101,7 @@ def configurations(grid):
 def config_key(config):
     """A readable, unique name for a configuration, e.g. ``784-15-10_lr0.9_e10_b10_uniform``."""
     layers = "-".join(map(str, config["layers"]))
-    return f"{layers}_lr{config['lr']:g}_e{config['epochs']}_b{config['batch_size']}_{config['init']}"
+    return f"{layers}_lr{config['lr']!r}_e{config['epochs']}_b{config['batch_size']}_{config['init']}"
 
 
 def make_folds(labels, k, seed):
@@ -189,7 +198,7 @@ def _worker_init():
 class Study:
     """A grid crossed with folds, stored in ``out``; ``run()`` does what is missing."""
 
-    def __init__(self, grid, out, dataset="mnist", data_dir=None, images=None):
+    def __init__(self, grid, out, dataset="mnist", data_dir=None, images=None, data_source=None):
         self.configs = configurations(grid)
         self.folds = int(grid.get("folds", 5))
         if self.folds < 1:
@@ -198,8 +207,14 @@ class Study:
         self.title = grid.get("title", "")
         self.out = pathlib.Path(out)
         self.options = {"dataset": dataset, "data_dir": None if data_dir is None else str(data_dir), "images": images}
+        # data_source (what load_data reported) ties the results to the data they came from: a study
+        # resumed on other data (say full MNIST after the embedded default) is refused, not mixed.
+        self.data_source = data_source
         self.spec = {"title": self.title, "configs": self.configs, "folds": self.folds, "seed": self.seed,
-                     "dataset": dataset, "images": images}
+                     "dataset": dataset, "images": images, "data_source": data_source,
+                     "evaluated_on": "the test set (k = 1)" if self.folds == 1 else f"{self.folds} validation folds"}
+        if len(set(self.units)) != len(self.configs) * max(self.folds, 1):
+            raise StudyError("the grid lists the same configuration twice")
 
     @property
     def units(self):
@@ -236,6 +251,7 @@ class Study:
             try:
                 result = json.loads(path.read_text())
                 valid = result["config"] == config and result["fold"] == fold
+                valid = valid and (self.data_source is None or result["data_source"] == self.data_source)
             except (ValueError, KeyError, TypeError):
                 valid = False
             if not valid:
@@ -254,6 +270,7 @@ class Study:
         self._prepare()
         done = self.finished()
         pending = [name for name in self.units if name not in done]
+        workers = min(workers, len(pending))
         bar = None
         if progress:
             from tqdm.auto import tqdm
@@ -279,30 +296,36 @@ class Study:
         from concurrent.futures.process import BrokenProcessPool
 
         # "spawn": a fresh interpreter per worker; TensorFlow's runtime does not survive fork reliably.
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_worker_init) as pool:
-            futures = {pool.submit(run_unit, *args): name for name, args in arguments.items()}
-            try:
-                for future in as_completed(futures):
-                    name = futures[future]
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
+        futures = {pool.submit(run_unit, *args): name for name, args in arguments.items()}
+        try:
+            for future in as_completed(futures):
+                name = futures[future]
+                done[name] = future.result()
+                self._save(name, done[name])
+                bar and bar.update()
+        except BaseException as error:  # a failed unit, a dead worker, Ctrl-C
+            for future in futures:
+                future.cancel()  # the queued units
+            pool.shutdown(wait=True)  # let the running ones finish, and keep what they did
+            for future, name in futures.items():
+                if name not in done and future.done() and not future.cancelled() and future.exception() is None:
                     done[name] = future.result()
                     self._save(name, done[name])
-                    bar and bar.update()
-            except BrokenProcessPool as error:
+            if isinstance(error, BrokenProcessPool):
                 raise StudyError(
                     f"a worker process died ({error}); the {len(done)} finished units are saved in {self.out}/units: "
                     "run the same command again to continue, or use one worker"
                 ) from None
-            except BaseException:  # Ctrl-C included: finished units are on disk; drop the queued ones
-                for future in futures:
-                    future.cancel()
-                raise
+            raise
+        finally:
+            pool.shutdown(wait=False)
 
     def summary(self, results):
         """One row per configuration: fold statistics, per-class counts, curves, wall time."""
         rows = []
         for config in self.configs:
-            units = [r for name, r in sorted(results.items()) if r["config"] == config]
+            units = sorted((r for r in results.values() if r["config"] == config), key=lambda r: r["fold"] or 0)
             if not units:
                 continue
             accuracy = [100 * u["validation_accuracy"] for u in units]

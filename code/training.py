@@ -184,6 +184,8 @@ def train(model, x_train, y_train, x_test, y_test, config=None, progress=True, s
     bar over the epochs. ``stop_on_saturation=False`` records saturated
     epochs instead of stopping (studies of saturation need them).
     """
+    if config is not None and overrides:
+        raise ValueError(f"give either config or keyword options such as lr=..., not both; got config and {sorted(overrides)}")
     config = config or TrainConfig(**overrides)
     x_train, y_train = tf.convert_to_tensor(x_train, tf.float32), tf.convert_to_tensor(y_train, tf.float32)
     rng = np.random.default_rng(config.seed)

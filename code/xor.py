@@ -56,7 +56,7 @@ def xor_network(activation=step, scale=1.0):
 
 
 def separating_thresholds(scores, targets):
-    """The open interval of thresholds ``t`` for which ``scores > t`` equals ``targets``.
+    """The interval ``[low, high)`` of thresholds ``t`` for which ``scores > t`` equals ``targets``.
 
     Returns ``(low, high)``: every ``t`` with ``low <= t < high`` classifies all
     examples correctly. Returns ``None`` when no threshold does, because some

@@ -218,3 +218,11 @@ def test_full_mnist_shapes():
     (x_train, y_train), (x_test, y_test) = data.load_data("mnist", download=False)
     assert x_train.shape == (60000, 28, 28) and y_train.shape == (60000,) and x_train.dtype == np.uint8
     assert x_test.shape == (10000, 28, 28) and y_test.shape == (10000,) and x_train.max() == 255
+
+
+def test_idx_file_shorter_than_its_header(idx_dir, monkeypatch):
+    directory, _, _ = idx_dir
+    monkeypatch.setitem(data.IDX_SHA256, "fashion_mnist", {})
+    (directory / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x03" + b"\x00" * 6))
+    with pytest.raises(DataFileError, match="10 bytes after decompression; its header alone needs 16"):
+        data.load_data("fashion_mnist", data_dir=directory)

@@ -149,3 +149,8 @@ def test_check_reports_shape_mismatch_and_bad_dtype():
 def test_finite_differences_of_a_known_function():
     grads = gradcheck.finite_difference_gradients(lambda ps: tf.reduce_sum(ps[0] ** 3), [tf.constant([1.0, -2.0])])
     np.testing.assert_allclose(grads[0], [3.0, 12.0], rtol=1e-10)
+
+
+def test_check_fails_when_the_reference_is_not_finite():
+    with pytest.raises(gradcheck.GradientMismatchError, match=r"gradient of 'v' disagrees at element \[1\]"):
+        gradcheck.compare_gradients([np.array([1.0, 2.0])], [np.array([1.0, np.nan])], ["v"], rtol=1e-6)

@@ -138,14 +138,6 @@ def test_no_single_perceptron_computes_xor(name):
     assert perceptron.linear_separator(TRUTH_TABLES[name]) is None
 
 
-def test_xor_inequalities_contradict():
-    # b <= 0, w2 + b > 0, w1 + b > 0, w1 + w2 + b <= 0: the middle two sum to w1 + w2 + 2b > 0,
-    # the outer two to w1 + w2 + 2b <= 0. A random search agrees that no sample satisfies all four.
-    w1, w2, b = np.random.default_rng(0).uniform(-10, 10, (3, 200_000))
-    ok = (b <= 0) & (w2 + b > 0) & (w1 + b > 0) & (w1 + w2 + b <= 0)
-    assert not ok.any()
-
-
 @pytest.mark.parametrize("name", ["AND", "OR", "NAND", "NOR"])
 @pytest.mark.parametrize("seed", range(5))
 def test_learning_rule_learns_separable_gates(name, seed):

@@ -147,3 +147,20 @@ def test_saturated_fraction_counts_flat_units():
     net.params[1].assign(np.array([0.0, 50.0], np.float32))  # unit 0 at the steepest point, unit 1 saturated
     hidden, _ = study.saturated_fraction(net, np.zeros((3, 784), np.float32))
     assert hidden == 0.5
+
+
+def test_explicit_configs_take_one_value_defaults_and_known_keys_only():
+    assert study.configurations({"lr": [0.1], "configs": [{"epochs": 3}, {"epochs": 4, "lr": 0.5}]})[1]["lr"] == 0.5
+    with pytest.raises(study.StudyError, match="beside explicit configs, 'lr' must be a one-value list"):
+        study.configurations({"lr": [0.1, 0.2], "configs": [{"epochs": 3}]})
+    with pytest.raises(study.StudyError, match="each entry of configs maps some of"):
+        study.configurations({"configs": [{"learning_rate": 0.9}]})
+    with pytest.raises(study.StudyError, match="the same configuration twice"):
+        study.Study({"lr": [0.9, 0.9]}, "/nonexistent")
+
+
+def test_results_from_other_data_are_not_mixed_in(offline, tmp_path):
+    out = tmp_path / "study"
+    study.Study(TINY, out, images=300, data_source="source A").run(workers=1, progress=False)
+    with pytest.raises(study.StudyError, match="holds results of a different study"):
+        study.Study(TINY, out, images=300, data_source="source B").run(workers=1, progress=False)

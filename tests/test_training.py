@@ -204,3 +204,9 @@ def test_one_epoch_on_full_fashion_mnist(monkeypatch):
     (x_train, y_train), (x_test, y_test) = data.load_data("fashion_mnist", download=False)
     history = training.train(SigmoidMLP(seed=0), *data.preprocess(x_train, y_train), *data.preprocess(x_test, y_test), epochs=1, progress=False)
     assert history.final["test_accuracy"] > 0.6
+
+
+def test_config_and_keyword_options_are_not_mixed(embedded):
+    x_train, y_train, x_test, y_test, _ = embedded
+    with pytest.raises(ValueError, match="give either config or keyword options"):
+        training.train(SigmoidMLP(), x_train, y_train, x_test, y_test, config=training.TrainConfig(), lr=0.1)
