@@ -59,11 +59,18 @@ def test_truncated_idx_content_is_reported(idx_dir, monkeypatch):
         data.load_data("fashion_mnist", data_dir=directory)
 
 
-def test_wrong_magic_number_is_reported(idx_dir, monkeypatch):
+@pytest.mark.parametrize(
+    "stem, content, message",
+    [
+        ("t10k-labels-idx1-ubyte", b"\x00\x00\x09\x01" + b"\x00" * 20, r"magic number 2305; expected 2051 \(images\) or 2049 \(labels\)"),
+        ("t10k-images-idx3-ubyte", b"\x00\x00\x08\x03" + b"\x00" * 6, "10 bytes after decompression; its header alone needs 16"),
+    ],
+)
+def test_malformed_idx_header_is_reported(idx_dir, monkeypatch, stem, content, message):
     directory, _, _ = idx_dir
     monkeypatch.setitem(data.IDX_SHA256, "fashion_mnist", {})
-    (directory / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(b"\x00\x00\x09\x01" + b"\x00" * 20))
-    with pytest.raises(DataFileError, match="magic number 2305; expected 2051 \\(images\\) or 2049 \\(labels\\)"):
+    (directory / f"{stem}.gz").write_bytes(gzip.compress(content))
+    with pytest.raises(DataFileError, match=message):
         data.load_data("fashion_mnist", data_dir=directory)
 
 
@@ -218,11 +225,3 @@ def test_full_mnist_shapes():
     (x_train, y_train), (x_test, y_test) = data.load_data("mnist", download=False)
     assert x_train.shape == (60000, 28, 28) and y_train.shape == (60000,) and x_train.dtype == np.uint8
     assert x_test.shape == (10000, 28, 28) and y_test.shape == (10000,) and x_train.max() == 255
-
-
-def test_idx_file_shorter_than_its_header(idx_dir, monkeypatch):
-    directory, _, _ = idx_dir
-    monkeypatch.setitem(data.IDX_SHA256, "fashion_mnist", {})
-    (directory / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x03" + b"\x00" * 6))
-    with pytest.raises(DataFileError, match="10 bytes after decompression; its header alone needs 16"):
-        data.load_data("fashion_mnist", data_dir=directory)
