@@ -1,0 +1,129 @@
+"""The built book in a real browser: Debian's Chromium, driven by Playwright, with the network off.
+
+Needs `make book` first (`.ci/run` builds the book before the tests) and the
+`chromium` package (`.ci/run` installs it); skips with the reason otherwise.
+Every page of the table of contents is opened from disk and checked: no
+console errors, no failed or outgoing requests, math typeset by the local
+MathJax, every image loaded and described, every internal link and anchor
+present. A full-page screenshot of each goes to `_build/screenshots/`.
+"""
+
+import pathlib
+import re
+import shutil
+import urllib.parse
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# sphinx-book-theme logs this once on a fresh browser profile; it comes from the theme, not the book.
+KNOWN_THEME_ERROR = "Got invalid theme mode"
+
+playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+pytestmark = [
+    pytest.mark.skipif(not pathlib.Path(CHROMIUM).is_file(), reason="no chromium (apt-get install chromium)"),
+    pytest.mark.skipif(not (HTML / "index.html").is_file(), reason="the book is not built (run `make book` first)"),
+]
+
+
+def _pages():
+    entries = re.findall(r"(?:file|root):\s*(\S+)", (ROOT / "_toc.yml").read_text())
+    return [f"{entry}.html" for entry in entries]
+
+
+PAGES = _pages()
+
+VISIBLE_TEXT = """() => {
+    const copy = document.querySelector('main') ? document.querySelector('main').cloneNode(true) : document.body.cloneNode(true);
+    copy.querySelectorAll('pre, code, script, style, mjx-container').forEach(el => el.remove());
+    return copy.innerText;
+}"""
+
+
+@pytest.fixture(scope="module")
+def visits():
+    """Open every page once; return what each showed and did."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    records = {}
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )
+        context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
+        for name in PAGES:
+            record = {"errors": [], "failed": [], "outgoing": []}
+            page = context.new_page()
+            page.on("console", lambda m, r=record: m.type == "error" and r["errors"].append(m.text))
+            page.on("pageerror", lambda e, r=record: r["errors"].append(str(e)))
+            page.on("requestfailed", lambda q, r=record: r["failed"].append(q.url))
+            page.on("request", lambda q, r=record: not q.url.startswith(("file:", "data:", "blob:", "about:")) and r["outgoing"].append(q.url))
+            page.goto((HTML / name).as_uri(), wait_until="load")
+            page.evaluate("() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise")
+            record["math"] = page.locator("mjx-container").count()
+            record["text"] = page.evaluate(VISIBLE_TEXT)
+            record["images"] = page.evaluate(
+                "() => Array.from(document.querySelectorAll('main img')).map(i => ({src: i.getAttribute('src'),"
+                " loaded: i.complete && i.naturalWidth > 0, alt: i.getAttribute('alt') || ''}))"
+            )
+            record["links"] = page.evaluate("() => Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))")
+            page.screenshot(path=str(SHOTS / (name.replace("/", "_").replace(".html", ".png"))), full_page=True)
+            page.close()
+            records[name] = record
+        browser.close()
+    return records
+
+
+def test_every_page_of_the_toc_was_built():
+    assert len(PAGES) >= 7
+    for name in PAGES:
+        assert (HTML / name).is_file(), name
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_page_loads_offline_without_errors(visits, name):
+    record = visits[name]
+    assert [e for e in record["errors"] if KNOWN_THEME_ERROR not in e] == []
+    assert record["failed"] == [] and record["outgoing"] == []
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_math_is_typeset(visits, name):
+    source = (ROOT / name.replace(".html", ".md")).read_text()
+    if "$" in source.replace("```", ""):
+        assert visits[name]["math"] > 0
+    text = visits[name]["text"]
+    for raw in ("$$", "\\(", "\\[", "\\frac", "\\begin{"):
+        assert raw not in text, f"raw TeX {raw!r} left in the text of {name}"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_images_load_and_have_alt_text(visits, name):
+    for image in visits[name]["images"]:
+        assert image["loaded"], f"{image['src']} did not load on {name}"
+        assert len(image["alt"]) > 20, f"{image['src']} on {name} has no real alt text"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_internal_links_and_anchors_resolve(visits, name):
+    here = HTML / name
+    for href in visits[name]["links"]:
+        parsed = urllib.parse.urlparse(href)
+        if parsed.scheme or href.startswith("mailto:") or href.startswith("javascript:"):
+            continue
+        target = (here.parent / urllib.parse.unquote(parsed.path)).resolve() if parsed.path else here
+        if target.is_dir():
+            target = target / "index.html"
+        assert target.is_file(), f"{name}: link {href!r} points to a missing file"
+        if parsed.fragment and target.suffix == ".html":
+            assert f'id="{parsed.fragment}"' in target.read_text(), f"{name}: link {href!r} has no anchor"
+
+
+def test_screenshots_are_written(visits):
+    for name in PAGES:
+        shot = SHOTS / name.replace("/", "_").replace(".html", ".png")
+        assert shot.is_file() and shot.stat().st_size > 10_000
