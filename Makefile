@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 # TensorFlow's C++ start-up messages (levels below ERROR) stay out of the output.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: book test install clean studies
+.PHONY: book test install clean studies notebooks
 
 install: $(STAMP)
 
@@ -31,6 +31,17 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo $(CODE_HASH) > _build/.code-hash
 	@echo "The book: $(CURDIR)/_build/html/index.html"
+
+# One .ipynb per chapter (outputs empty) in _build/notebooks/, with the study
+# results chapter 6 reads beside them.
+CHAPTERS = $(shell grep -o 'book/[a-z_]*' _toc.yml | grep -v -e intro -e bibliography)
+notebooks: $(STAMP)
+	mkdir -p _build/notebooks
+	for chapter in $(CHAPTERS); do \
+	  $(BIN)/jupytext --quiet --to ipynb --output _build/notebooks/$$(basename $$chapter).ipynb $$chapter.md || exit 1; \
+	done
+	cp -r book/results _build/notebooks/
+	@echo "Notebooks: $(CURDIR)/_build/notebooks/"
 
 test: $(STAMP)
 	$(BIN)/pytest
