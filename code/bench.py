@@ -171,6 +171,13 @@ def _quiet_retracing_warnings():
         logger.setLevel(level)
 
 
+def _start(layer_sizes, seed, examples, epochs):
+    """The shared starting point of every variant: initial weights and one data order per epoch."""
+    weights = SigmoidMLP(list(layer_sizes), seed=seed).get_weights()
+    rng = np.random.default_rng(seed)
+    return weights, [rng.permutation(examples).astype(np.int32) for _ in range(epochs)]
+
+
 def _trainer(name, weights, layer_sizes, lr, batch_size):
     return VARIANTS[name]([w.copy() for w in weights], layer_sizes, lr, batch_size)
 
@@ -194,9 +201,7 @@ def run_benchmark(x, y, layer_sizes=(784, 15, 10), lr=0.9, batch_size=10, repeat
     unknown = sorted(set(variants) - set(VARIANTS))
     if unknown:
         raise ValueError(f"unknown variants {unknown}; expected some of {', '.join(VARIANTS)}")
-    weights = SigmoidMLP(layer_sizes, seed=seed).get_weights()
-    rng = np.random.default_rng(seed)
-    orders = [rng.permutation(len(x)).astype(np.int32) for _ in range(repeats + 1)]
+    weights, orders = _start(layer_sizes, seed, len(x), repeats + 1)
     x_numpy, y_numpy = np.asarray(x), np.asarray(y)
     inputs = {name: (x_numpy, y_numpy) if name == "numpy" else (x, y) for name in variants}
     with _quiet_retracing_warnings():
@@ -256,9 +261,7 @@ def train_variant(name, weights, x, y, orders, layer_sizes=(784, 15, 10), lr=0.9
 
 def check_equivalence(x, y, layer_sizes=(784, 15, 10), lr=0.9, batch_size=10, epochs=1, seed=0, variants=None):
     """Train every variant the same way; returns {name: max |weight - eager weight|} over all weights."""
-    weights = SigmoidMLP(list(layer_sizes), seed=seed).get_weights()
-    rng = np.random.default_rng(seed)
-    orders = [rng.permutation(len(x)).astype(np.int32) for _ in range(epochs)]
+    weights, orders = _start(layer_sizes, seed, len(x), epochs)
     final = {name: train_variant(name, weights, x, y, orders, layer_sizes, lr, batch_size) for name in variants or VARIANTS}
     reference = final.get("eager") or next(iter(final.values()))
     return {name: max(float(np.max(np.abs(a - b))) for a, b in zip(w, reference)) for name, w in final.items()}

@@ -276,7 +276,8 @@ class Study:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=len(self.units), initial=len(done), desc="study", unit="unit")
-        arguments = {name: (*self.units[name], self.folds, self.seed, *self.options.values()) for name in pending}
+        arguments = {name: (*self.units[name], self.folds, self.seed, self.options["dataset"], self.options["data_dir"],
+                            self.options["images"]) for name in pending}
         try:
             if workers <= 1 or len(pending) <= 1:
                 for name in pending:
