@@ -22,9 +22,10 @@ $(STAMP): requirements.txt pyproject.toml
 	touch $(STAMP)
 
 # Jupyter Book's execution cache knows only the notebooks, not the package
-# they import: when code/ or the requirements change, drop it (and Sphinx's
-# record of what it has read) so every chapter runs again against the new code.
-CODE_HASH = $(shell cat code/*.py requirements.txt | sha256sum | cut -c1-16)
+# they import: when code/ (modules, grids, published results) or the
+# requirements change, drop it (and Sphinx's record of what it has read) so
+# every chapter runs again against the new code.
+CODE_HASH = $(shell cat code/*.py code/grids/*.json code/results/*.json requirements.txt | sha256sum | cut -c1-16)
 
 book: $(STAMP)
 	@if [ "$$(cat _build/.code-hash 2>/dev/null)" != "$(CODE_HASH)" ]; then rm -rf _build/.jupyter_cache _build/.doctrees; fi
@@ -32,15 +33,12 @@ book: $(STAMP)
 	@echo $(CODE_HASH) > _build/.code-hash
 	@echo "The book: $(CURDIR)/_build/html/index.html"
 
-# One .ipynb per chapter (outputs empty) in _build/notebooks/, with the study
-# results chapter 6 reads beside them.
-CHAPTERS = $(shell grep -o 'book/[a-z_]*' _toc.yml | grep -v -e intro -e bibliography)
+# One .ipynb per chapter (outputs empty, a set-up cell first that installs
+# mlpkit where it is missing) in _build/notebooks/, and the same beside the
+# sources in book/, where Colab and Binder open them from the repository
+# (commit those; tests/test_notebooks.py fails when they fall behind).
 notebooks: $(STAMP)
-	mkdir -p _build/notebooks
-	for chapter in $(CHAPTERS); do \
-	  $(BIN)/jupytext --quiet --to ipynb --output _build/notebooks/$$(basename $$chapter).ipynb $$chapter.md || exit 1; \
-	done
-	cp -r book/results _build/notebooks/
+	$(BIN)/python book/_ext/chapter_notebooks.py write _build/notebooks book
 	@echo "Notebooks: $(CURDIR)/_build/notebooks/"
 
 test: $(STAMP)
@@ -48,12 +46,12 @@ test: $(STAMP)
 
 # The full studies that chapter 6 plots (full Fashion-MNIST: apt-get install
 # dataset-fashion-mnist). Slow: each writes runs/study-NAME/ and its summary
-# goes to book/results/NAME.json.
+# goes to code/results/NAME.json (shipped with the package).
 STUDIES = figure17 figure18 figure20 figure22 figure22_glorot figure25 figure26 figure27
 studies: $(STAMP)
 	for name in $(STUDIES); do \
 	  $(BIN)/mlpkit study $$name --dataset fashion_mnist --out runs/study-$$name && \
-	  cp runs/study-$$name/results.json book/results/$$name.json || exit 1; \
+	  cp runs/study-$$name/results.json code/results/$$name.json || exit 1; \
 	done
 
 clean:

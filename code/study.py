@@ -31,6 +31,10 @@ import time
 import numpy as np
 
 GRID_DIR = pathlib.Path(__file__).parent / "grids"
+# Summaries of the full studies chapter 6 plots (`make studies` rewrites them).
+# They ship inside the package, so the chapter also runs where only the
+# package is installed (Colab, a bare Jupyter).
+RESULT_DIR = pathlib.Path(__file__).parent / "results"
 DEFAULTS = {"layers": [784, 15, 10], "lr": 0.9, "epochs": 10, "batch_size": 10, "init": "uniform"}
 STUDY_KEYS = {"title", "folds", "seed", "configs"}
 
@@ -41,6 +45,15 @@ class StudyError(RuntimeError):
 
 def grid_names():
     return sorted(path.stem for path in GRID_DIR.glob("*.json"))
+
+
+def published_results(name):
+    """The committed summary of the full study ``name`` (as `results.json` of ``mlpkit study``)."""
+    path = RESULT_DIR / f"{name}.json"
+    if not path.is_file():
+        names = ", ".join(sorted(p.stem for p in RESULT_DIR.glob("*.json")))
+        raise StudyError(f"no published results named {name!r}; there are: {names}")
+    return json.loads(path.read_text())
 
 
 def load_grid(name_or_path):

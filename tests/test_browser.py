@@ -67,7 +67,7 @@ def visits():
             record["math"] = page.locator("mjx-container").count()
             record["text"] = page.evaluate(VISIBLE_TEXT)
             record["images"] = page.evaluate(
-                "() => Array.from(document.querySelectorAll('main img')).map(i => ({src: i.getAttribute('src'),"
+                "() => Array.from(document.querySelectorAll('main article img')).map(i => ({src: i.getAttribute('src'),"
                 " loaded: i.complete && i.naturalWidth > 0, alt: i.getAttribute('alt') || ''}))"
             )
             record["links"] = page.evaluate("() => Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))")
@@ -103,6 +103,8 @@ def test_math_is_typeset(visits, name):
 
 @pytest.mark.parametrize("name", PAGES)
 def test_images_load_and_have_alt_text(visits, name):
+    if "{code-cell}" in (ROOT / name.replace(".html", ".md")).read_text():
+        assert visits[name]["images"], f"no figure found in the article of {name}"  # every chapter plots
     for image in visits[name]["images"]:
         assert image["loaded"], f"{image['src']} did not load on {name}"
         assert len(image["alt"]) > 20, f"{image['src']} on {name} has no real alt text"
@@ -127,3 +129,42 @@ def test_screenshots_are_written(visits):
     for name in PAGES:
         shot = SHOTS / name.replace("/", "_").replace(".html", ".png")
         assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def _repository():
+    import yaml
+
+    repo = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]
+    org, name = urllib.parse.urlparse(repo["url"]).path.strip("/").split("/")[:2]
+    return repo["url"].rstrip("/"), org, name, repo.get("branch", "main")
+
+
+CHAPTER_PAGES = [name for name in PAGES if "kernelspec:" in (ROOT / name.replace(".html", ".md")).read_text()]
+
+
+@pytest.mark.parametrize("name", CHAPTER_PAGES)
+def test_launch_buttons_open_the_chapter_notebook_in_the_repository(visits, name):
+    url, org, repo, branch = _repository()
+    notebook = name.replace(".html", ".ipynb")  # e.g. book/training.ipynb, committed beside its source
+    links = set(visits[name]["links"])
+    assert f"https://colab.research.google.com/github/{org}/{repo}/blob/{branch}/{notebook}" in links
+    assert f"https://mybinder.org/v2/gh/{org}/{repo}/{branch}?urlpath=lab/tree/{notebook}" in links
+    assert url in links  # the repository button
+    assert (ROOT / notebook).is_file()  # what Colab and Binder will find there
+
+
+@pytest.mark.parametrize("name", CHAPTER_PAGES)
+def test_download_button_offers_the_chapter_notebook(visits, name):
+    (href,) = [h for h in visits[name]["links"] if h.endswith(".ipynb") and "://" not in h]
+    downloaded = (HTML / name).parent / href
+    assert downloaded.resolve().is_file(), href
+    # The same notebook as `make notebooks` writes and Colab opens: set-up cell first, no outputs.
+    assert downloaded.read_text() == (ROOT / name.replace(".html", ".ipynb")).read_text()
+
+
+def test_status_page_lists_every_chapter_with_its_run_time(visits):
+    text = visits["book/status.html"]["text"]
+    for name in CHAPTER_PAGES:
+        row = re.search(rf"{re.escape(name.replace('.html', ''))}\s+(\S+ \S+)\s+(cache|execute)\s+([\d.]+)\s+(\S+)", text)
+        assert row, f"{name} is not in the execution table"
+        assert float(row.group(3)) > 0 and row.group(4) == "✅", row.group(0)

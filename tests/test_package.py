@@ -1,10 +1,14 @@
 """The kit as a package and a book: layout, imports, and the book's sources."""
 
+import ast
 import json
 import pathlib
 import re
+import shutil
 import subprocess
 import sys
+
+import zipfile
 
 import pytest
 
@@ -71,8 +75,72 @@ def test_chapters_show_code_from_the_package_not_copies():
 
 
 def test_no_committed_notebook_outputs():
+    # The only notebooks in git are the chapter notebooks in book/ (for Colab and Binder), without outputs.
     tracked = subprocess.run(["git", "ls-files", "*.ipynb"], cwd=ROOT, capture_output=True, text=True).stdout.split()
-    assert tracked == []
+    assert all(path.startswith("book/") for path in tracked), tracked
+    for path in tracked:
+        cells = json.loads((ROOT / path).read_text())["cells"]
+        assert all(cell.get("outputs", []) == [] and cell.get("execution_count") is None for cell in cells), path
+
+
+def _top_level_imports(source, skip_guarded=True):
+    """Top-level module names a piece of Python imports (imports inside `try` count as optional)."""
+    tree = ast.parse(source)
+    guarded = {id(node) for t in ast.walk(tree) if isinstance(t, ast.Try) for s in t.body for node in ast.walk(s)}
+    names = set()
+    for node in ast.walk(tree):
+        if skip_guarded and id(node) in guarded:
+            continue
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+# Import names whose distribution is named differently.
+DISTRIBUTIONS = {"sklearn": "scikit-learn", "yaml": "pyyaml"}
+
+
+def test_package_declares_what_the_package_and_its_chapters_import():
+    # `pip install mlpkit` (a chapter's set-up cell in Colab) must bring every
+    # module the package and the chapters import; the book's own tools
+    # (myst_nb) are imported only inside `try`.
+    import tomllib
+
+    declared = {re.split(r"[<>=\[ ]", dep)[0].lower()
+                for dep in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
+    imported = set()
+    for path in (ROOT / "code").glob("*.py"):
+        imported |= _top_level_imports(path.read_text())
+    jupytext = pytest.importorskip("jupytext")
+    for chapter in (ROOT / "book").glob("*.md"):
+        if "kernelspec:" not in chapter.read_text():
+            continue  # a page without code
+        for cell in jupytext.read(chapter).cells:
+            if cell.cell_type == "code":
+                imported |= _top_level_imports("\n".join(line for line in cell.source.splitlines() if not line.startswith(("%", "!"))))
+    third_party = imported - set(sys.stdlib_module_names) - {"mlpkit"}
+    optional = {"yaml"}  # only for YAML grid files (`mlpkit study grid.yaml`); JSON needs nothing
+    missing = {DISTRIBUTIONS.get(name, name) for name in third_party - optional} - declared
+    assert missing == set(), f"imported but not in pyproject.toml's dependencies: {sorted(missing)}"
+
+
+def test_wheel_carries_the_grids_and_published_results(tmp_path):
+    # What a non-editable install (pip install git+URL, as in Colab) gets.
+    source = tmp_path / "source"  # a copy: building writes build/ beside the sources
+    shutil.copytree(ROOT / "code", source / "code", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "README.md", "LICENSE"):
+        shutil.copy(ROOT / name, source / name)
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
+                             "-w", str(tmp_path), str(source)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    (wheel,) = tmp_path.glob("mlpkit-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for folder in ("grids", "results"):
+        for path in (ROOT / "code" / folder).glob("*.json"):
+            assert f"mlpkit/{folder}/{path.name}" in names
+    assert {f"mlpkit/{path.name}" for path in (ROOT / "code").glob("*.py")} <= names
 
 
 def test_requirements_pin_what_breaks():
@@ -82,3 +150,14 @@ def test_requirements_pin_what_breaks():
     for line in text.splitlines():
         if line and not line.startswith("#"):
             assert "<" in line, f"unbounded requirement: {line}"
+
+
+def test_errata_page_names_tests_and_sections_that_exist():
+    text = (ROOT / "book" / "errata.md").read_text()
+    tests = re.findall(r"`tests/(test_\w+)\.py::(\w+)`", text)
+    assert len(tests) >= 10
+    for module, name in tests:
+        assert re.search(rf"^def {name}\(", (ROOT / "tests" / f"{module}.py").read_text(), re.M), f"{module}::{name}"
+    for chapter, section in re.findall(r"In \{doc\}`(\w+)`, section \"([^\"]+)\"", text):
+        headings = re.findall(r"^#+ (.+)$", (ROOT / "book" / f"{chapter}.md").read_text(), re.M)
+        assert section in headings, f"{chapter} has no section {section!r}"

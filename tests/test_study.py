@@ -164,3 +164,18 @@ def test_results_from_other_data_are_not_mixed_in(offline, tmp_path):
     study.Study(TINY, out, images=300, data_source="source A").run(workers=1, progress=False)
     with pytest.raises(study.StudyError, match="holds results of a different study"):
         study.Study(TINY, out, images=300, data_source="source B").run(workers=1, progress=False)
+
+
+def test_published_width_study_collapses_at_800_units_with_uniform_init_only():
+    # The full Fashion-MNIST studies shipped with the package (code/results/, `make studies`):
+    # [784, 800, 10] with uniform(-1, 1) weights collapses and varies wildly by fold; with Glorot it does not.
+    uniform, glorot = (study.published_results(name)["results"] for name in ("figure22", "figure22_glorot"))
+    assert [r["layers"] for r in uniform] == [r["layers"] for r in glorot] and uniform[-1]["layers"] == [784, 800, 10]
+    assert uniform[-1]["accuracy_mean"] < glorot[-1]["accuracy_mean"] - 20
+    assert uniform[-1]["accuracy_std"] > 10 > 1 > glorot[-1]["accuracy_std"]
+    assert min(r["accuracy_mean"] for r in glorot) > 80  # no width collapses with Glorot
+
+
+def test_published_results_name_what_exists():
+    with pytest.raises(study.StudyError, match="figure18"):
+        study.published_results("figure99")
