@@ -10,7 +10,7 @@ STAMP := $(VENV)/.installed
 # TensorFlow's C++ start-up messages (levels below ERROR) stay out of the output.
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: book test install clean studies notebooks
+.PHONY: book book-instructor test install clean studies notebooks
 
 install: $(STAMP)
 
@@ -32,6 +32,12 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	@echo $(CODE_HASH) > _build/.code-hash
 	@echo "The book: $(CURDIR)/_build/html/index.html"
+
+# The instructor's copy: the same book with each exercise's reference
+# solution, in _build/instructor/html/ (keep it off the public site).
+book-instructor: $(STAMP)
+	MLPKIT_SOLUTIONS=1 $(BIN)/jupyter-book build . --path-output _build/instructor -W -n --keep-going
+	@echo "The instructor's book: $(CURDIR)/_build/instructor/_build/html/index.html"
 
 # One .ipynb per chapter (outputs empty, a set-up cell first that installs
 # mlpkit where it is missing) in _build/notebooks/, and the same beside the

@@ -9,6 +9,9 @@ accuracy, per-class accuracy, confusion matrix, wall time), ``curves.png``,
 and writes ``bench.json`` and ``bench.png``.
 ``mlpkit study GRID`` runs a cross-validation study (chapter 6) and writes
 ``results.json``, ``results.csv`` and plots; rerunning it resumes.
+``mlpkit exercises release OUT_DIR`` writes the student materials,
+``mlpkit exercises check FILE`` runs a submission's public checks, and
+``mlpkit grade FOLDER --out GRADES.csv`` grades a class (resumable).
 Bad options end with a one-line error and exit status 2.
 """
 
@@ -101,7 +104,40 @@ def build_parser():
     study.add_argument("--images", type=_positive_int, help="use a stratified subset of the training set")
     study.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="processes (default: CPU count)")
     study.add_argument("--out", help="output directory (default runs/study-GRID)")
+
+    exercises = commands.add_parser("exercises", help="release the graded exercises, or self-check a solution")
+    actions = exercises.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    release = actions.add_parser("release", help="write the student notebooks, .py stubs and public checks")
+    release.add_argument("out_dir")
+    release.add_argument("--chapters", type=_names, help="comma-separated (default: every chapter with exercises)")
+    check = actions.add_parser("check", help="run the public checks on your notebook or .py file")
+    check.add_argument("submission")
+    check.add_argument("--checks", help="checks.json from the release (default: beside the submission)")
+    check.add_argument("--time-limit", type=_positive_float, default=60.0, help="seconds per exercise (default 60)")
+    demo = actions.add_parser("demo-class", help="write made-up submissions to try `mlpkit grade` on")
+    demo.add_argument("out_dir")
+    demo.add_argument("--students", type=_positive_int, default=200)
+    demo.add_argument("--seed", type=int, default=0)
+
+    grade = commands.add_parser("grade", help="grade a folder of submissions into a CSV and feedback files")
+    grade.add_argument("submissions", help="folder of STUDENT.ipynb / STUDENT.py files")
+    grade.add_argument("--out", required=True, help="the CSV to write (written atomically)")
+    grade.add_argument("--chapters", type=_names, help="comma-separated (default: perceptron,xor,gradients)")
+    grade.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="processes (default: CPU count)")
+    grade.add_argument("--time-limit", type=_positive_float, default=60.0, help="seconds per cell and per exercise (default 60)")
+    grade.add_argument("--memory-limit", type=_positive_float, default=3.0, help="GB resident per submission (default 3)")
+    grade.add_argument("--units", help="folder of per-submission results (default: next to the CSV, NAME_units)")
+    grade.add_argument("--feedback", help="folder of feedback files (default: next to the CSV, NAME_feedback)")
+    grade.add_argument("--only", nargs="+", metavar="FILE", help="grade only these submissions (e.g. one per batch job)")
+    grade.add_argument("--merge-only", action="store_true", help="grade nothing; merge the finished units into the CSV")
     return parser
+
+
+def _names(text):
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("expected comma-separated names")
+    return names
 
 
 def _fail(parser, message):
@@ -269,17 +305,69 @@ def run_study(args, parser):
     print(f"wall time {time.perf_counter() - start:.1f} s; wrote {out}/results.json, results.csv, accuracy.png, error_curves.png")
 
 
+def run_exercises(args, parser):
+    from mlpkit import exercises, grader
+
+    if args.action == "demo-class":
+        expected = grader.make_demo_class(args.out_dir, args.students, seed=args.seed)
+        pathlib.Path(args.out_dir, "expected.json").write_text(json.dumps(expected, indent=1))
+        print(f"wrote {len(expected)} submissions (chapters 1-3) to {args.out_dir}/ and the points each should get to expected.json")
+        return
+    if args.action == "release":
+        written = exercises.release(args.out_dir, args.chapters)
+        print(f"wrote {len(written)} files to {args.out_dir}/: " + ", ".join(path.name for path in written))
+        return
+    verdicts, cell_notes = grader.self_check(args.submission, args.checks, limits=_limits(args))
+    for label, note in cell_notes.items():
+        print(f"note: {label}: {note}")
+    failed = 0
+    for name, result in verdicts.items():
+        status = "pass" if result["checks"] and all(c["passed"] for c in result["checks"]) else "FAIL"
+        failed += status == "FAIL"
+        print(f"{status}  {result['title']} (`{name}`)")
+        for check in result["checks"]:
+            if not check["passed"]:
+                detail = f" [{check['detail']}]" if check["detail"] else ""
+                print(f"      {check['message']}{detail}")
+        if result["note"] and not result["checks"]:
+            print(f"      {result['note']}")
+    print(f"{len(verdicts) - failed} of {len(verdicts)} exercises pass their public checks"
+          + ("; the grade also uses hidden checks" if not failed else ""))
+    if failed:
+        sys.exit(1)
+
+
+def _limits(args):
+    from mlpkit.sandbox import Limits
+
+    memory = getattr(args, "memory_limit", 3.0)
+    return Limits(seconds=args.time_limit, memory=int(memory * 2**30))
+
+
+def run_grade(args, parser):
+    from mlpkit import grader
+
+    start = time.perf_counter()
+    units = grader.grade(args.submissions, args.out, chapters=args.chapters, workers=args.workers, limits=_limits(args),
+                         units_dir=args.units, feedback_dir=args.feedback, only=args.only, merge_only=args.merge_only)
+    print(f"graded {len(units)} submissions in {time.perf_counter() - start:.1f} s; wrote {args.out}")
+
+
 def main(argv=None):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     from mlpkit.data import DataError
+    from mlpkit.exercises import ExerciseError
+    from mlpkit.grader import GradingError
     from mlpkit.study import StudyError
     from mlpkit.training import TrainingDiverged
 
+    commands = {"train": run_train, "evaluate": run_evaluate, "bench": run_bench, "study": run_study,
+                "exercises": run_exercises, "grade": run_grade}
     try:
-        {"train": run_train, "evaluate": run_evaluate, "bench": run_bench, "study": run_study}[args.command](args, parser)
-    except (DataError, TrainingDiverged, StudyError) as error:
+        commands[args.command](args, parser)
+    except (DataError, TrainingDiverged, StudyError, ExerciseError, GradingError) as error:
         _fail(parser, error)
     except KeyboardInterrupt:
         parser.exit(130, "mlpkit: interrupted\n")

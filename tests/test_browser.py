@@ -168,3 +168,10 @@ def test_status_page_lists_every_chapter_with_its_run_time(visits):
         row = re.search(rf"{re.escape(name.replace('.html', ''))}\s+(\S+ \S+)\s+(cache|execute)\s+([\d.]+)\s+(\S+)", text)
         assert row, f"{name} is not in the execution table"
         assert float(row.group(3)) > 0 and row.group(4) == "✅", row.group(0)
+
+
+@pytest.mark.parametrize("name", [n for n in CHAPTER_PAGES if "{exercises}" in (ROOT / n.replace(".html", ".md")).read_text()])
+def test_exercises_are_shown_without_solutions(visits, name):
+    text = visits[name]["text"] + (HTML / name).read_text()
+    assert re.search(r"Exercise \d\.1: ", text) and "write your solution here" in text
+    assert "Solution:" not in text

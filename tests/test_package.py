@@ -141,6 +141,7 @@ def test_wheel_carries_the_grids_and_published_results(tmp_path):
         for path in (ROOT / "code" / folder).glob("*.json"):
             assert f"mlpkit/{folder}/{path.name}" in names
     assert {f"mlpkit/{path.name}" for path in (ROOT / "code").glob("*.py")} <= names
+    assert not [name for name in names if "exercise_bank" in name]  # the solutions stay in the repository
 
 
 def test_requirements_pin_what_breaks():

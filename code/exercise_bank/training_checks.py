@@ -1,0 +1,38 @@
+"""Checks for the chapter 4 exercises (never released to students)."""
+import numpy as np
+
+from mlpkit.grading import Call, Tensor
+
+rng = np.random.default_rng(404)
+images = rng.integers(0, 256, size=(3, 28, 28), dtype=np.uint8)
+scores = rng.uniform(size=(50, 10))
+
+CHECKS = {
+    "preprocess": dict(points=2, calls=[
+        Call("preprocess", (np.array([[[0, 255] * 14] * 28], dtype=np.uint8),), public=True, compare="exact",
+             message="one 28x28 image should become float32 of shape (1, 784), pixels divided by 255"),
+        Call("preprocess", (images,), compare="exact"),
+    ]),
+    "one_hot": dict(points=2, calls=[
+        Call("one_hot", (np.array([3, 0, 9]),), public=True, compare="exact",
+             message="labels [3, 0, 9] should give three float32 rows of length 10 with a 1 at 3, 0 and 9"),
+        Call("one_hot", (np.array([1, 2, 0, 2]),), {"classes": 3}, compare="exact"),
+    ]),
+    "train_step": dict(points=4, calls=[
+        Call("train_step", (Tensor(np.full((2, 1), 0.5)), Tensor(np.zeros(1)), Tensor([[1.0, 0.0], [0.0, 1.0]]),
+                            Tensor([[1.0], [0.0]]), 0.9), public=True, rtol=1e-5, atol=1e-7,
+             message="(w, b) after one step with lr 0.9 on a batch of 2 should match plain gradient descent on the MSE"),
+        Call("train_step", (Tensor(rng.uniform(-1, 1, (6, 3)), "float64"), Tensor(rng.uniform(-1, 1, (3,)), "float64"),
+                            Tensor(rng.uniform(size=(10, 6)), "float64"), Tensor(np.eye(3)[rng.integers(0, 3, 10)], "float64"),
+                            0.5), rtol=1e-8, atol=1e-10),
+        Call("train_step", (Tensor(rng.uniform(-1, 1, (784, 10)), "float64"), Tensor(np.zeros(10), "float64"),
+                            Tensor(rng.uniform(size=(4, 784)), "float64"), Tensor(np.eye(10)[[1, 2, 3, 4]], "float64"),
+                            3.0), rtol=1e-8, atol=1e-10),
+    ]),
+    "accuracy": dict(points=2, calls=[
+        Call("accuracy", (np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4]]), np.array([1, 0, 0, 0])),
+             public=True, message="three of these four rows have their highest score at the true class: 0.75"),
+        Call("accuracy", (scores, scores.argmax(axis=1)),),
+        Call("accuracy", (scores, np.roll(scores.argmax(axis=1), 1)),),
+    ]),
+}

@@ -1,0 +1,27 @@
+"""Checks for the chapter 2 exercises (never released to students)."""
+import numpy as np
+
+from mlpkit.grading import Call, Tensor
+
+rng = np.random.default_rng(202)
+
+CHECKS = {
+    "xor_weights": dict(points=3, calls=[
+        Call("xor_weights", public=True, compare="computes_network", options={"table": [0, 1, 1, 0]},
+             message="step(step(x @ w1 + b1) @ w2 + b2) should give 0, 1, 1, 0 on (0,0), (0,1), (1,0), (1,1)"),
+    ]),
+    "sigmoid": dict(points=2, calls=[
+        Call("sigmoid", (Tensor([-2.0, 0.0, 0.5, 3.0]),), public=True, rtol=1e-5,
+             message="sigmoid(z) should be 1 / (1 + exp(-z)) element by element"),
+        Call("sigmoid", (Tensor([-1000.0, -100.0, 100.0, 1000.0]),), public=True, atol=1e-6,
+             message="sigmoid must stay finite and within [0, 1] for large |z| (e.g. -1000 and 1000)"),
+        Call("sigmoid", (Tensor(rng.normal(0, 5, size=(4, 6)), "float64"),), rtol=1e-10, atol=1e-12),
+    ]),
+    "parameter_count": dict(points=2, calls=[
+        Call("parameter_count", ([784, 15, 10],), public=True, compare="integer",
+             message="[784, 15, 10] has 784*15 + 15 weights and biases in the first layer and 15*10 + 10 in the second"),
+        Call("parameter_count", ([2, 2, 1],), compare="integer"),
+        Call("parameter_count", ([784, 100, 50, 10],), compare="integer"),
+        Call("parameter_count", ([3, 1],), compare="integer"),
+    ]),
+}

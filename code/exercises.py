@@ -1,0 +1,301 @@
+"""Graded exercises: one source per chapter, and what is made from it.
+
+Each chapter's exercises are written once, in ``code/exercise_bank/CHAPTER.py``
+(percent-format cells: ``# %% [markdown] exercise="NAME"`` for a statement,
+``# %% exercise="NAME"`` for its code), with the reference solution between
+``### BEGIN SOLUTION`` and ``### END SOLUTION``. Their checks, with points,
+are in ``CHAPTER_checks.py`` beside it (see `mlpkit.grading`). From these:
+
+- :func:`release` writes the student materials: per chapter a notebook and a
+  ``.py`` whose solutions are ``raise NotImplementedError``, plus
+  ``checks.json`` with the public checks and their expected values only;
+- :func:`book_markdown` renders the exercise blocks of the book (with or
+  without solutions);
+- `mlpkit.grader` grades against the reference, the source as written.
+
+The bank is part of a clone of the repository, not of the installed package
+(students who ``pip install`` the kit do not get the solutions); the
+commands that need it say so when it is missing.
+"""
+
+import dataclasses
+import importlib.util
+import json
+import pathlib
+import re
+
+from mlpkit import grading
+
+BANK_DIR = pathlib.Path(__file__).resolve().parent / "exercise_bank"
+CHAPTERS = ["perceptron", "xor", "gradients", "training"]  # book order
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+CELL_MARKER = re.compile(r"^# %%(?: \[(\w+)\])?(.*)$")
+
+
+class ExerciseError(RuntimeError):
+    """An exercise command cannot do what was asked; the message says why and what to do."""
+
+
+@dataclasses.dataclass
+class Cell:
+    kind: str  # "code" or "markdown"
+    source: str
+    exercise: str | None = None
+
+
+def _bank_file(chapter, suffix=""):
+    if chapter not in CHAPTERS:
+        raise ExerciseError(f"no exercises for chapter {chapter!r}; the chapters with exercises are {', '.join(CHAPTERS)}")
+    path = BANK_DIR / f"{chapter}{suffix}.py"
+    if not path.is_file():
+        raise ExerciseError(f"{path} not found: the exercise sources are in a clone of the repository "
+                            "(code/exercise_bank/), not in an installed package")
+    return path
+
+
+def parse_cells(text):
+    """Percent-format text as :class:`Cell` objects (markdown comment markers removed)."""
+    cells, kind, exercise, lines = [], None, None, []
+
+    def flush():
+        if kind is None:
+            return
+        body = "\n".join(lines).strip("\n")
+        if kind == "markdown":
+            body = "\n".join(line[2:] if line.startswith("# ") else line.lstrip("#") for line in body.splitlines())
+        cells.append(Cell(kind, body, exercise))
+
+    for line in text.splitlines():
+        match = CELL_MARKER.match(line)
+        if match:
+            flush()
+            kind = "markdown" if match.group(1) == "markdown" else "code"
+            found = re.search(r'exercise="(\w+)"', match.group(2))
+            exercise, lines = (found.group(1) if found else None), []
+        elif kind is not None:
+            lines.append(line)
+    flush()
+    return cells
+
+
+def strip_solutions(source, name="this exercise"):
+    """``source`` with every solution region replaced by ``raise NotImplementedError``, at the region's indentation."""
+    out, inside = [], False
+    for number, line in enumerate(source.splitlines(), 1):
+        if line.strip() == BEGIN:
+            if inside:
+                raise ExerciseError(f"{name}: {BEGIN} inside a solution region (line {number})")
+            inside = True
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(f'{indent}raise NotImplementedError("{name}: write your solution here")')
+        elif line.strip() == END:
+            if not inside:
+                raise ExerciseError(f"{name}: {END} without {BEGIN} (line {number})")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ExerciseError(f"{name}: {BEGIN} without {END}")
+    return "\n".join(out)
+
+
+def load_checks(chapter):
+    """The chapter's ``CHECKS`` (points and calls per exercise), from its checks file."""
+    path = _bank_file(chapter, "_checks")
+    spec = importlib.util.spec_from_file_location(f"mlpkit_exercise_checks_{chapter}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.CHECKS
+
+
+def chapter_cells(chapter):
+    return parse_cells(_bank_file(chapter).read_text())
+
+
+def load_exercises(chapters=None):
+    """Every :class:`~mlpkit.grading.Exercise` of ``chapters`` (default: all), in book order."""
+    exercises = []
+    for chapter in chapters or CHAPTERS:
+        cells, checks = chapter_cells(chapter), load_checks(chapter)
+        named = [cell.exercise for cell in cells if cell.exercise and cell.kind == "code"]
+        if sorted(named) != sorted(checks):
+            raise ExerciseError(f"{chapter}: exercises {sorted(named)} and checks {sorted(checks)} do not match")
+        for name in named:
+            statement = next(cell.source for cell in cells if cell.exercise == name and cell.kind == "markdown")
+            title = statement.splitlines()[0].lstrip("# ").strip()
+            exercises.append(grading.Exercise(name, chapter, checks[name]["points"], title, checks[name]["calls"]))
+    names = [exercise.name for exercise in exercises]
+    duplicates = {name for name in names if names.count(name) > 1}
+    if duplicates:
+        raise ExerciseError(f"exercise names must be unique across chapters: {sorted(duplicates)}")
+    return exercises
+
+
+def reference_cells(chapters=None):
+    """The reference solution of ``chapters`` as a submission: ``(label, source)`` per code cell."""
+    cells = []
+    for chapter in chapters or CHAPTERS:
+        for number, cell in enumerate(chapter_cells(chapter)):
+            if cell.kind == "code":
+                cells.append((f"<{chapter} cell {number}>", cell.source))
+    return cells
+
+
+def student_cells(chapter):
+    """The chapter's cells as a student gets them: solutions replaced by ``raise NotImplementedError``."""
+    return [Cell(cell.kind, strip_solutions(cell.source, cell.exercise or chapter) if cell.kind == "code" else cell.source,
+                 cell.exercise) for cell in chapter_cells(chapter)]
+
+
+# -- what students get -------------------------------------------------------------
+
+def _heading(exercise_number, exercise):
+    return f"Exercise {exercise_number}: {exercise.title} ({exercise.points:g} points, `{exercise.name}`)"
+
+
+def _numbered(cells, exercises, chapter_number):
+    """Cells with each statement's first heading numbered and given its points."""
+    by_name = {exercise.name: exercise for exercise in exercises}
+    order = [cell.exercise for cell in cells if cell.kind == "markdown" and cell.exercise]
+    out = []
+    for cell in cells:
+        if cell.kind == "markdown" and cell.exercise in by_name:
+            first, _, rest = cell.source.partition("\n")
+            number = f"{chapter_number}.{order.index(cell.exercise) + 1}"
+            cell = Cell(cell.kind, f"## {_heading(number, by_name[cell.exercise])}\n{rest}", cell.exercise)
+        out.append(cell)
+    return out
+
+
+def notebook_json(cells):
+    def lines(text):
+        parts = text.split("\n")
+        return [part + "\n" for part in parts[:-1]] + [parts[-1]]
+
+    return {
+        "cells": [
+            {"cell_type": cell.kind, "id": f"cell-{i}", "metadata": {"exercise": cell.exercise} if cell.exercise else {},
+             "source": lines(cell.source), **({"execution_count": None, "outputs": []} if cell.kind == "code" else {})}
+            for i, cell in enumerate(cells)
+        ],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+                     "language_info": {"name": "python"}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+
+
+def python_text(cells):
+    parts = []
+    for cell in cells:
+        marker = "# %%" + (" [markdown]" if cell.kind == "markdown" else "") + (f' exercise="{cell.exercise}"' if cell.exercise else "")
+        body = "\n".join(("# " + line).rstrip() for line in cell.source.splitlines()) if cell.kind == "markdown" else cell.source
+        parts.append(f"{marker}\n{body}\n")
+    return "\n".join(parts)
+
+
+def public_checks(exercises, reference):
+    """The public checks as JSON data: arguments, comparison, message and the expected value (public calls only)."""
+    out = {"exercises": []}
+    for exercise in exercises:
+        calls = []
+        for index, call in enumerate(exercise.calls):
+            if not call.public:
+                continue
+            expected = reference[exercise.name][index]
+            calls.append({"name": call.name, "variable": call.variable, **grading.encode_args(call), "compare": call.compare,
+                          "rtol": call.rtol, "atol": call.atol, "options": call.options, "message": call.message,
+                          "expected": expected})
+        out["exercises"].append({"name": exercise.name, "chapter": exercise.chapter, "title": exercise.title,
+                                 "points": exercise.points, "checks": calls})
+    return out
+
+
+def load_public_checks(path):
+    """``(exercises, expected)`` from a ``checks.json`` written by :func:`release`."""
+    try:
+        data = json.loads(pathlib.Path(path).read_text())
+        exercises, expected = [], {}
+        for item in data["exercises"]:
+            calls = []
+            for check in item["checks"]:
+                args, kwargs = grading.decode_args(check)
+                calls.append(grading.Call(check["name"], args, kwargs, check["variable"], True, check["compare"],
+                                          check["rtol"], check["atol"], check["options"], check["message"]))
+            exercises.append(grading.Exercise(item["name"], item["chapter"], item["points"], item["title"], calls))
+            expected[item["name"]] = [check["expected"] for check in item["checks"]]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise ExerciseError(f"{path}: not a checks file written by `mlpkit exercises release` ({error})") from None
+    return exercises, expected
+
+
+RELEASE_README = """# Exercises
+
+One notebook per chapter (`CHAPTER.ipynb`, for Jupyter or Colab) and the
+same as a Python file (`CHAPTER.py`). Replace each
+`raise NotImplementedError` with your solution; use NumPy and TensorFlow.
+
+Check your work (public checks only; the grade also uses hidden checks):
+
+    mlpkit exercises check perceptron.ipynb
+
+The check looks for `checks.json` beside the file you check. In Colab, run
+`!mlpkit exercises check perceptron.ipynb` after uploading `checks.json`
+(File > Save a copy first, then download the notebook to hand it in).
+
+Hand in one file, named with your student id (e.g. `s1234567.ipynb` or
+`s1234567.py`); functions are found by name, so cells may be moved, but do
+not rename the functions.
+"""
+
+
+def release(out_dir, chapters=None, reference=None):
+    """Write the student materials to ``out_dir``; return the paths written.
+
+    ``reference`` is the reference run's outcomes (`mlpkit.grader.reference_outcomes`),
+    needed for the expected values of the public checks.
+    """
+    out_dir = pathlib.Path(out_dir)
+    chapters = chapters or CHAPTERS
+    exercises = load_exercises(chapters)
+    if reference is None:
+        from mlpkit import grader
+
+        reference = grader.reference_outcomes(exercises, chapters)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for chapter in chapters:
+        cells = _numbered(student_cells(chapter), exercises, CHAPTERS.index(chapter) + 1)
+        for path, text in ((out_dir / f"{chapter}.ipynb", json.dumps(notebook_json(cells), indent=1) + "\n"),
+                           (out_dir / f"{chapter}.py", python_text(cells))):
+            path.write_text(text)
+            written.append(path)
+    checks = out_dir / "checks.json"
+    checks.write_text(json.dumps(public_checks(exercises, reference), indent=1) + "\n")
+    readme = out_dir / "README.md"
+    readme.write_text(RELEASE_README)
+    return written + [checks, readme]
+
+
+# -- the book ----------------------------------------------------------------------
+
+def book_markdown(chapter, solutions=False):
+    """The chapter's exercises as MyST markdown for the book: statements and starting code, and solutions if asked."""
+    exercises = load_exercises([chapter])
+    cells = _numbered(chapter_cells(chapter), exercises, CHAPTERS.index(chapter) + 1)
+    by_name = {exercise.name: exercise for exercise in exercises}
+    out = []
+    for cell in cells:
+        if cell.exercise not in by_name:
+            continue
+        if cell.kind == "markdown":
+            title, _, body = cell.source.partition("\n")
+            out.append(f"````{{admonition}} {title.lstrip('# ')}\n:class: note\n{body}\n")
+        else:
+            out.append(f"```python\n{strip_solutions(cell.source, cell.exercise)}\n```\n````\n")
+            if solutions:
+                out.append(f"````{{admonition}} Solution: `{cell.exercise}`\n:class: tip\n\n```python\n{_solution_only(cell.source)}\n```\n````\n")
+    return "\n".join(out)
+
+
+def _solution_only(source):
+    return "\n".join(line for line in source.splitlines() if line.strip() not in (BEGIN, END))

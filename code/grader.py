@@ -1,0 +1,364 @@
+"""Grade a folder of submissions: one submission in, one JSON unit out, merged into a CSV.
+
+Each submission (``STUDENT.ipynb`` or ``STUDENT.py``; the student id is the
+file name) is run by `mlpkit.sandbox` in worker processes that import
+TensorFlow once and fork a child per submission. Workers return only the
+values the submission's functions gave; this process, which never runs
+student code, judges them against the reference solution's values
+(`mlpkit.grading`) and writes ``UNITS/STUDENT.json`` at once (atomically). A
+rerun skips submissions whose unit matches the file and the exercises, so an
+interrupted run resumes. The CSV and one feedback file per student are
+written at the end, each atomically: an interrupted run leaves the previous
+CSV as it was.
+"""
+
+import concurrent.futures
+import csv
+import hashlib
+import io
+import json
+import multiprocessing
+import os
+import pathlib
+import re
+
+from mlpkit import exercises as bank
+from mlpkit import grading, sandbox
+
+SUFFIXES = (".ipynb", ".py")
+# Errors in a call that go into the notes (the rest show only as lost points).
+SERIOUS = ("MemoryError", "PermissionError", "called sys.exit", "RecursionError", "ValueEncodingError")
+MAGIC = re.compile(r"^\s*[%!]")
+
+
+class GradingError(RuntimeError):
+    """The grading run cannot go on as asked; the message says why."""
+
+
+# -- submissions -----------------------------------------------------------------
+
+def submission_cells(path):
+    """``(label, source)`` per top-level statement of a notebook's code cells or of a ``.py`` file.
+
+    IPython magics and shell lines (``%pip``, ``!ls``) become comments. A ``.py``
+    file that does not parse as a whole is split at its ``# %%`` markers or
+    top-level ``def``/``class``/``import`` lines, so one syntax error loses only
+    its block; each block then runs on its own, so an error, a hang or an exit
+    at one statement loses only what that statement would have defined.
+    """
+    path = pathlib.Path(path)
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as error:
+        raise GradingError(f"{path}: cannot read ({error.strerror})") from None
+    if path.suffix == ".ipynb":
+        try:
+            notebook = json.loads(text)
+            cells = [cell for cell in notebook["cells"] if cell.get("cell_type") == "code"]
+            sources = ["".join(cell["source"]) if isinstance(cell["source"], list) else str(cell["source"]) for cell in cells]
+        except (ValueError, KeyError, TypeError) as error:
+            raise GradingError(f"{path.name}: not a readable notebook ({error})") from None
+        blocks = []
+        for number, source in enumerate(sources, 1):
+            source = _comment_magics(source)
+            blocks += _python_blocks(source, cell=number)
+        return blocks
+    return _python_blocks(_comment_magics(text))
+
+
+def _comment_magics(source):
+    return "\n".join("# " + line if MAGIC.match(line) else line for line in source.splitlines())
+
+
+def _python_blocks(text, cell=None):
+    """A ``.py`` file as blocks run one at a time: its top-level statements, or if it does not
+    parse, the stretches between ``# %%`` markers and top-level ``def``/``class``/``import`` lines."""
+    import ast
+
+    lines = text.splitlines()
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        if cell:  # a notebook cell: it is lost as a whole
+            return [(f"<cell {cell}>", text)]
+        starts = [0]
+        for number, line in enumerate(lines):
+            if number and (line.startswith("# %%") or re.match(r"(def|class|import|from|@)\b", line)):
+                starts.append(number)
+        starts.append(len(lines))
+        return [(f"<lines {a + 1}-{b}>", "\n".join(lines[a:b])) for a, b in zip(starts, starts[1:]) if a < b]
+    blocks = []
+    for node in tree.body:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        # Keep the line numbers of the file in tracebacks: pad with blank lines.
+        label = f"<cell {cell}, line {first}>" if cell else f"<line {first}>"
+        blocks.append((label, "\n" * (first - 1) + "\n".join(lines[first - 1:node.end_lineno])))
+    return blocks
+
+
+def plan(exercises):
+    return [(exercise.name, exercise.calls) for exercise in exercises]
+
+
+# -- the reference and the verdicts ------------------------------------------------------
+
+def reference_outcomes(exercises, chapters=None, limits=None):
+    """Run the reference solution like a submission (call from a process that may fork: see `mlpkit.sandbox`)."""
+    sandbox.preload()
+    raw = sandbox.run(bank.reference_cells(chapters), plan(exercises), limits=limits)
+    if raw["cells"]:
+        raise GradingError(f"the reference solution fails: {raw['cells']}")
+    outcomes = {}
+    for exercise in exercises:
+        result = raw["exercises"][exercise.name]
+        if "error" in result or any("error" in o for o in result["outcomes"]):
+            raise GradingError(f"the reference solution fails {exercise.name}: {result}")
+        for call, outcome in zip(exercise.calls, result["outcomes"]):
+            passed, detail = grading.judge(call, outcome, grading.decode(outcome["value"]))
+            if not passed:
+                raise GradingError(f"the reference solution fails its own check of {exercise.name}: {detail}")
+        outcomes[exercise.name] = [o["value"] for o in result["outcomes"]]
+    return outcomes
+
+
+def verdicts(exercises, raw, reference, public_only=False):
+    """Judge a run (`sandbox.run`'s result) against the reference values; one dict per exercise."""
+    results = {}
+    for exercise in exercises:
+        run = raw["exercises"].get(exercise.name, {"error": "not run"})
+        checks, passed = [], 0
+        calls = exercise.public_calls if public_only else exercise.calls
+        chosen = {id(call) for call in calls}
+        for index, call in enumerate(exercise.calls):
+            if id(call) not in chosen:
+                continue
+            if "error" in run:
+                ok, detail = False, run["error"]
+            else:
+                expected = reference[exercise.name][index]
+                ok, detail = grading.judge(call, run["outcomes"][index], None if expected is None else grading.decode(expected))
+            passed += ok
+            checks.append({"public": call.public, "passed": bool(ok), "message": call.message if call.public else "",
+                           "detail": detail if call.public else ""})
+        points = grading.score(grading.Exercise(exercise.name, exercise.chapter, exercise.points, exercise.title, calls), passed)
+        results[exercise.name] = {"title": exercise.title, "points": points, "maximum": exercise.points, "passed": passed,
+                                  "checks": checks, "note": run.get("error", "")}
+    return results
+
+
+# -- one submission --------------------------------------------------------------------
+
+def _sha256(path):
+    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
+
+
+def _run_submission(path, run_plan, denied, limits):
+    """In a worker: the raw values of one submission (or why it could not be read)."""
+    try:
+        cells = submission_cells(path)
+    except GradingError as error:
+        return {"cells": {"<file>": str(error)}, "exercises": {name: {"error": str(error)} for name, _ in run_plan}}
+    return sandbox.run(cells, run_plan, denied=denied, limits=limits)
+
+
+def _unit(path, exercises, raw, reference, key):
+    results = verdicts(exercises, raw, reference)
+    notes = [f"{label}: {note}" for label, note in raw["cells"].items()]
+    for name, result in results.items():
+        if result["note"]:
+            notes.append(f"{name}: {result['note']}")
+        else:  # what the instructor should know about; ordinary wrong answers are in the points
+            errors = [o.get("error", "") for o in raw["exercises"].get(name, {}).get("outcomes", [])]
+            serious = [e for e in errors if e.startswith(SERIOUS)]
+            if serious:
+                notes.append(f"{name}: {serious[0]}")
+    return {"student": path.stem, "file": path.name, "sha256": _sha256(path), "key": key, "exercises": results,
+            "total": round(sum(r["points"] for r in results.values()), 2),
+            "maximum": sum(exercise.points for exercise in exercises), "notes": notes}
+
+
+def _write_atomic(path, text):
+    path = pathlib.Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def feedback_text(unit):
+    lines = [f"# Feedback for {unit['student']}", "", f"File: `{unit['file']}`. Total: **{unit['total']:g} / {unit['maximum']:g}** points.", ""]
+    for name, result in unit["exercises"].items():
+        lines.append(f"## {result['title']} (`{name}`): {result['points']:g} / {result['maximum']:g}")
+        if result["note"]:
+            lines.append(f"- Could not check: {result['note']}")
+        for check in result["checks"]:
+            if check["public"]:
+                mark = "passed" if check["passed"] else "FAILED"
+                detail = f" ({check['detail']})" if check["detail"] and not check["passed"] else ""
+                lines.append(f"- Public check {mark}: {check['message']}{detail}")
+        hidden = [c for c in result["checks"] if not c["public"]]
+        if hidden:
+            lines.append(f"- Hidden checks: {sum(c['passed'] for c in hidden)} of {len(hidden)} passed")
+        lines.append("")
+    if unit["notes"]:
+        lines += ["## Notes", ""] + [f"- {note}" for note in unit["notes"]] + [""]
+    return "\n".join(lines)
+
+
+# -- a folder of submissions -----------------------------------------------------------
+
+def _worker_init():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    sandbox.preload()
+
+
+def _reference_task(chapters, limits):
+    exercises = bank.load_exercises(chapters)
+    return reference_outcomes(exercises, chapters, limits)
+
+
+def find_submissions(directory):
+    directory = pathlib.Path(directory)
+    if not directory.is_dir():
+        raise GradingError(f"{directory}: no such folder of submissions")
+    paths = sorted(p for p in directory.iterdir() if p.suffix in SUFFIXES and p.is_file() and not p.name.startswith("."))
+    students = [p.stem for p in paths]
+    twice = sorted({s for s in students if students.count(s) > 1})
+    if twice:
+        raise GradingError(f"more than one submission for {', '.join(twice)} (one .ipynb or .py per student)")
+    return paths
+
+
+def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_dir=None, feedback_dir=None,
+          only=None, merge_only=False, progress=True):
+    """Grade every submission in the folder ``submissions``; write the CSV and feedback; return the units."""
+    from tqdm.auto import tqdm
+
+    chapters = chapters or bank.CHAPTERS[:3]
+    exercises = bank.load_exercises(chapters)
+    out_csv = pathlib.Path(out_csv)
+    units_dir = pathlib.Path(units_dir or out_csv.with_name(out_csv.stem + "_units"))
+    feedback_dir = pathlib.Path(feedback_dir or out_csv.with_name(out_csv.stem + "_feedback"))
+    paths = find_submissions(submissions)
+    if only:
+        wanted = {pathlib.Path(name).name for name in only}
+        paths = [p for p in paths if p.name in wanted]
+    units_dir.mkdir(parents=True, exist_ok=True)
+    limits = limits or sandbox.Limits()
+    workers = max(1, workers or os.cpu_count() or 1)
+    key = hashlib.sha256("".join(bank._bank_file(c).read_text() + bank._bank_file(c, "_checks").read_text()
+                                 for c in chapters).encode()).hexdigest()[:16]
+
+    def unit_of(path):
+        unit_path = units_dir / f"{path.stem}.json"
+        try:
+            unit = json.loads(unit_path.read_text())
+            if unit.get("key") == key and unit.get("sha256") == _sha256(path):
+                return unit
+        except (OSError, ValueError):
+            pass
+        return None
+
+    todo = [p for p in paths if unit_of(p) is None]
+    if todo and not merge_only:
+        reference_path = units_dir / f".reference-{key}.json"
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
+            if reference_path.is_file():
+                reference = json.loads(reference_path.read_text())
+            else:  # in its own process: no worker that forks students' code ever holds the expected values
+                with concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=_worker_init) as once:
+                    reference = once.submit(_reference_task, chapters, limits).result()
+                _write_atomic(reference_path, json.dumps(reference))
+            # The submission's process may not read the submissions, the units, the feedback or the gradebook.
+            denied = [pathlib.Path(submissions).resolve(), units_dir.resolve(), feedback_dir.resolve(), out_csv.resolve()]
+            futures = {pool.submit(_run_submission, str(p), plan(exercises), denied, limits): p for p in todo}
+            bar = tqdm(total=len(futures), desc="grading", unit="submission", disable=not progress)
+            for future in concurrent.futures.as_completed(futures):
+                path = futures[future]
+                try:
+                    raw = future.result()
+                except Exception as error:  # the worker itself failed: record it, grade the others
+                    raw = {"cells": {"<grader>": f"grading failed: {error}"}, "exercises": {}}
+                _write_atomic(units_dir / f"{path.stem}.json", json.dumps(_unit(path, exercises, raw, reference, key), indent=1))
+                bar.update()
+            bar.close()
+    units = [unit for unit in (unit_of(p) for p in find_submissions(submissions)) if unit]
+    write_outputs(units, exercises, out_csv, feedback_dir)
+    return units
+
+
+def write_outputs(units, exercises, out_csv, feedback_dir):
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["student", *[e.name for e in exercises], "total", "maximum", "notes"])
+    for unit in sorted(units, key=lambda u: u["student"]):
+        writer.writerow([unit["student"], *[f"{unit['exercises'][e.name]['points']:g}" for e in exercises],
+                         f"{unit['total']:g}", f"{unit['maximum']:g}", "; ".join(unit["notes"])])
+    pathlib.Path(feedback_dir).mkdir(parents=True, exist_ok=True)
+    for unit in units:
+        _write_atomic(pathlib.Path(feedback_dir) / f"{unit['student']}.md", feedback_text(unit))
+    pathlib.Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(out_csv, buffer.getvalue())
+
+
+# -- a student's self-check ----------------------------------------------------------------
+
+def self_check(submission, checks_path=None, limits=None):
+    """Run the public checks on one submission; return the verdicts (public checks only)."""
+    submission = pathlib.Path(submission)
+    if not submission.is_file() or submission.suffix not in SUFFIXES:
+        raise GradingError(f"{submission}: expected a notebook (.ipynb) or Python file (.py)")
+    checks_path = pathlib.Path(checks_path) if checks_path else submission.with_name("checks.json")
+    if checks_path.is_file():
+        exercises, expected = bank.load_public_checks(checks_path)
+    else:
+        exercises = [grading.Exercise(e.name, e.chapter, e.points, e.title, e.public_calls) for e in bank.load_exercises()]
+        expected = None
+    names = set(re.findall(r"def\s+(\w+)\s*\(", submission.read_text(errors="replace")))
+    exercises = [e for e in exercises if e.name in names] or exercises
+    cells = submission_cells(submission)
+    sandbox.preload()
+    if expected is None:  # from a clone: the reference's public values
+        expected = reference_outcomes(exercises)
+    raw = sandbox.run(cells, plan(exercises), denied=[checks_path.resolve().parent] if checks_path.is_file() else [], limits=limits)
+    return verdicts(exercises, raw, expected, public_only=True), raw["cells"]
+
+
+# -- a class to try the grader on ------------------------------------------------------------
+
+def make_demo_class(folder, students=200, chapters=None, seed=0):
+    """Write ``students`` made-up submissions to ``folder``: each exercise solved, left as the stub or
+    answered wrongly at random, as notebooks and ``.py`` files. Returns the points each should get."""
+    import random
+
+    chapters = chapters or bank.CHAPTERS[:3]
+    rng = random.Random(seed)
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    loaded = {e.name: e for e in bank.load_exercises(chapters)}
+    expected = {}
+    for number in range(students):
+        cells, points = [], 0.0
+        for chapter in chapters:
+            for cell in bank.chapter_cells(chapter):
+                if cell.kind != "code":
+                    continue
+                if cell.exercise is None:
+                    cells.append(cell)
+                    continue
+                choice = rng.choice(["solved", "solved", "stub", "wrong"])
+                if choice == "solved":
+                    points += loaded[cell.exercise].points
+                    cells.append(cell)
+                elif choice == "stub":
+                    cells.append(bank.Cell("code", bank.strip_solutions(cell.source, cell.exercise), cell.exercise))
+                else:  # runs, returns nonsense of no use to any check
+                    head = cell.source.split(bank.BEGIN)[0]
+                    cells.append(bank.Cell("code", head + "return None\n", cell.exercise))
+        student = f"s{number:04d}"
+        if number % 2:
+            (folder / f"{student}.ipynb").write_text(json.dumps(bank.notebook_json(cells)))
+        else:
+            (folder / f"{student}.py").write_text(bank.python_text(cells))
+        expected[student] = points
+    return expected

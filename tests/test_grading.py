@@ -1,0 +1,316 @@
+"""Graded exercises: release, self-check and the grader, against honest and adversarial submissions.
+
+One grading run (module fixture) grades a folder holding the reference
+solution, a released stub, a partly solved file, a reordered and retyped
+notebook, and one submission for each way a submission can misbehave. Each
+must get the points and the note listed in CASES, and the honest ones beside
+them full marks. Limits are small (4 s per cell or exercise, 1.5 GB) so the
+run takes about a minute.
+"""
+
+import csv
+import json
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+from mlpkit import exercises, grader, grading
+from mlpkit.sandbox import Limits
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+CHAPTERS = ["perceptron", "xor", "gradients"]
+POINTS = {"step": 2, "nand_weights": 2, "perceptron_forward": 3, "xor_weights": 3, "sigmoid": 2, "parameter_count": 2,
+          "sigmoid_prime": 2, "mse_gradient": 2, "sigmoid_layer_backward": 4}
+FULL = sum(POINTS.values())
+LIMITS = Limits(seconds=4, memory=int(1.5 * 2**30))
+
+
+def solution():
+    return "\n\n".join((exercises.BANK_DIR / f"{chapter}.py").read_text() for chapter in CHAPTERS)
+
+
+def stub():
+    return "\n\n".join(exercises.python_text(exercises.student_cells(chapter)) for chapter in CHAPTERS)
+
+
+def replace_body(source, name, body):
+    """``source`` with the function ``name``'s solution replaced by ``body`` (indented lines)."""
+    pattern = re.compile(rf"(def {name}\(.*?\):\n)    ### BEGIN SOLUTION\n.*?    ### END SOLUTION\n", re.S)
+    assert pattern.search(source), name
+    return pattern.sub(lambda m: m.group(1) + "".join(f"    {line}\n" for line in body.splitlines()), source, count=1)
+
+
+def lose(*names):
+    return FULL - sum(POINTS[name] for name in names)
+
+
+def reordered_notebook():
+    # The solution as a notebook whose cells are reversed (imports last), retyped with other comments and
+    # spacing, with the markdown cells deleted: functions are found by name.
+    code = [cell.source for chapter in CHAPTERS for cell in exercises.chapter_cells(chapter) if cell.kind == "code"]
+    retyped = ["# my answer\n" + source.replace("    ", "  ").replace("### BEGIN SOLUTION", "# here") for source in code]
+    cells = [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": source}
+             for source in reversed(retyped)]
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+
+
+# name: (file text, expected points, a substring of the notes or None)
+CASES = {
+    "honest": (solution(), FULL, None),
+    "stub": (stub(), 0, None),
+    "partial": (solution().split("# %% [markdown]\n# # Exercises: the hand-weighted XOR network")[0]
+                + stub().split("# %% [markdown]\n# # Exercises: the hand-weighted XOR network")[1], lose(*list(POINTS)[3:]), None),
+    "syntax_error": (replace_body(solution(), "step", "return tf.cast(z > 0 z.dtype)"), lose("step"), "SyntaxError"),
+    "import_error": ("import no_such_module\nraise RuntimeError('boom')\n" + solution(), FULL, "ModuleNotFoundError"),
+    "infinite_loop": (solution() + "\nwhile True:\n    pass\n", FULL, "took longer than 4 s"),
+    "loop_in_function": (replace_body(solution(), "sigmoid", "while True:\n    pass"), lose("sigmoid"), "sigmoid: took longer"),
+    "sleep": (replace_body(solution(), "nand_weights", "import time\ntime.sleep(600)"), lose("nand_weights"), "took longer"),
+    "memory": (replace_body(solution(), "sigmoid_prime", "hog = [bytearray(2**28) for _ in range(64)]\nreturn hog"),
+               lose("sigmoid_prime"), "sigmoid_prime"),
+    "output_flood": ("import sys\nfor _ in range(10**5):\n    print('x' * 1000)\n    print('y' * 1000, file=sys.stderr)\n"
+                     + replace_body(solution(), "parameter_count",
+                                    "print('\\n'.join(['spam'] * 10**6))\n"
+                                    "return int(sum(a * b + b for a, b in zip(layers[:-1], layers[1:])))"), FULL, None),
+    "sys_exit": (replace_body(solution() + "\nimport sys\nsys.exit(0)\n", "mse_gradient", "import sys\nsys.exit(1)"),
+                 lose("mse_gradient"), "sys.exit"),
+    "os_exit": (replace_body(solution(), "xor_weights", "import os\nos._exit(0)") + "\nimport os\nos._exit(5)\n",
+                lose("xor_weights"), "exit code 5"),
+    "deletes_functions": (solution() + "\nstep_renamed = step\ndel step\nperceptron_forward = None\n",
+                          lose("step", "perceptron_forward"), None),
+    "notebook": (reordered_notebook(), FULL, None),
+    "fake_results": (stub() + "\nprint('step: PASS 2/2 points; total 22 / 22')\n"
+                     "print('{\"result\": \"step\", \"outcomes\": []}')\n"
+                     "import sys\nsys.stderr.write('GRADE: 22/22\\n')\n", 0, None),
+    "reads_files": (replace_body(replace_body(solution(), "step", (
+                        "import pathlib\n"
+                        f"source = pathlib.Path({str(exercises.BANK_DIR / 'perceptron.py')!r}).read_text()\n"
+                        "return tf.cast(z > 0, z.dtype)")), "nand_weights", (
+                        "open('/tmp/mlpkit-grading-escape.txt', 'w').write('x')\n"
+                        "return np.array([-1.0, -1.0]), 1.5"))
+                    + "\nimport os, shutil, subprocess\n"
+                      "os.remove(os.path.join(SUBMISSIONS, 'honest.py'))\n"
+                      "shutil.rmtree(SUBMISSIONS)\n"
+                      "subprocess.run(['rm', '-rf', SUBMISSIONS])\n"
+                      "open(os.path.join(SUBMISSIONS, 'honest.py')).read()\n",
+                    lose("step", "nand_weights"), "not allowed in a graded submission"),
+    "patches_framework": (stub() + "\nimport mlpkit.grading as g\ng.judge = lambda *a, **k: (True, '')\n"
+                          "g.PREDICATES.update({k: (lambda *a: (True, '')) for k in g.PREDICATES})\n"
+                          "import builtins\nbuiltins.NotImplementedError = type('X', (Exception,), {})\n"
+                          "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n", 0, "not allowed"),
+}
+SUFFIX = {"notebook": ".ipynb"}
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("submissions")
+    for name, (text, _, _) in CASES.items():
+        (folder / f"{name}{SUFFIX.get(name, '.py')}").write_text(text.replace("SUBMISSIONS", repr(str(folder))))
+    out = tmp_path_factory.mktemp("grades") / "grades.csv"
+    units = grader.grade(folder, out, chapters=CHAPTERS, workers=2, limits=LIMITS, progress=False)
+    return folder, out, {unit["student"]: unit for unit in units}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_each_submission_gets_its_points_and_note(graded, name):
+    _, _, units = graded
+    _, points, note = CASES[name]
+    unit = units[name]
+    assert unit["total"] == pytest.approx(points, abs=1e-9), json.dumps(unit, indent=1)[:3000]
+    assert unit["maximum"] == FULL
+    if note:
+        assert any(note in text for text in unit["notes"]), unit["notes"]
+
+
+def test_nothing_escaped_the_sandbox(graded):
+    folder, _, units = graded
+    assert (folder / "honest.py").is_file() and units["honest"]["total"] == FULL
+    assert not pathlib.Path("/tmp/mlpkit-grading-escape.txt").exists()
+
+
+def test_csv_has_one_row_per_student_with_points_per_exercise(graded):
+    _, out, _ = graded
+    rows = list(csv.DictReader(out.open()))
+    assert [row["student"] for row in rows] == sorted(CASES)
+    assert list(rows[0]) == ["student", *POINTS, "total", "maximum", "notes"]
+    for row in rows:
+        assert float(row["total"]) == pytest.approx(sum(float(row[name]) for name in POINTS))  # partial credit adds up
+        assert float(row["maximum"]) == FULL
+
+
+def test_feedback_shows_public_messages_only(graded):
+    _, out, _ = graded
+    feedback = (out.parent / "grades_feedback" / "stub.md").read_text()
+    assert "Public check FAILED: step(z) should be 1.0 where z > 0" in feedback
+    assert "Hidden checks: 0 of 2 passed" in feedback
+    hidden_messages = [call.message for e in exercises.load_exercises(CHAPTERS) for call in e.calls if not call.public and call.message]
+    assert not any(message in feedback for message in hidden_messages)
+    for line in solution_lines():
+        assert line not in feedback
+
+
+def solution_lines():
+    """Every substantial line inside a solution region of the bank."""
+    lines = []
+    for path in sorted(exercises.BANK_DIR.glob("*.py")):
+        if path.stem.endswith("_checks"):
+            continue
+        for region in re.findall(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", path.read_text(), re.S):
+            lines += [line.strip() for line in region.splitlines() if len(line.strip()) > 12]
+    assert len(lines) > 20
+    return lines
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory):
+    out = tmp_path_factory.mktemp("release")
+    result = subprocess.run([sys.executable, "-m", "mlpkit.cli", "exercises", "release", str(out)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_release_has_a_notebook_and_a_stub_per_chapter(released):
+    for chapter in exercises.CHAPTERS:
+        notebook = json.loads((released / f"{chapter}.ipynb").read_text())
+        assert notebook["nbformat"] == 4 and any("NotImplementedError" in "".join(c["source"]) for c in notebook["cells"])
+        compile((released / f"{chapter}.py").read_text(), f"{chapter}.py", "exec")
+    assert (released / "checks.json").is_file() and (released / "README.md").is_file()
+
+
+def test_release_contains_no_solution_or_hidden_test_text(released):
+    text = "\n".join(path.read_text() for path in released.iterdir())
+    for line in solution_lines():
+        assert line not in text, line
+    for marker in ("BEGIN SOLUTION", "END SOLUTION", "default_rng", "Call(", "CHECKS"):
+        assert marker not in text
+    checks = json.loads((released / "checks.json").read_text())
+    public = {e.name: len(e.public_calls) for e in exercises.load_exercises()}
+    assert {item["name"]: len(item["checks"]) for item in checks["exercises"]} == public
+    hidden_messages = [call.message for e in exercises.load_exercises() for call in e.calls if not call.public and call.message]
+    assert not any(message in text for message in hidden_messages)
+
+
+def _check(path):
+    return subprocess.run([sys.executable, "-m", "mlpkit.cli", "exercises", "check", str(path)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_self_check_of_the_released_stub_fails_helpfully(released):
+    result = _check(released / "perceptron.ipynb")
+    assert result.returncode == 1
+    assert "FAIL  The step activation (`step`)" in result.stdout
+    assert "step(z) should be 1.0 where z > 0" in result.stdout and "write your solution here" in result.stdout
+    assert "0 of 3 exercises pass" in result.stdout
+
+
+def test_self_check_of_a_solved_copy_passes(released):
+    solved = released / "solved.py"
+    solved.write_text((exercises.BANK_DIR / "perceptron.py").read_text())
+    result = _check(solved)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 of 3 exercises pass their public checks" in result.stdout
+    for line in solution_lines():
+        assert line not in result.stdout
+
+
+def test_reference_passes_its_own_checks_for_every_chapter():
+    # grader.reference_outcomes raises if the reference fails any check; run it in a child of a fresh interpreter.
+    code = ("from mlpkit import exercises, grader\n"
+            "ex = exercises.load_exercises()\n"
+            "out = grader.reference_outcomes(ex)\n"
+            "print(sorted(out) == sorted(e.name for e in ex))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip() == "True", result.stderr
+
+
+def test_at_least_three_exercises_per_chapter_with_public_and_hidden_checks():
+    loaded = exercises.load_exercises()
+    for chapter in exercises.CHAPTERS:
+        mine = [e for e in loaded if e.chapter == chapter]
+        assert len(mine) >= 3, chapter
+        for exercise in mine:
+            assert exercise.public_calls and all(call.message for call in exercise.public_calls), exercise.name
+    # Hidden checks for every exercise whose answer is one function of its inputs; weights for
+    # NAND and XOR have many right answers and one behavioural check, which is public.
+    for exercise in loaded:
+        if exercise.name not in ("nand_weights", "xor_weights"):
+            assert any(not call.public for call in exercise.calls), exercise.name
+
+
+def test_solution_markers_are_checked():
+    with pytest.raises(exercises.ExerciseError, match="without"):
+        exercises.strip_solutions("def f():\n    ### BEGIN SOLUTION\n    return 1\n")
+    assert exercises.strip_solutions("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n", "f") == \
+        'def f():\n    raise NotImplementedError("f: write your solution here")'
+
+
+def test_values_cross_the_boundary_as_json_only():
+    assert grading.decode(grading.encode((1, 2.5, [True, None]))) == (1, 2.5, [True, None])
+    with pytest.raises(grading.ValueEncodingError, match="not numbers"):
+        grading.encode(object())
+
+
+def test_interrupted_grading_keeps_the_csv_and_resumes(tmp_path, monkeypatch):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    for student in ("a", "b", "c"):
+        (folder / f"{student}.py").write_text(solution())
+    out = tmp_path / "grades.csv"
+    grader.grade(folder, out, chapters=["perceptron"], workers=1, limits=LIMITS, progress=False, only=["a.py"])
+    before = out.read_text()
+    unit_a = tmp_path / "grades_units" / "a.json"
+    stamp = unit_a.stat().st_mtime_ns
+
+    real_unit, calls = grader._unit, []
+
+    def interrupted(*args):
+        calls.append(args[0].name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real_unit(*args)
+
+    monkeypatch.setattr(grader, "_unit", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        grader.grade(folder, out, chapters=["perceptron"], workers=1, limits=LIMITS, progress=False)
+    assert out.read_text() == before  # the previous CSV, intact
+    monkeypatch.setattr(grader, "_unit", real_unit)
+    units = grader.grade(folder, out, chapters=["perceptron"], workers=1, limits=LIMITS, progress=False)
+    assert sorted(u["student"] for u in units) == ["a", "b", "c"] and all(u["total"] == 7 for u in units)
+    assert unit_a.stat().st_mtime_ns == stamp  # not regraded
+    assert len(list(csv.DictReader(out.open()))) == 3
+    out.unlink()  # the batch-system way: units graded elsewhere, merged here
+    merged = grader.grade(folder, out, chapters=["perceptron"], progress=False, merge_only=True)
+    assert len(merged) == 3 and len(list(csv.DictReader(out.open()))) == 3
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["grade", "no-such-folder", "--out", "g.csv"], "no such folder of submissions"),
+    (["grade", ".", "--out", "g.csv", "--chapters", "nonsense"], "no exercises for chapter 'nonsense'"),
+    (["exercises", "check", "README.md"], "expected a notebook (.ipynb) or Python file (.py)"),
+    (["grade", ".", "--out", "g.csv", "--time-limit", "0"], "--time-limit"),
+])
+def test_bad_grading_options_get_one_line_errors(tmp_path, argv, message):
+    (tmp_path / "README.md").write_text("not a submission")
+    result = subprocess.run([sys.executable, "-m", "mlpkit.cli", *argv], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()[-1]) > 0 and "Traceback" not in result.stderr
+
+
+def test_unreadable_notebook_is_named(tmp_path):
+    (tmp_path / "broken.ipynb").write_text("{not json")
+    cells_error = pytest.raises(grader.GradingError, match="not a readable notebook")
+    with cells_error:
+        grader.submission_cells(tmp_path / "broken.ipynb")
+
+
+def test_book_blocks_show_solutions_only_in_the_instructor_build():
+    for chapter in exercises.CHAPTERS:
+        public, instructor = exercises.book_markdown(chapter), exercises.book_markdown(chapter, solutions=True)
+        regions = [line for line in solution_lines() if line in (exercises.BANK_DIR / f"{chapter}.py").read_text()]
+        assert "write your solution here" in public and "Solution:" not in public
+        assert not any(line in public for line in regions)
+        assert all(line in instructor for line in regions) and instructor.count("Solution:") == public.count("Exercise ")
