@@ -315,3 +315,74 @@ def batch_size_sweep(x, y, batch_sizes, variants=("eager", "function_step", DEFA
             rows.append({"variant": name, "batch_size": batch_size, "steps_per_second": row["steps_per_second"],
                          "examples_per_second": row["examples_per_second"]})
     return rows
+
+
+# -- chapter 7's network -------------------------------------------------------------------------
+
+MODERN_LAYERS = (784, 700, 500, 10)
+MODERN_VARIANTS = ("scratch_eager", "scratch_function", "keras_fit")
+
+
+def modern_benchmark(x, y, layer_sizes=MODERN_LAYERS, batch_size=128, repeats=3, seed=0, progress=None):
+    """Steps per second of chapter 7's network (ReLU, cross-entropy, Adam, batch 128) trained three ways:
+    the kit's layers and Adam eagerly and in a ``tf.function`` step (as ``mlpkit.modern.train``), and
+    Keras's ``fit``. A warm-up epoch each, then interleaved timed epochs; medians."""
+    import keras
+
+    from mlpkit import kerasnets, modern
+
+    x, y = tf.convert_to_tensor(x, tf.float32), tf.convert_to_tensor(y, tf.float32)
+    n, batch_size = int(x.shape[0]), int(batch_size)
+    orders = [np.random.default_rng(seed + k).permutation(n) for k in range(repeats + 1)]
+
+    def scratch(compiled):
+        net, adam = modern.MLP(layer_sizes, seed=seed), modern.Adam()
+
+        def step(xb, yb):
+            with tf.GradientTape() as tape:
+                loss = modern.cross_entropy(net(xb, training=True), yb)
+            adam.apply(tape.gradient(loss, net.params), net.params)
+            return loss
+
+        step = tf.function(step) if compiled else step
+
+        def epoch(order):
+            for i in range(0, n, batch_size):
+                index = order[i:i + batch_size]
+                step(tf.gather(x, index), tf.gather(y, index))
+        return epoch
+
+    def keras_fit():
+        model = kerasnets.build_model(layer_sizes, seed=seed)
+        model.compile(optimizer=keras.optimizers.Adam(), loss=kerasnets.make_loss("cross_entropy"))
+
+        def epoch(order):
+            model.fit(tf.gather(x, order), tf.gather(y, order), batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+        return epoch
+
+    epochs = {"scratch_eager": scratch(False), "scratch_function": scratch(True), "keras_fit": keras_fit()}
+    seconds = {name: [] for name in epochs}
+    for round_, order in enumerate(orders):
+        if progress:
+            progress("chapter 7 network: warming up" if round_ == 0 else f"chapter 7 network: round {round_} of {repeats}")
+        for name, epoch in epochs.items():
+            start = time.perf_counter()
+            epoch(order)
+            seconds[name].append(time.perf_counter() - start)
+    steps = -(-n // batch_size)
+    results = {name: {"steps_per_second": steps / statistics.median(s[1:]), "median_epoch_seconds": statistics.median(s[1:]),
+                      "repeats": repeats} for name, s in seconds.items()}
+    for row in results.values():
+        row["ratio_to_eager"] = row["steps_per_second"] / results["scratch_eager"]["steps_per_second"]
+    return {"variants": results, "config": {"layers": list(layer_sizes), "batch_size": batch_size, "images": n,
+                                             "steps_per_epoch": steps, "optimizer": "adam", "loss": "cross_entropy"}}
+
+
+def format_modern_table(result):
+    lines = [f"{'chapter 7 network':24} {'steps/s':>9} {'x eager':>8}"]
+    for name, row in sorted(result["variants"].items(), key=lambda item: -item[1]["steps_per_second"]):
+        lines.append(f"{name:24} {row['steps_per_second']:9.1f} {row['ratio_to_eager']:8.2f}")
+    config = result["config"]
+    lines.append(f"[{', '.join(map(str, config['layers']))}], ReLU, cross-entropy, Adam, batch {config['batch_size']}, "
+                 f"{config['images']:,} images, median of {next(iter(result['variants'].values()))['repeats']} epochs")
+    return "\n".join(lines)

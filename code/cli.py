@@ -42,6 +42,23 @@ def _positive_float(text):
     return value
 
 
+def _fraction(text):
+    value = _positive_float(text) if text.strip() not in ("0", "0.0") else 0.0
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text}")
+    return value
+
+
+def _nonnegative_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
+    return value
+
+
 def _positive_int(text):
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer; got {text!r}")
@@ -65,11 +82,21 @@ def build_parser():
     parser = _Parser(prog="mlpkit", description="Train and evaluate the course's sigmoid MLP.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    train = commands.add_parser("train", help="train the [784, 15, 10] sigmoid network with MSE and SGD")
+    train = commands.add_parser("train", help="train an MLP (default: chapter 4's [784, 15, 10] sigmoid network, MSE, SGD)")
     _data_options(train)
     train.add_argument("--layers", type=_layers, default=[784, 15, 10], help="layer sizes (default 784,15,10)")
-    train.add_argument("--init", choices=["uniform", "glorot"], default="uniform")
-    train.add_argument("--lr", type=_positive_float, default=0.9, help="learning rate (default 0.9)")
+    train.add_argument("--init", choices=["uniform", "glorot"], default="uniform",
+                       help="chapter 4's network only (default uniform); every other combination uses Glorot")
+    train.add_argument("--activation", choices=["sigmoid", "relu", "tanh"], default="sigmoid", help="hidden layers (default sigmoid)")
+    train.add_argument("--loss", choices=["mse", "cross_entropy"], default="mse",
+                       help="mse on sigmoid outputs (default) or softmax cross-entropy on logits")
+    train.add_argument("--optimizer", choices=["sgd", "momentum", "nesterov", "rmsprop", "adam"], default="sgd")
+    train.add_argument("--dropout", type=_fraction, default=0.0, help="dropout after each hidden layer in training (default 0)")
+    train.add_argument("--validation", type=_nonnegative_int, default=0,
+                       help="hold out the first N training images for validation (default 0)")
+    train.add_argument("--engine", choices=["scratch", "keras"], default="scratch",
+                       help="the kit's own layers and optimizers (chapters 4 and 7) or Keras (chapter 8)")
+    train.add_argument("--lr", type=_positive_float, help="learning rate (default 0.9 for sgd, 0.1 with momentum, 0.001 for rmsprop and adam)")
     train.add_argument("--batch-size", type=_positive_int, default=10)
     train.add_argument("--epochs", type=_positive_int, default=10)
     train.add_argument("--seed", type=int, default=0)
@@ -89,6 +116,7 @@ def build_parser():
     bench.add_argument("--images", type=_positive_int, default=4000, help="training images per epoch (default 4000)")
     bench.add_argument("--repeats", type=_positive_int, default=5, help="timed epochs per variant (default 5)")
     bench.add_argument("--variants", type=lambda text: text.split(","), help="comma-separated subset (default: all)")
+    bench.add_argument("--no-modern", action="store_true", help="skip the chapter-7 network (784-700-500-10, Adam, batch 128)")
     bench.add_argument("--out", default="runs/bench", help="output directory (default runs/bench)")
 
     study = commands.add_parser("study", help="k-fold cross-validation over a grid of configurations (resumable)")
@@ -153,7 +181,7 @@ def _load(args, splits):
     return loaded
 
 
-def _write_plots(out, images, true, predicted, confusion, class_names, epochs=None):
+def _write_plots(out, images, true, predicted, confusion, class_names, epochs=None, loss_name="MSE"):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -162,7 +190,7 @@ def _write_plots(out, images, true, predicted, confusion, class_names, epochs=No
     from mlpkit import plotting
 
     if epochs is not None:
-        ax_loss, _ = plotting.plot_curves(epochs)
+        ax_loss, _ = plotting.plot_curves(epochs, loss_name=loss_name)
         ax_loss.figure.tight_layout()
         ax_loss.figure.savefig(out / "curves.png", dpi=100)
     ax = plotting.plot_confusion(confusion, class_names)
@@ -172,30 +200,67 @@ def _write_plots(out, images, true, predicted, confusion, class_names, epochs=No
     plt.close("all")
 
 
-def run_train(args, parser):
-    from mlpkit import data, model, training
-    from mlpkit.export import export_model
+def _is_chapter4(args):
+    return (args.activation, args.loss, args.optimizer, args.dropout, args.validation, args.engine) == \
+        ("sigmoid", "mse", "sgd", 0.0, 0, "scratch")
+
+
+def _build_network(args, parser):
+    """Chapter 4's network for the default options, otherwise chapter 7's (scratch) or chapter 8's (Keras)."""
+    from mlpkit import kerasnets, model, modern
 
     try:
-        net = model.SigmoidMLP(args.layers, init=args.init, seed=args.seed)
+        sizes = model.check_layer_sizes(args.layers)
+        if _is_chapter4(args):
+            return model.SigmoidMLP(sizes, init=args.init, seed=args.seed)
+        if args.engine == "keras":
+            return kerasnets.build_model(sizes, args.activation, args.dropout,
+                                         output=None if args.loss == "cross_entropy" else "sigmoid", seed=args.seed)
+        return modern.MLP(sizes, args.activation, "logits" if args.loss == "cross_entropy" else "sigmoid",
+                          args.dropout, seed=args.seed)
     except ValueError as error:
         _fail(parser, error)
+
+
+def _describe_network(net, args):
+    if args.engine == "keras" and not _is_chapter4(args):
+        return (f"Keras {args.layers}, {args.activation}, dropout {args.dropout:g}, "
+                f"{net.count_params():,} parameters")
+    return repr(net)
+
+
+def run_train(args, parser):
+    from mlpkit import data, kerasnets, modern, training
+    from mlpkit.export import export_model
+
+    net = _build_network(args, parser)
     out = pathlib.Path(args.out)
     loaded = _load(args, ("train", "test"))
     x_train, y_train = data.preprocess(loaded.x_train, loaded.y_train)
     x_test, y_test = data.preprocess(loaded.x_test, loaded.y_test)
-    print(f"model: {net}; {len(x_train):,} training and {len(x_test):,} test images")
-    config = training.TrainConfig(
-        lr=args.lr, batch_size=args.batch_size, epochs=args.epochs, seed=args.seed, jit_compile=not args.no_jit
-    )
+    print(f"model: {_describe_network(net, args)}; {len(x_train):,} training and {len(x_test):,} test images")
     start = time.perf_counter()
-    history = training.train(net, x_train, y_train, x_test, y_test, config=config)
+    try:
+        if _is_chapter4(args):
+            config = training.TrainConfig(lr=0.9 if args.lr is None else args.lr, batch_size=args.batch_size,
+                                          epochs=args.epochs, seed=args.seed, jit_compile=not args.no_jit)
+            history = training.train(net, x_train, y_train, x_test, y_test, config=config)
+            settings = {"init": args.init, "activation": "sigmoid", "loss": "mse", "optimizer": "sgd", "engine": "scratch"}
+        else:
+            trainer = kerasnets.train if args.engine == "keras" else modern.train
+            history = trainer(net, x_train, y_train, x_test, y_test, loss=args.loss, optimizer=args.optimizer, lr=args.lr,
+                              epochs=args.epochs, batch_size=args.batch_size, validation=args.validation, seed=args.seed)
+            settings = {"init": "glorot", "activation": args.activation, "dropout": args.dropout, "engine": args.engine}
+    except ValueError as error:
+        _fail(parser, error)
     confusion = history.confusion
     metrics = {
-        "config": {"dataset": args.dataset, "layers": list(net.layer_sizes), "init": args.init, **history.config},
+        "config": {"dataset": args.dataset, "layers": list(args.layers), **settings, **history.config},
         "data_source": loaded.source,
-        "train_images": len(x_train),
+        "train_images": len(x_train) - args.validation,
+        "validation_images": args.validation,
         "test_images": len(x_test),
+        "parameters": int(net.count_params()),
         "history": history.epochs,
         "test_accuracy": history.final["test_accuracy"],
         "per_class_accuracy": dict(zip(loaded.class_names, training.per_class_accuracy(confusion).tolist())),
@@ -207,7 +272,8 @@ def run_train(args, parser):
     export_model(net, out / "model")
     if not args.no_plots:
         predicted = history.test_predictions
-        _write_plots(out, loaded.x_test, loaded.y_test, predicted, confusion, loaded.class_names, history.epochs)
+        loss_name = "cross-entropy" if args.loss == "cross_entropy" else "MSE"
+        _write_plots(out, loaded.x_test, loaded.y_test, predicted, confusion, loaded.class_names, history.epochs, loss_name)
     metrics["wall_seconds"] = time.perf_counter() - start
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(f"test accuracy: {history.final['test_accuracy']:.2%} ({args.dataset}, {len(x_test):,} test images)")
@@ -258,6 +324,9 @@ def run_bench(args, parser):
         progress=lambda stage: print(f"{stage} ...", flush=True),
     )
     result["data_source"] = loaded.source
+    if not args.no_modern:
+        result["modern"] = bench.modern_benchmark(x, y, repeats=min(args.repeats, 3),
+                                                  progress=lambda stage: print(f"{stage} ...", flush=True))
     out = pathlib.Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
@@ -268,6 +337,9 @@ def run_bench(args, parser):
     ax.figure.tight_layout()
     ax.figure.savefig(out / "bench.png", dpi=100)
     print(bench.format_table(result))
+    if "modern" in result:
+        print()
+        print(bench.format_modern_table(result["modern"]))
     print(f"wrote {out}/bench.json and {out}/bench.png")
 
 
@@ -328,6 +400,8 @@ def run_exercises(args, parser):
         for check in result["checks"]:
             if not check["passed"]:
                 detail = f" [{check['detail']}]" if check["detail"] else ""
+                if check["detail"].startswith("NotImplementedError"):
+                    detail = " [not written yet: it still raises NotImplementedError]"
                 print(f"      {check['message']}{detail}")
         if result["note"] and not result["checks"]:
             print(f"      {result['note']}")

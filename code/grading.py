@@ -84,6 +84,9 @@ def encode(value, depth=0):
         return {"sequence": [encode(item, depth + 1) for item in value], "tuple": isinstance(value, tuple)}
     if isinstance(value, dict):
         return {"mapping": {str(key): encode(item, depth + 1) for key, item in value.items()}}
+    if hasattr(value, "count_params") and hasattr(value, "layers"):  # a Keras model: described, not carried
+        return encode({"parameters": int(value.count_params()), "layers": [type(layer).__name__ for layer in value.layers],
+                       "dropout": [float(layer.rate) for layer in value.layers if hasattr(layer, "rate")]}, depth + 1)
     if hasattr(value, "numpy") and callable(value.numpy):  # tf.Tensor, tf.Variable
         value = value.numpy()
     if isinstance(value, (np.ndarray, np.generic)):
@@ -221,7 +224,23 @@ def _integer(value, reference, call):
     return True, ""
 
 
+def _keras_model(value, reference, call):
+    """``value`` describes a Keras model (see :func:`encode`); it must have ``options``' parameter count and layers."""
+    if not isinstance(value, dict) or "parameters" not in value:
+        return False, "expected a Keras model"
+    want = call.options
+    if int(value["parameters"]) != want["parameters"]:
+        return False, f"{int(value['parameters']):,} parameters, expected {want['parameters']:,}"
+    for kind, count in want.get("layers", {}).items():
+        if list(value["layers"]).count(kind) != count:
+            return False, f"{list(value['layers']).count(kind)} {kind} layers, expected {count}"
+    if "dropout" in want and [round(float(r), 6) for r in value["dropout"]] != want["dropout"]:
+        return False, f"dropout rates {[float(r) for r in value['dropout']]}, expected {want['dropout']}"
+    return True, ""
+
+
 PREDICATES = {
+    "keras_model": _keras_model,
     "allclose": _allclose,
     "exact": _exact,
     "computes_gate": _computes_gate,

@@ -89,18 +89,18 @@ def plot_descent(rows, key="w", ax=None, title="", log=False):
 # --- chapter 4: training results ----------------------------------------------------
 
 
-def plot_curves(epochs, ax_loss=None, ax_accuracy=None):
-    """Train and test loss and accuracy per epoch (``History.epochs`` rows); returns both axes."""
+def plot_curves(epochs, ax_loss=None, ax_accuracy=None, loss_name="MSE"):
+    """Train (validation) and test loss and accuracy per epoch (``History.epochs`` rows); returns both axes."""
     if ax_loss is None or ax_accuracy is None:
         import matplotlib.pyplot as plt
 
         _, (ax_loss, ax_accuracy) = plt.subplots(1, 2, figsize=(9, 3.5))
     index = [row["epoch"] for row in epochs]
-    for split in ("train", "test"):
+    for split in [s for s in ("train", "validation", "test") if f"{s}_loss" in epochs[0]]:
         ax_loss.plot(index, [row[f"{split}_loss"] for row in epochs], marker="o", label=split)
         ax_accuracy.plot(index, [100 * row[f"{split}_accuracy"] for row in epochs], marker="o", label=split)
-    ax_loss.set_title("Mean squared error per epoch")
-    ax_loss.set_ylabel("MSE")
+    ax_loss.set_title("Mean squared error per epoch" if loss_name == "MSE" else f"{loss_name.capitalize()} per epoch")
+    ax_loss.set_ylabel(loss_name)
     ax_accuracy.set_title("Accuracy per epoch")
     ax_accuracy.set_ylabel("accuracy (%)")
     for ax in (ax_loss, ax_accuracy):

@@ -46,7 +46,8 @@ class Limits:
 
 
 def preload():
-    """Import what children need (TensorFlow above all) once, in the parent, without running any op."""
+    """Import what children need (TensorFlow and Keras) once, in the parent, without running any op."""
+    import keras  # noqa: F401
     import numpy  # noqa: F401
     import tensorflow  # noqa: F401
 

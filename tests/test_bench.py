@@ -104,6 +104,10 @@ def test_mlpkit_bench_end_to_end(tmp_path):
     assert report["cpu_count"] == os.cpu_count() and report["tensorflow_version"] == tf.__version__
     assert report["config"] == {"layers": [784, 15, 10], "lr": 0.9, "batch_size": 10, "images": 200, "steps_per_epoch": 20}
     assert "<- the kit's default" in result.stdout and "steps/s" in result.stdout
+    modern = report["modern"]  # chapter 7's network, three ways
+    assert set(modern["variants"]) == set(bench.MODERN_VARIANTS) and modern["config"]["layers"] == [784, 700, 500, 10]
+    assert all(row["steps_per_second"] > 0 for row in modern["variants"].values())
+    assert "chapter 7 network" in result.stdout
 
 
 def test_mlpkit_bench_rejects_bad_options():

@@ -34,7 +34,8 @@ def test_train_with_no_options_works_offline_and_writes_everything(trained):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["config"] == {"dataset": "mnist", "layers": [784, 15, 10], "init": "uniform", "lr": 0.9,
-                                 "batch_size": 10, "epochs": 10, "seed": 0, "jit_compile": True}
+                                 "batch_size": 10, "epochs": 10, "seed": 0, "jit_compile": True, "activation": "sigmoid",
+                                 "loss": "mse", "optimizer": "sgd", "engine": "scratch"}
     assert metrics["data_source"].startswith("the embedded default")
     assert len(metrics["history"]) == 11 and metrics["train_images"] == 4000 and metrics["test_images"] == 1000
     assert metrics["test_accuracy"] > 0.65  # seeds 0-7 gave 72.8-79.5 %
@@ -62,6 +63,9 @@ def test_evaluate_reproduces_the_training_accuracy(trained):
         (["train", "--dataset", "cifar10"], "argument --dataset: invalid choice: 'cifar10'"),
         (["train", "--data-dir", "/nonexistent/dir"], "mlpkit: error: data directory /nonexistent/dir does not exist"),
         (["evaluate", "/tmp"], "mlpkit: error: /tmp is not a SavedModel directory"),
+        (["train", "--optimizer", "adagrad"], "argument --optimizer: invalid choice: 'adagrad'"),
+        (["train", "--dropout", "1.5"], "argument --dropout: expected a fraction in [0, 1)"),
+        (["train", "--activation", "relu", "--validation", "4000"], "--validation must be between 0 and the 4,000"),
     ],
 )
 def test_bad_options_get_one_line_errors(args, message):
@@ -70,3 +74,22 @@ def test_bad_options_get_one_line_errors(args, message):
     lines = [line for line in result.stderr.splitlines() if line.startswith("mlpkit")]
     assert len(lines) == 1 and message in lines[0], result.stderr[-2000:]
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("engine", ["scratch", "keras"])
+def test_modern_options_train_record_plot_and_export(tmp_path, engine):
+    # Chapter 7 and 8 on the command line: ReLU, cross-entropy, Adam, dropout, a validation split.
+    out = tmp_path / engine
+    result = run("train", "--no-download", "--activation", "relu", "--loss", "cross_entropy", "--optimizer", "adam",
+                 "--layers", "784,64,10", "--batch-size", "32", "--epochs", "2", "--dropout", "0.1", "--validation", "500",
+                 "--engine", engine, "--out", out, env_extra={"MLPKIT_DATA_DIR": ""})
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["engine"] == engine and metrics["config"]["optimizer"] == "adam"
+    assert metrics["parameters"] == 784 * 64 + 64 + 64 * 10 + 10 and metrics["validation_images"] == 500
+    assert {"validation_loss", "validation_accuracy"} <= set(metrics["history"][-1])
+    assert metrics["test_accuracy"] > 0.8  # 2 epochs on 3,500 digits: 85-89 % for both engines
+    for name in ("curves.png", "confusion.png", "misclassified.png", "model/saved_model.pb"):
+        assert (out / name).is_file(), name
+    evaluated = run("evaluate", out / "model", "--no-download", env_extra={"MLPKIT_DATA_DIR": ""})
+    assert f"test accuracy: {metrics['test_accuracy']:.2%}" in evaluated.stdout

@@ -1,0 +1,63 @@
+# %% [markdown]
+# # Exercises: the modern MLP from TensorFlow's core pieces
+#
+# Write each function where it says so, replacing `raise NotImplementedError`.
+# Use NumPy and TensorFlow only. Check your work with
+# `mlpkit exercises check FILE`.
+
+# %%
+import numpy as np
+import tensorflow as tf
+
+# %% [markdown] exercise="softmax"
+# ## A softmax that never overflows
+#
+# Write `softmax(logits)` for a float tensor of shape `(batch, classes)`: each
+# row turned into probabilities, `exp(z_i) / sum_j exp(z_j)`. It must stay
+# finite for logits as large as 1000 (subtract each row's maximum first: the
+# result does not change, and no exponent overflows).
+
+# %% exercise="softmax"
+def softmax(logits):
+    ### BEGIN SOLUTION
+    shifted = logits - tf.reduce_max(logits, axis=1, keepdims=True)
+    e = tf.exp(shifted)
+    return e / tf.reduce_sum(e, axis=1, keepdims=True)
+    ### END SOLUTION
+
+# %% [markdown] exercise="softmax_cross_entropy"
+# ## Cross-entropy from logits
+#
+# Write `softmax_cross_entropy(logits, labels)`: `logits` has shape
+# `(batch, classes)`, `labels` holds integer classes, shape `(batch,)`. Return
+# the mean over the batch of `-log softmax(logits)[label]`, a scalar, computed
+# stably: `log softmax(z)_i = z_i - m - log sum_j exp(z_j - m)` with `m` the
+# row's maximum. Logits of 1000 must give a finite answer.
+
+# %% exercise="softmax_cross_entropy"
+def softmax_cross_entropy(logits, labels):
+    ### BEGIN SOLUTION
+    shifted = logits - tf.reduce_max(logits, axis=1, keepdims=True)
+    log_probabilities = shifted - tf.math.log(tf.reduce_sum(tf.exp(shifted), axis=1, keepdims=True))
+    picked = tf.gather(log_probabilities, tf.cast(labels, tf.int32), axis=1, batch_dims=1)
+    return -tf.reduce_mean(picked)
+    ### END SOLUTION
+
+# %% [markdown] exercise="adam_step"
+# ## One step of Adam
+#
+# Write `adam_step(w, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7)`
+# for step number `t` (1 for the first step): update the moments
+# `m = beta1 m + (1 - beta1) g` and `v = beta2 v + (1 - beta2) g^2`, correct
+# their bias, `m_hat = m / (1 - beta1^t)`, `v_hat = v / (1 - beta2^t)`, and
+# return the tuple `(w - lr m_hat / (sqrt(v_hat) + eps), m, v)`.
+
+# %% exercise="adam_step"
+def adam_step(w, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7):
+    ### BEGIN SOLUTION
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g**2
+    m_hat = m / (1 - beta1**t)
+    v_hat = v / (1 - beta2**t)
+    return w - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+    ### END SOLUTION

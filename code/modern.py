@@ -1,0 +1,343 @@
+"""Chapter 7: the modern MLP from TensorFlow's core pieces.
+
+ReLU hidden layers, logits out, softmax cross-entropy computed from the
+logits, Xavier/Glorot initialisation and Adam, each written here from its
+formula (following the TensorFlow Core MLP tutorial), plus the optimizers
+`mlpkit train --optimizer` offers. ``tests/test_modern.py`` proves each one
+equal to its Keras or ``tf.nn`` counterpart.
+
+``train`` trains any model here (or chapter 4's) with any of the losses and
+optimizers and records the same per-epoch history as chapter 4's
+``mlpkit.training.train``, with a validation split if asked, so the command
+line, the plots and the export treat every combination alike.
+"""
+
+import time
+
+import numpy as np
+import tensorflow as tf
+
+from mlpkit.training import History, TrainingDiverged, confusion_matrix
+
+ACTIVATIONS = {"relu": tf.nn.relu, "sigmoid": tf.sigmoid, "tanh": tf.tanh}
+LOSSES = ("mse", "cross_entropy")
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
+DEFAULT_LR = {"sgd": 0.9, "momentum": 0.1, "nesterov": 0.1, "rmsprop": 0.001, "adam": 0.001}
+
+
+# -- pieces -------------------------------------------------------------------------
+
+def xavier_uniform(n_in, n_out, seed=None, dtype=tf.float32):
+    """Weights ``(n_in, n_out)`` uniform in ``±sqrt(6 / (n_in + n_out))`` (Glorot and Bengio, 2010)."""
+    limit = np.sqrt(6.0 / (n_in + n_out))
+    return tf.random.stateless_uniform((n_in, n_out), seed=[seed or 0, 7], minval=-limit, maxval=limit, dtype=dtype)
+
+
+def relu(x):
+    return tf.maximum(x, tf.zeros_like(x))
+
+
+def softmax(logits):
+    """``exp(z_i) / sum_j exp(z_j)`` along the last axis, shifted by the maximum so no exponent overflows."""
+    shifted = logits - tf.reduce_max(logits, axis=-1, keepdims=True)
+    e = tf.exp(shifted)
+    return e / tf.reduce_sum(e, axis=-1, keepdims=True)
+
+
+def log_softmax(logits):
+    """``z_i - log sum_j exp(z_j)``, computed as ``(z_i - m) - log sum_j exp(z_j - m)`` with ``m = max z``."""
+    shifted = logits - tf.reduce_max(logits, axis=-1, keepdims=True)
+    return shifted - tf.math.log(tf.reduce_sum(tf.exp(shifted), axis=-1, keepdims=True))
+
+
+def cross_entropy(logits, labels):
+    """Mean softmax cross-entropy from logits; ``labels`` are integer classes ``(n,)`` or one-hot ``(n, classes)``."""
+    labels = tf.convert_to_tensor(labels)
+    if labels.shape.rank == 1:
+        labels = tf.one_hot(tf.cast(labels, tf.int32), tf.shape(logits)[-1], dtype=logits.dtype)
+    return tf.reduce_mean(-tf.reduce_sum(tf.cast(labels, logits.dtype) * log_softmax(logits), axis=-1))
+
+
+def naive_cross_entropy(logits, labels):
+    """The same, through ``log(exp(z) / sum exp(z))``: overflows to inf/NaN once a logit passes about 88 (float32)."""
+    e = tf.exp(logits)
+    probabilities = e / tf.reduce_sum(e, axis=-1, keepdims=True)
+    picked = tf.gather(probabilities, tf.cast(labels, tf.int32), axis=1, batch_dims=1)
+    return tf.reduce_mean(-tf.math.log(picked))
+
+
+class Dense(tf.Module):
+    """``activation(x @ w + b)``; the input size is read from the first batch it sees (then fixed)."""
+
+    def __init__(self, units, activation=None, seed=0, name=None):
+        super().__init__(name=name)
+        self.units, self.activation, self.seed = int(units), activation or tf.identity, seed
+        self.w = self.b = None
+
+    def build(self, n_in):
+        self.w = tf.Variable(xavier_uniform(n_in, self.units, self.seed), name="w")
+        self.b = tf.Variable(tf.zeros([self.units]), name="b")
+
+    def __call__(self, x):
+        if self.w is None:
+            self.build(int(x.shape[-1]))
+        elif int(x.shape[-1]) != self.w.shape[0]:
+            raise ValueError(f"this layer was built for inputs of size {self.w.shape[0]}; got shape {tuple(x.shape)}")
+        return self.activation(x @ self.w + self.b)
+
+
+class MLP(tf.Module):
+    """Dense layers ``layer_sizes[1:]``: ``activation`` on the hidden ones, and on the output either
+    nothing (logits, for cross-entropy) or the sigmoid (for MSE, as in chapter 4). ``dropout`` zeroes
+    that fraction of each hidden layer's outputs in training (scaling the rest up), never in inference."""
+
+    def __init__(self, layer_sizes=(784, 700, 500, 10), activation="relu", output="logits", dropout=0.0, seed=0, name=None):
+        super().__init__(name=name)
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; expected one of {', '.join(ACTIVATIONS)}")
+        if output not in ("logits", "sigmoid"):
+            raise ValueError(f"output must be 'logits' or 'sigmoid'; got {output!r}")
+        if not 0 <= dropout < 1:
+            raise ValueError(f"dropout must be in [0, 1); got {dropout}")
+        self.layer_sizes, self.activation, self.output, self.dropout = [int(n) for n in layer_sizes], activation, output, dropout
+        self.seed = seed
+        hidden = [Dense(n, ACTIVATIONS[activation], seed=seed * 100 + i) for i, n in enumerate(self.layer_sizes[1:-1])]
+        self.layers = hidden + [Dense(self.layer_sizes[-1], tf.sigmoid if output == "sigmoid" else None, seed=seed * 100 + 99)]
+        for n_in, layer in zip(self.layer_sizes[:-1], self.layers):  # build now: the variables exist before any call
+            layer.build(n_in)
+        self._dropout_seed = tf.Variable([seed, 0], dtype=tf.int64, trainable=False, name="dropout_seed")
+
+    def __call__(self, x, training=False):
+        for layer in self.layers[:-1]:
+            x = layer(x)
+            if training and self.dropout:
+                self._dropout_seed.assign_add([0, 1])
+                x = tf.nn.experimental.stateless_dropout(x, self.dropout, seed=self._dropout_seed)
+        return self.layers[-1](x)
+
+    @property
+    def params(self):
+        return [v for layer in self.layers for v in (layer.w, layer.b)]
+
+    def count_params(self):
+        return sum(int(np.prod(v.shape)) for v in self.params)
+
+    def get_weights(self):
+        return [v.numpy() for v in self.params]
+
+    def set_weights(self, values):
+        for variable, value in zip(self.params, values):
+            variable.assign(value)
+
+    def __repr__(self):
+        return (f"MLP({list(self.layer_sizes)}, {self.activation}, {self.output} out, dropout {self.dropout:g}, "
+                f"{self.count_params():,} parameters)")
+
+
+# -- optimizers, each in Keras's formulation -----------------------------------------------
+
+class Optimizer(tf.Module):
+    """``apply(gradients, variables)`` updates the variables in place; slots are made on the first call."""
+
+    def __init__(self, lr):
+        super().__init__()
+        self.lr = float(lr)
+        self.slots = None
+        self.iterations = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    def _make_slots(self, variables, count):
+        self.slots = [[tf.Variable(tf.zeros_like(v), trainable=False) for v in variables] for _ in range(count)]
+
+    def apply(self, gradients, variables):
+        if self.slots is None:
+            self._make_slots(variables, self.slot_count)
+        self.iterations.assign_add(1)
+        for index, (g, v) in enumerate(zip(gradients, variables)):
+            self.update(g, v, [slot[index] for slot in self.slots])
+
+
+class SGD(Optimizer):
+    """``w -= lr * g``."""
+
+    slot_count = 0
+
+    def update(self, g, v, slots):
+        v.assign_sub(self.lr * g)
+
+
+class Momentum(Optimizer):
+    """``m = mu m - lr g; w += m`` (Nesterov: ``w += mu m - lr g``), as ``keras.optimizers.SGD(momentum=mu)``."""
+
+    slot_count = 1
+
+    def __init__(self, lr, momentum=0.9, nesterov=False):
+        super().__init__(lr)
+        self.momentum, self.nesterov = momentum, nesterov
+
+    def update(self, g, v, slots):
+        (m,) = slots
+        m.assign(self.momentum * m - self.lr * g)
+        v.assign_add(self.momentum * m - self.lr * g if self.nesterov else m)
+
+
+class RMSProp(Optimizer):
+    """``s = rho s + (1 - rho) g^2; w -= lr g / sqrt(s + eps)``, as ``keras.optimizers.RMSprop``."""
+
+    slot_count = 1
+
+    def __init__(self, lr=0.001, rho=0.9, epsilon=1e-7):
+        super().__init__(lr)
+        self.rho, self.epsilon = rho, epsilon
+
+    def update(self, g, v, slots):
+        (s,) = slots
+        s.assign(self.rho * s + (1 - self.rho) * tf.square(g))
+        v.assign_sub(self.lr * g / tf.sqrt(s + self.epsilon))
+
+
+class Adam(Optimizer):
+    """Adam (Kingma and Ba, 2015) with bias correction.
+
+    ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2``, and with
+    ``m_hat = m / (1 - b1^t)``, ``v_hat = v / (1 - b2^t)`` the paper's step is
+    ``w -= lr m_hat / (sqrt(v_hat) + eps)``. Like Keras (and the paper's
+    "efficient" form), this puts ``eps`` outside the correction:
+    ``w -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``, which is the
+    same step with ``eps`` scaled by ``sqrt(1 - b2^t)``.
+    """
+
+    slot_count = 2
+
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, epsilon=1e-7):
+        super().__init__(lr)
+        self.beta1, self.beta2, self.epsilon = beta1, beta2, epsilon
+
+    def update(self, g, v, slots):
+        m, s = slots
+        t = tf.cast(self.iterations, g.dtype)
+        m.assign(self.beta1 * m + (1 - self.beta1) * g)
+        s.assign(self.beta2 * s + (1 - self.beta2) * tf.square(g))
+        step = self.lr * tf.sqrt(1 - self.beta2**t) / (1 - self.beta1**t)
+        v.assign_sub(step * m / (tf.sqrt(s) + self.epsilon))
+
+
+def make_optimizer(name, lr=None):
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
+    lr = DEFAULT_LR[name] if lr is None else lr
+    if not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"learning rate must be a positive number; got {lr}")
+    return {"sgd": lambda: SGD(lr), "momentum": lambda: Momentum(lr), "nesterov": lambda: Momentum(lr, nesterov=True),
+            "rmsprop": lambda: RMSProp(lr), "adam": lambda: Adam(lr)}[name]()
+
+
+# -- training -------------------------------------------------------------------------------
+
+def loss_function(name):
+    if name == "mse":
+        return lambda outputs, onehot: tf.reduce_mean(tf.square(outputs - onehot))
+    if name == "cross_entropy":
+        return cross_entropy
+    raise ValueError(f"unknown loss {name!r}; expected one of {', '.join(LOSSES)}")
+
+
+def split_validation(x, y, validation):
+    """The first ``validation`` training examples for validation, the rest for training (as the tutorial)."""
+    validation = int(validation)
+    if not 0 <= validation < int(x.shape[0]):
+        raise ValueError(f"--validation must be between 0 and the {int(x.shape[0]):,} training images; got {validation}")
+    return (x[validation:], y[validation:]), (x[:validation], y[:validation])
+
+
+def evaluate(model, loss, x, y_onehot, chunk=10_000):
+    """``(mean loss, accuracy, predictions)`` on preprocessed ``x`` and one-hot ``y``."""
+    total, predictions, n = 0.0, [], int(x.shape[0])
+    for start in range(0, n, chunk):
+        outputs = model(x[start:start + chunk])
+        total += float(loss(outputs, y_onehot[start:start + chunk])) * int(outputs.shape[0])
+        predictions.append(tf.argmax(outputs, axis=1).numpy())
+    predictions = np.concatenate(predictions)
+    return total / n, float(np.mean(predictions == np.argmax(np.asarray(y_onehot), axis=1))), predictions
+
+
+def train(model, x_train, y_train, x_test, y_test, loss="cross_entropy", optimizer="adam", lr=None, epochs=10,
+          batch_size=128, validation=0, seed=0, progress=True):
+    """Train ``model`` (from this module or chapter 4's) in place; return a ``mlpkit.training.History``.
+
+    Rows of ``history.epochs`` hold ``train_*``, ``test_*`` and, with ``validation``,
+    ``validation_*`` loss and accuracy. Stops with ``TrainingDiverged`` (weights of the
+    last finite epoch restored) when the loss stops being finite.
+    """
+    loss_name, optimizer_name = loss, optimizer
+    loss, optimizer = loss_function(loss), make_optimizer(optimizer, lr)
+    if int(batch_size) < 1 or int(epochs) < 0:
+        raise ValueError(f"batch size must be at least 1 and epochs 0 or more; got {batch_size} and {epochs}")
+    x_train, y_train = tf.convert_to_tensor(x_train, tf.float32), tf.convert_to_tensor(y_train, tf.float32)
+    (x_fit, y_fit), (x_val, y_val) = split_validation(x_train, y_train, validation)
+    variables = model.params
+    takes_training = "training" in model.__call__.__code__.co_varnames
+
+    @tf.function
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            outputs = model(x, training=True) if takes_training else model(x)
+            value = loss(outputs, y)
+        optimizer.apply(tape.gradient(value, variables), variables)
+        return value
+
+    config = {"loss": loss_name, "optimizer": optimizer_name, "lr": optimizer.lr, "epochs": int(epochs),
+              "batch_size": int(batch_size), "validation": int(validation), "seed": seed}
+    history = History(config=config)
+    rng = np.random.default_rng(seed)
+
+    def record(epoch, seconds):
+        row = {"epoch": epoch}
+        for split, (x, y) in (("train", (x_fit, y_fit)), ("validation", (x_val, y_val)), ("test", (x_test, y_test))):
+            if split == "validation" and not validation:
+                continue
+            row[f"{split}_loss"], row[f"{split}_accuracy"], predictions = evaluate(model, loss, x, y)
+        row["seconds"] = seconds
+        history.epochs.append(row)
+        return predictions
+
+    predictions = record(0, 0.0)
+    start, n = time.perf_counter(), int(x_fit.shape[0])
+    bar = range(1, int(epochs) + 1)
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(bar, desc="training", unit="epoch")
+    for epoch in bar:
+        saved, epoch_start = model.get_weights(), time.perf_counter()
+        order = rng.permutation(n)
+        losses = [float(step(tf.gather(x_fit, order[i:i + int(batch_size)]), tf.gather(y_fit, order[i:i + int(batch_size)])))
+                  for i in range(0, n, int(batch_size))]
+        if not np.all(np.isfinite(losses)):
+            model.set_weights(saved)
+            raise TrainingDiverged(f"training diverged in epoch {epoch}: the loss stopped being finite with {optimizer_name} "
+                                   f"at learning rate {optimizer.lr:g}; try a smaller one. The model keeps its weights "
+                                   f"from epoch {epoch - 1}.", history)
+        predictions = record(epoch, time.perf_counter() - epoch_start)
+        if progress:
+            bar.set_postfix(loss=f"{history.final['train_loss']:.4f}", test_acc=f"{history.final['test_accuracy']:.2%}")
+    history.wall_seconds = time.perf_counter() - start
+    history.test_predictions = predictions
+    history.confusion = confusion_matrix(np.argmax(np.asarray(y_test), axis=1), predictions).tolist()
+    return history
+
+
+# -- reading the results ----------------------------------------------------------------------
+
+def normalise_by_true_class(confusion):
+    """Each row of a confusion matrix divided by its own total: entry (i, j) is the fraction of
+    class i predicted as j. (``confusion / confusion.sum(axis=1)`` would divide column j by the
+    total of row j instead: NumPy broadcasts the row totals along the last axis.)"""
+    confusion = np.asarray(confusion, dtype=np.float64)
+    totals = confusion.sum(axis=1, keepdims=True)
+    return np.divide(confusion, totals, out=np.zeros_like(confusion), where=totals > 0)
+
+
+def accuracy_by_class(true, predicted, classes=10):
+    """``{class: accuracy}`` keyed by the class, so classes with equal accuracy both stay."""
+    true, predicted = np.asarray(true), np.asarray(predicted)
+    return {c: float(np.mean(predicted[true == c] == c)) if np.any(true == c) else float("nan") for c in range(classes)}
