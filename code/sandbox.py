@@ -57,7 +57,7 @@ def preload():
 DENIED_EVENTS = {
     "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
     "os.kill", "os.killpg", "signal.pthread_kill", "pty.spawn", "ctypes.dlopen", "ctypes.dlsym",
-    "ctypes.call_function", "socket.connect", "socket.bind", "socket.sendto", "os.setuid", "sys.setrecursionlimit",
+    "ctypes.call_function", "socket.connect", "socket.bind", "socket.sendto",
     "webbrowser.open",
 }
 PATH_EVENTS = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.link", "os.symlink",
