@@ -109,6 +109,14 @@ def load_checks(chapter):
     return module.CHECKS
 
 
+def source_key(chapters):
+    """A short hash of the chapters' exercise sources and checks: results graded against other ones are stale."""
+    import hashlib
+
+    text = "".join(_bank_file(c).read_text() + _bank_file(c, "_checks").read_text() for c in chapters)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def chapter_cells(chapter):
     return parse_cells(_bank_file(chapter).read_text())
 

@@ -140,7 +140,7 @@ def verdicts(exercises, raw, reference, public_only=False):
             passed += ok
             checks.append({"public": call.public, "passed": bool(ok), "message": call.message if call.public else "",
                            "detail": detail if call.public else ""})
-        points = grading.score(grading.Exercise(exercise.name, exercise.chapter, exercise.points, exercise.title, calls), passed)
+        points = grading.score(exercise.points, passed, len(calls))
         results[exercise.name] = {"title": exercise.title, "points": points, "maximum": exercise.points, "passed": passed,
                                   "checks": checks, "note": run.get("error", "")}
     return results
@@ -161,7 +161,7 @@ def _run_submission(path, run_plan, denied, limits):
     return sandbox.run(cells, run_plan, denied=denied, limits=limits)
 
 
-def _unit(path, exercises, raw, reference, key):
+def _unit(path, sha256, exercises, raw, reference, key):
     results = verdicts(exercises, raw, reference)
     notes = [f"{label}: {note}" for label, note in raw["cells"].items()]
     for name, result in results.items():
@@ -172,7 +172,7 @@ def _unit(path, exercises, raw, reference, key):
             serious = [e for e in errors if e.startswith(SERIOUS)]
             if serious:
                 notes.append(f"{name}: {serious[0]}")
-    return {"student": path.stem, "file": path.name, "sha256": _sha256(path), "key": key, "exercises": results,
+    return {"student": path.stem, "file": path.name, "sha256": sha256, "key": key, "exercises": results,
             "total": round(sum(r["points"] for r in results.values()), 2),
             "maximum": sum(exercise.points for exercise in exercises), "notes": notes}
 
@@ -245,14 +245,19 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
     units_dir.mkdir(parents=True, exist_ok=True)
     limits = limits or sandbox.Limits()
     workers = max(1, workers or os.cpu_count() or 1)
-    key = hashlib.sha256("".join(bank._bank_file(c).read_text() + bank._bank_file(c, "_checks").read_text()
-                                 for c in chapters).encode()).hexdigest()[:16]
+    key = bank.source_key(chapters)
+    digests = {}
+
+    def digest(path):  # each submission is read and hashed once per run
+        if path not in digests:
+            digests[path] = _sha256(path)
+        return digests[path]
 
     def unit_of(path):
         unit_path = units_dir / f"{path.stem}.json"
         try:
             unit = json.loads(unit_path.read_text())
-            if unit.get("key") == key and unit.get("sha256") == _sha256(path):
+            if unit.get("key") == key and unit.get("sha256") == digest(path):
                 return unit
         except (OSError, ValueError):
             pass
@@ -279,7 +284,8 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
                     raw = future.result()
                 except Exception as error:  # the worker itself failed: record it, grade the others
                     raw = {"cells": {"<grader>": f"grading failed: {error}"}, "exercises": {}}
-                _write_atomic(units_dir / f"{path.stem}.json", json.dumps(_unit(path, exercises, raw, reference, key), indent=1))
+                unit = _unit(path, digest(path), exercises, raw, reference, key)
+                _write_atomic(units_dir / f"{path.stem}.json", json.dumps(unit, indent=1))
                 bar.update()
             bar.close()
     units = [unit for unit in (unit_of(p) for p in find_submissions(submissions)) if unit]

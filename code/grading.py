@@ -263,6 +263,6 @@ def judge(call, outcome, reference=None):
         return False, f"could not check the value: {error}"
 
 
-def score(exercise, passed):
-    """Points for an exercise with ``passed`` of its checks passed: its points in proportion, to 2 decimals."""
-    return math.floor(exercise.points * passed / len(exercise.calls) * 100 + 1e-9) / 100
+def score(points, passed, checks):
+    """Points for ``passed`` of ``checks`` checks of an exercise worth ``points``: in proportion, to 2 decimals."""
+    return math.floor(points * passed / checks * 100 + 1e-9) / 100

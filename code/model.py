@@ -33,7 +33,21 @@ def check_layer_sizes(layer_sizes, inputs=784, outputs=10):
     return sizes
 
 
-class SigmoidMLP(tf.Module):
+class WeightsMixin:
+    """Weight access for a module whose variables are the list ``self.params`` (shared with ``mlpkit.modern.MLP``)."""
+
+    def count_params(self):
+        return sum(int(np.prod(p.shape)) for p in self.params)
+
+    def get_weights(self):
+        return [p.numpy() for p in self.params]
+
+    def set_weights(self, values):
+        for param, value in zip(self.params, values):
+            param.assign(value)
+
+
+class SigmoidMLP(WeightsMixin, tf.Module):
     """Sigmoid MLP with variables ``W1, b1, ..., WL, bL``; ``W_l`` is ``(n_{l-1}, n_l)``."""
 
     def __init__(self, layer_sizes=(784, 15, 10), init="uniform", seed=0, name=None):
@@ -55,16 +69,6 @@ class SigmoidMLP(tf.Module):
 
     def __call__(self, x):
         return forward(self.params, x)[-1]
-
-    def count_params(self):
-        return sum(int(np.prod(p.shape)) for p in self.params)
-
-    def get_weights(self):
-        return [p.numpy() for p in self.params]
-
-    def set_weights(self, values):
-        for param, value in zip(self.params, values):
-            param.assign(value)
 
     @property
     def param_names(self):

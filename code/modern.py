@@ -17,6 +17,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from mlpkit.model import WeightsMixin
 from mlpkit.training import History, TrainingDiverged, confusion_matrix
 
 ACTIVATIONS = {"relu": tf.nn.relu, "sigmoid": tf.sigmoid, "tanh": tf.tanh}
@@ -86,7 +87,7 @@ class Dense(tf.Module):
         return self.activation(x @ self.w + self.b)
 
 
-class MLP(tf.Module):
+class MLP(WeightsMixin, tf.Module):
     """Dense layers ``layer_sizes[1:]``: ``activation`` on the hidden ones, and on the output either
     nothing (logits, for cross-entropy) or the sigmoid (for MSE, as in chapter 4). ``dropout`` zeroes
     that fraction of each hidden layer's outputs in training (scaling the rest up), never in inference."""
@@ -118,16 +119,6 @@ class MLP(tf.Module):
     @property
     def params(self):
         return [v for layer in self.layers for v in (layer.w, layer.b)]
-
-    def count_params(self):
-        return sum(int(np.prod(v.shape)) for v in self.params)
-
-    def get_weights(self):
-        return [v.numpy() for v in self.params]
-
-    def set_weights(self, values):
-        for variable, value in zip(self.params, values):
-            variable.assign(value)
 
     def __repr__(self):
         return (f"MLP({list(self.layer_sizes)}, {self.activation}, {self.output} out, dropout {self.dropout:g}, "

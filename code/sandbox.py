@@ -276,6 +276,7 @@ def run(cells, plan, denied=(), limits=None):
     """
     limits = limits or Limits()
     denied = [PACKAGE_DIR, *denied]
+    calls_of = dict(plan)
     skip_cells, skip_exercises = set(), set()
     cell_notes, exercises = {}, {}
     deadline = time.monotonic() + limits.total_seconds
@@ -284,8 +285,8 @@ def run(cells, plan, denied=(), limits=None):
         for message in messages:
             if "cell_error" in message and isinstance(message.get("cell_error"), int) and 0 <= message["cell_error"] < len(cells):
                 cell_notes[cells[message["cell_error"]][0]] = str(message.get("error", ""))[:500]
-            if "result" in message and message["result"] in dict(plan) and message["result"] not in exercises:
-                expected = len(dict(plan)[message["result"]])
+            if "result" in message and message["result"] in calls_of and message["result"] not in exercises:
+                expected = len(calls_of[message["result"]])
                 outcomes = message.get("outcomes")
                 if (isinstance(outcomes, list) and len(outcomes) == expected
                         and all(isinstance(o, dict) and ("value" in o or "error" in o) for o in outcomes)):
@@ -303,7 +304,7 @@ def run(cells, plan, denied=(), limits=None):
         if kind == "cell" and isinstance(key, int) and 0 <= key < len(cells):
             cell_notes[cells[key][0]] = failure
             skip_cells.add(key)
-        elif kind == "exercise" and key in dict(plan):
+        elif kind == "exercise" and key in calls_of:
             exercises.setdefault(key, {"error": failure})
             skip_exercises.add(key)
         else:  # failed before running anything of the submission's: nothing to skip, so stop
