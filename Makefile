@@ -1,31 +1,44 @@
 # `make book` and `make test` each set up .venv on first use (Python 3.11 and
 # make are all a fresh machine needs), then build the book or run the tests.
-# The set-up reruns only when requirements.txt or pyproject.toml change.
+# The set-up installs the exact versions in requirements.lock (with their
+# hashes) and reruns only when the lock or pyproject.toml change.
+# requirements.txt holds the ranges the lock is made from (`make lock`);
+# `make test-oldest` runs the tests on the lowest version each range allows.
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+UV := $(BIN)/uv
+# Tests run in parallel processes (pytest-xdist); JOBS=1 runs them in one.
+JOBS ?= auto
 
-# TensorFlow's C++ start-up messages (levels below ERROR) stay out of the output.
-export TF_CPP_MIN_LOG_LEVEL ?= 2
-
-.PHONY: book book-instructor test install clean studies notebooks
+.PHONY: book book-instructor test test-oldest lock install clean distclean studies notebooks
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+# uv itself comes from the lock too, checked against its hashes.
+$(UV):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip
-	$(BIN)/python -m pip install -r requirements.txt
-	$(BIN)/python -m pip install --no-deps -e .
+	awk '/^uv==/ {keep = 1; print; next} keep && /^ / {print; next} {keep = 0}' requirements.lock > $(VENV)/uv.lock.txt
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(VENV)/uv.lock.txt
+
+$(STAMP): requirements.lock pyproject.toml | $(UV)
+	$(UV) pip install --python $(BIN)/python --require-hashes -r requirements.lock
+	$(UV) pip install --python $(BIN)/python --no-deps -e .
 	touch $(STAMP)
+
+# Refresh the lock: the newest versions requirements.txt allows, for every
+# platform, Python 3.11 and up. Then run `make test` and `make book`.
+lock: | $(UV)
+	$(UV) pip compile requirements.txt --universal --python-version 3.11 --generate-hashes --upgrade \
+	  --custom-compile-command "make lock" --quiet -o requirements.lock
 
 # Jupyter Book's execution cache knows only the notebooks, not the package
 # they import: when code/ (modules, grids, published results) or the
 # requirements change, drop it (and Sphinx's record of what it has read) so
 # every chapter runs again against the new code.
-CODE_HASH = $(shell cat code/*.py code/grids/*.json code/results/*.json requirements.txt | sha256sum | cut -c1-16)
+CODE_HASH = $(shell cat code/*.py code/grids/*.json code/results/*.json requirements.lock | sha256sum | cut -c1-16)
 
 book: $(STAMP)
 	@if [ "$$(cat _build/.code-hash 2>/dev/null)" != "$(CODE_HASH)" ]; then rm -rf _build/.jupyter_cache _build/.doctrees; fi
@@ -48,7 +61,19 @@ notebooks: $(STAMP)
 	@echo "Notebooks: $(CURDIR)/_build/notebooks/"
 
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(JOBS)
+
+# The lowest version of every direct requirement that requirements.txt
+# allows (other packages: the newest that fit), in .venv-oldest.
+OLDEST := .venv-oldest
+test-oldest: $(STAMP)
+	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
+	$(UV) pip compile requirements.txt --resolution lowest-direct --python-version 3.11 --no-header --quiet \
+	  -o $(OLDEST)/requirements.txt
+	$(UV) pip sync --python $(OLDEST)/bin/python $(OLDEST)/requirements.txt
+	$(UV) pip install --python $(OLDEST)/bin/python --no-deps -e .
+	$(OLDEST)/bin/python -c "import tensorflow, keras, numpy; print('oldest:', 'tensorflow', tensorflow.__version__, 'keras', keras.__version__, 'numpy', numpy.__version__)"
+	$(OLDEST)/bin/pytest -n $(JOBS)
 
 # The full studies that chapter 6 plots (full Fashion-MNIST: apt-get install
 # dataset-fashion-mnist). Slow: each writes runs/study-NAME/ and its summary
@@ -62,3 +87,7 @@ studies: $(STAMP)
 
 clean:
 	rm -rf _build
+
+# Everything `make` set up, too.
+distclean: clean
+	rm -rf $(VENV) $(OLDEST)
