@@ -1,0 +1,113 @@
+"""TensorFlow without its start-up log lines.
+
+Importing TensorFlow on a machine without a GPU writes a burst of C++ log
+lines to the process's standard error before TensorFlow's own logging is set
+up, so ``TF_CPP_MIN_LOG_LEVEL`` cannot hold all of them back::
+
+    WARNING: All log messages before absl::InitializeLog() is called are written to STDERR
+    I0000 00:00:... cudart_stub.cc:31] Could not find cuda drivers on your machine, ...
+    E0000 00:00:... cuda_platform.cc:52] failed call to cuInit: ...
+
+They say nothing is wrong (a CPU-only machine has no CUDA driver), yet a
+student reads red text as a failure. :func:`import_tensorflow` imports
+TensorFlow and lets it find its devices (the second burst comes then) with the
+process's file descriptor 2 pointed at a temporary file, then passes on every
+line that is not such a log line. Call it first, before anything imports
+TensorFlow; after that, ``import tensorflow as tf`` is silent.
+
+TensorFlow's Python logger (``tf.get_logger()``) is set to show errors only.
+A warning a lesson wants to show, such as chapter 5's retracing warning, is
+collected with :func:`tensorflow_warnings` and printed by the lesson itself.
+"""
+
+import contextlib
+import logging
+import os
+import re
+import sys
+import tempfile
+
+# absl's C++ log line: level letter, MMDD, time (00:00:SECONDS before logging is set up), thread, file:line]
+_LOG_LINE = re.compile(r"^[IWEF]\d{4} [\d:.]+\s+\d+ [\w./-]+:\d+\] ")
+_NOISE = (
+    _LOG_LINE,
+    re.compile(r"^WARNING: All log messages before absl::InitializeLog\(\) is called"),
+    re.compile(r"^To enable the following instructions: .*rebuild TensorFlow"),  # rest of a cpu_feature_guard line
+)
+
+
+def is_log_line(line):
+    """Whether ``line`` is one of TensorFlow's C++ start-up log lines (see the module docstring)."""
+    return any(pattern.match(line) for pattern in _NOISE)
+
+
+@contextlib.contextmanager
+def _stderr_to(handle):
+    """Point file descriptor 2 (what C++ code writes to) at ``handle`` while the block runs."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(handle.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def import_tensorflow():
+    """Import TensorFlow and initialise its devices without its start-up log lines; return the module.
+
+    Lines on standard error that are not TensorFlow's log lines (a real
+    error message, say) are written to ``sys.stderr`` afterwards. Safe to call
+    more than once: once TensorFlow is imported it only returns the module.
+    """
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # INFO and WARNING lines after start-up
+    with tempfile.TemporaryFile(mode="w+b") as captured:
+        with _stderr_to(captured):
+            import tensorflow as tf
+
+            tf.config.list_physical_devices()  # the CUDA probe logs here, not at import
+        captured.seek(0)
+        text = captured.read().decode("utf-8", errors="replace")
+    kept = [line for line in text.splitlines() if line.strip() and not is_log_line(line)]
+    if kept:
+        print("\n".join(kept), file=sys.stderr)
+    tf.get_logger().setLevel(logging.ERROR)
+    return tf
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def tensorflow_warnings():
+    """Collect the warnings TensorFlow's Python logger emits in the block; yields the list of messages.
+
+    The messages are not printed: the caller shows the ones it teaches.
+    """
+    logger = logging.getLogger("tensorflow")
+    handler, level, propagate = _Collect(), logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.WARNING)
+    # tf.get_logger() prints through its own handler; collect instead of printing
+    others = [h for h in logger.handlers if h is not handler]
+    for other in others:
+        logger.removeHandler(other)
+    logger.propagate = False
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+        for other in others:
+            logger.addHandler(other)
+        logger.setLevel(level)
+        logger.propagate = propagate
