@@ -11,6 +11,7 @@ import time
 
 import numpy as np
 
+from mlpkit.progress import bar as progress_bar
 from mlpkit.modern import ACTIVATIONS, DEFAULT_LR, LOSSES, OPTIMIZERS, split_validation
 from mlpkit.training import History, TrainingDiverged, confusion_matrix
 
@@ -183,14 +184,12 @@ def _train(keras, tf, model, x_train, y_train, x_test, y_test, loss, optimizer, 
             raise ValueError("early stopping watches the validation loss: give a validation split too")
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(early_stopping), restore_best_weights=True))
     if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=int(epochs), desc="training", unit="epoch")
+        bar = progress_bar(int(epochs), "training", "epoch")
 
         class Bar(keras.callbacks.Callback):
             def on_epoch_end(self, epoch, logs=None):
+                bar.set_postfix(loss=history.final["train_loss"], test_acc=f"{history.final['test_accuracy']:.2%}")
                 bar.update()
-                bar.set_postfix(loss=f"{history.final['train_loss']:.4f}", test_acc=f"{history.final['test_accuracy']:.2%}")
 
         callbacks.append(Bar())
     record(0, 0.0)

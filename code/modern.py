@@ -18,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from mlpkit.model import WeightsMixin
+from mlpkit.progress import bar as progress_bar
 from mlpkit.training import History, TrainingDiverged, confusion_matrix
 
 ACTIVATIONS = {"relu": tf.nn.relu, "sigmoid": tf.sigmoid, "tanh": tf.tanh}
@@ -293,12 +294,8 @@ def train(model, x_train, y_train, x_test, y_test, loss="cross_entropy", optimiz
 
     predictions = record(0, 0.0)
     start, n = time.perf_counter(), int(x_fit.shape[0])
-    bar = range(1, int(epochs) + 1)
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(bar, desc="training", unit="epoch")
-    for epoch in bar:
+    bar = progress_bar(int(epochs), "training", "epoch") if progress else None
+    for epoch in range(1, int(epochs) + 1):
         saved, epoch_start = model.get_weights(), time.perf_counter()
         order = rng.permutation(n)
         losses = [float(step(tf.gather(x_fit, order[i:i + int(batch_size)]), tf.gather(y_fit, order[i:i + int(batch_size)])))
@@ -309,8 +306,11 @@ def train(model, x_train, y_train, x_test, y_test, loss="cross_entropy", optimiz
                                    f"at learning rate {optimizer.lr:g}; try a smaller one. The model keeps its weights "
                                    f"from epoch {epoch - 1}.", history)
         predictions = record(epoch, time.perf_counter() - epoch_start)
-        if progress:
-            bar.set_postfix(loss=f"{history.final['train_loss']:.4f}", test_acc=f"{history.final['test_accuracy']:.2%}")
+        if bar:
+            bar.set_postfix(loss=history.final["train_loss"], test_acc=f"{history.final['test_accuracy']:.2%}")
+            bar.update()
+    if bar:
+        bar.close()
     history.wall_seconds = time.perf_counter() - start
     history.test_predictions = predictions
     history.confusion = confusion_matrix(np.argmax(np.asarray(y_test), axis=1), predictions).tolist()

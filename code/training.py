@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from mlpkit.gradients import mse
+from mlpkit.progress import bar as progress_bar
 
 #: Fraction of output activations pinned at exactly 0 or 1 that counts as a saturated network.
 SATURATION_LIMIT = 0.2
@@ -180,8 +181,8 @@ def train(model, x_train, y_train, x_test, y_test, config=None, progress=True, s
     ``x_*`` are ``(n, 784)`` float32 in ``[0, 1]`` and ``y_*`` one-hot
     ``(n, 10)``, as tensors from ``mlpkit.data.preprocess`` (NumPy arrays work
     too, at the cost of a copy). ``config`` is a ``TrainConfig``;
-    keyword overrides such as ``lr=0.1`` build one. ``progress`` shows a tqdm
-    bar over the epochs. ``stop_on_saturation=False`` records saturated
+    keyword overrides such as ``lr=0.1`` build one. ``progress`` reports the epochs
+    (see ``mlpkit.progress``). ``stop_on_saturation=False`` records saturated
     epochs instead of stopping (studies of saturation need them).
     """
     if config is not None and overrides:
@@ -203,12 +204,8 @@ def train(model, x_train, y_train, x_test, y_test, config=None, progress=True, s
 
     predictions = record(0, 0.0)
     start = time.perf_counter()
-    epochs = range(1, config.epochs + 1)
-    if progress:
-        from tqdm.auto import tqdm
-
-        epochs = tqdm(epochs, desc="training", unit="epoch")
-    for epoch in epochs:
+    bar = progress_bar(config.epochs, "training", "epoch") if progress else None
+    for epoch in range(1, config.epochs + 1):
         saved = model.get_weights()
         epoch_start = time.perf_counter()
         loss = run_epoch(x_train, y_train, rng.permutation(len(x_train)))
@@ -229,8 +226,11 @@ def train(model, x_train, y_train, x_test, y_test, config=None, progress=True, s
                 f"smaller one (the thesis uses 0.9). Test accuracy: {history.final['test_accuracy']:.1%}.",
                 history,
             )
-        if progress:
-            epochs.set_postfix(loss=f"{history.final['train_loss']:.4f}", test_acc=f"{history.final['test_accuracy']:.2%}")
+        if bar:
+            bar.set_postfix(loss=history.final["train_loss"], test_acc=f"{history.final['test_accuracy']:.2%}")
+            bar.update()
+    if bar:
+        bar.close()
     history.wall_seconds = time.perf_counter() - start
     history.test_predictions = predictions
     history.confusion = confusion_matrix(np.argmax(y_test, axis=1), predictions).tolist()
