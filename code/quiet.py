@@ -41,6 +41,11 @@ def is_log_line(line):
     return any(pattern.match(line) for pattern in _NOISE)
 
 
+def without_log_lines(text):
+    """``text`` without TensorFlow's start-up log lines and blank lines."""
+    return "\n".join(line for line in text.splitlines() if line.strip() and not is_log_line(line))
+
+
 @contextlib.contextmanager
 def _stderr_to(handle):
     """Point file descriptor 2 (what C++ code writes to) at ``handle`` while the block runs."""
@@ -62,19 +67,22 @@ def import_tensorflow():
     error message, say) are written to ``sys.stderr`` afterwards. Safe to call
     more than once: once TensorFlow is imported it only returns the module.
     """
-    if "tensorflow" in sys.modules:
-        return sys.modules["tensorflow"]
+    if "tensorflow" in sys.modules:  # imported already: too late to hide its start-up lines
+        tf = sys.modules["tensorflow"]
+        tf.get_logger().setLevel(logging.ERROR)
+        return tf
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # INFO and WARNING lines after start-up
     with tempfile.TemporaryFile(mode="w+b") as captured:
-        with _stderr_to(captured):
-            import tensorflow as tf
+        try:
+            with _stderr_to(captured):
+                import tensorflow as tf
 
-            tf.config.list_physical_devices()  # the CUDA probe logs here, not at import
-        captured.seek(0)
-        text = captured.read().decode("utf-8", errors="replace")
-    kept = [line for line in text.splitlines() if line.strip() and not is_log_line(line)]
-    if kept:
-        print("\n".join(kept), file=sys.stderr)
+                tf.config.list_physical_devices()  # the CUDA probe logs here, not at import
+        finally:  # also when the import fails: what it said about why is passed on
+            captured.seek(0)
+            kept = without_log_lines(captured.read().decode("utf-8", errors="replace"))
+            if kept:
+                print(kept, file=sys.stderr)
     tf.get_logger().setLevel(logging.ERROR)
     return tf
 
