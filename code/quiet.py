@@ -41,6 +41,18 @@ def is_log_line(line):
     return any(pattern.match(line) for pattern in _NOISE)
 
 
+# What else must never reach a reader: Keras's download chatter and TensorFlow's Python log records.
+_LEAKS = (
+    re.compile(r"^Downloading data from "),
+    re.compile(r"^(INFO|WARNING|ERROR):(tensorflow|absl):"),
+)
+
+
+def leaked_lines(text):
+    """The lines of ``text`` (a page, a notebook output, a command's output) that no reader should see."""
+    return [line for line in text.splitlines() if is_log_line(line.strip()) or any(p.match(line.strip()) for p in _LEAKS)]
+
+
 def without_log_lines(text):
     """``text`` without TensorFlow's start-up log lines and blank lines."""
     return "\n".join(line for line in text.splitlines() if line.strip() and not is_log_line(line))

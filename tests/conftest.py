@@ -6,10 +6,12 @@ import struct
 import numpy as np
 import pytest
 
-# Keep TensorFlow's C++ start-up messages out of the test output.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from mlpkit.quiet import import_tensorflow
+
 # Tests never download: a test that needs the network path fakes it.
 os.environ["MLPKIT_NO_DOWNLOAD"] = "1"
+# TensorFlow's C++ start-up log lines stay out of the test output, as out of every command's.
+import_tensorflow()
 
 
 def write_idx(path, array):

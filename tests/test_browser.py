@@ -15,6 +15,8 @@ import urllib.parse
 
 import pytest
 
+from mlpkit.quiet import leaked_lines
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
@@ -70,12 +72,19 @@ def visits():
                 "() => Array.from(document.querySelectorAll('main article img')).map(i => ({src: i.getAttribute('src'),"
                 " loaded: i.complete && i.naturalWidth > 0, alt: i.getAttribute('alt') || ''}))"
             )
+            record["outputs"] = page.evaluate(
+                "() => Array.from(document.querySelectorAll('.cell_output')).map(o => o.innerText).join('\\n')")
             record["links"] = page.evaluate("() => Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))")
             page.screenshot(path=str(SHOTS / (name.replace("/", "_").replace(".html", ".png"))), full_page=True)
             page.close()
             records[name] = record
         browser.close()
     return records
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_no_log_line_in_any_output(visits, name):
+    assert leaked_lines(visits[name]["outputs"]) == []  # TensorFlow's log lines, download chatter
 
 
 def test_every_page_of_the_toc_was_built():

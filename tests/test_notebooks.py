@@ -16,6 +16,8 @@ import sys
 
 import pytest
 
+from mlpkit.quiet import leaked_lines
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("chapter_notebooks", ROOT / "book" / "_ext" / "chapter_notebooks.py")
 chapter_notebooks = importlib.util.module_from_spec(spec)
@@ -93,3 +95,5 @@ def test_chapter_notebook_runs_in_a_fresh_kernel(tmp_path, chapter, monkeypatch)
     assert nb.cells[0].outputs[0]["text"].strip() == "mlpkit is installed."
     assert all(cell.get("outputs") is not None for cell in nb.cells if cell.cell_type == "code")
     assert any(cell.get("outputs") for cell in nb.cells[1:] if cell.cell_type == "code")
+    printed = "\n".join(output.get("text", "") for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs)
+    assert leaked_lines(printed) == []  # no TensorFlow log line, no download chatter

@@ -172,3 +172,21 @@ def test_a_terminal_gets_a_redrawn_bar():
         bar.update()
         bar.close()
     os.close(leader)
+
+
+def test_leaks_are_found_wherever_they_stand():
+    text = "\n".join(["a result: 97.5%", "Downloading data from https://example.invalid/x.npz",
+                      "INFO:tensorflow:Assets written to: /tmp/model/assets", "   " + START_UP_LINES[1], "the end"])
+    assert quiet.leaked_lines(text) == text.splitlines()[1:4]
+
+
+def test_a_training_run_logs_clean_lines(tmp_path):
+    """``mlpkit train`` with its output in a file: no TensorFlow line, no carriage return, one line per report."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mlpkit.cli", "train", "--layers", "784,8,10", "--epochs", "2", "--batch-size", "100",
+         "--no-plots", "--out", str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=600, env=_env(MLPKIT_NO_DOWNLOAD="1"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert quiet.leaked_lines(result.stdout + result.stderr) == []
+    assert "\r" not in result.stderr
+    assert "training: 2/2 epochs (100%)" in result.stderr
