@@ -10,14 +10,32 @@ import numpy as np
 from mlpkit.perceptron import LOGIC_INPUTS
 
 _SQUARE = (-0.25, 1.25)
+#: Counts in the confusion matrix, in points: legible at the 100 dpi the kit saves at.
+CELL_FONT_SIZE = 9
+#: Inches per class in a confusion matrix the function lays out itself, and around the matrix for the names.
+CELL_INCHES = 0.5
+NAME_MARGIN_INCHES = 2.0
+#: Inches per image in a grid, per line of its title, and for the title over the grid.
+IMAGE_INCHES = 1.2
+TITLE_LINE_INCHES = 0.2
+SUPTITLE_INCHES = 0.4
+#: Image titles in a grid, in points.
+IMAGE_TITLE_FONT_SIZE = 8.5
 
 
-def _axes(ax):
+def _axes(ax, figsize=(4, 4)):
     if ax is None:
         import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots(figsize=(4, 4))
+        _, ax = plt.subplots(figsize=figsize)
     return ax
+
+
+def whole_number_ticks(axis):
+    """Tick ``axis`` (``ax.xaxis``) only at whole numbers: there is no epoch or update 2.5."""
+    from matplotlib.ticker import MaxNLocator
+
+    axis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
 
 
 def plot_decision_lines(lines, targets=None, title="", ax=None):
@@ -82,6 +100,7 @@ def plot_descent(rows, key="w", ax=None, title="", log=False):
         ax.plot(steps, values, marker="o")
         ax.set_ylabel(key)
     ax.set_xlabel("update")
+    whole_number_ticks(ax.xaxis)
     ax.set_title(title)
     return ax
 
@@ -105,20 +124,34 @@ def plot_curves(epochs, ax_loss=None, ax_accuracy=None, loss_name="MSE"):
     ax_accuracy.set_ylabel("accuracy (%)")
     for ax in (ax_loss, ax_accuracy):
         ax.set_xlabel("epoch (0 = before training)")
+        whole_number_ticks(ax.xaxis)
         ax.legend()
     return ax_loss, ax_accuracy
 
 
+def confusion_figsize(classes):
+    """Width and height in inches that give each of ``classes`` cells room for a count and leave room for names."""
+    side = CELL_INCHES * classes + NAME_MARGIN_INCHES
+    return side, side
+
+
 def plot_confusion(confusion, class_names, ax=None):
-    """The confusion matrix as a heat map with counts, true class down, predicted across."""
-    ax = _axes(ax)
+    """The confusion matrix as a heat map with counts, true class down, predicted across.
+
+    Without ``ax`` the figure is sized for the number of classes; names
+    longer than two characters are slanted under the matrix.
+    """
+    ax = _axes(ax, confusion_figsize(len(class_names)))
     confusion = np.asarray(confusion)
     ax.imshow(confusion, cmap="Blues")
-    ax.set_xticks(range(len(class_names)), class_names, rotation=90 if max(map(len, class_names)) > 2 else 0)
     ax.set_yticks(range(len(class_names)), class_names)
+    if max(map(len, class_names)) > 2:
+        ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right", rotation_mode="anchor")
+    else:
+        ax.set_xticks(range(len(class_names)), class_names)
     threshold = confusion.max() / 2
     for (i, j), count in np.ndenumerate(confusion):
-        ax.text(j, i, str(count), ha="center", va="center", fontsize="x-small",
+        ax.text(j, i, str(count), ha="center", va="center", fontsize=CELL_FONT_SIZE,
                 color="white" if count > threshold else "black")
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
@@ -126,24 +159,35 @@ def plot_confusion(confusion, class_names, ax=None):
     return ax
 
 
+def image_grid_figsize(rows, columns, title_lines=1):
+    """Width and height in inches of a grid of images with ``title_lines`` lines of title each."""
+    return IMAGE_INCHES * columns, (IMAGE_INCHES + TITLE_LINE_INCHES * title_lines) * rows + SUPTITLE_INCHES
+
+
 def plot_image_grid(images, titles, suptitle, columns=8, fig=None):
-    """A grid of 28x28 images with a title each; returns the figure."""
+    """A grid of 28x28 images with a title each (``\\n`` starts a second line); returns the figure."""
     import matplotlib.pyplot as plt
 
     rows = max(1, -(-len(images) // columns))
-    fig = fig or plt.figure(figsize=(1.3 * columns, 1.5 * rows))
+    lines = max((title.count("\n") + 1 for title in titles), default=1)
+    fig = fig or plt.figure(figsize=image_grid_figsize(rows, columns, lines))
     for index, (image, title) in enumerate(zip(images, titles)):
         ax = fig.add_subplot(rows, columns, index + 1)
         ax.imshow(image, cmap="gray_r")
-        ax.set_title(title, fontsize="small")
+        ax.set_title(title, fontsize=IMAGE_TITLE_FONT_SIZE, linespacing=1.2)
         ax.axis("off")
     fig.suptitle(suptitle)
     fig.tight_layout()
     return fig
 
 
+def misclassified_title(true_name, predicted_name):
+    """Two lines: the true class, then the prediction."""
+    return f"true: {true_name}\npred: {predicted_name}"
+
+
 def plot_misclassified(images, true, predicted, class_names, limit=24):
-    """Up to ``limit`` misclassified images titled ``true -> predicted``; returns the figure."""
+    """Up to ``limit`` misclassified images, each titled with its true and predicted class; returns the figure."""
     wrong = np.flatnonzero(np.asarray(true) != np.asarray(predicted))[:limit]
-    titles = [f"{class_names[true[i]]} → {class_names[predicted[i]]}" for i in wrong]
-    return plot_image_grid(images[wrong], titles, f"Misclassified test images ({len(wrong)} shown), true → predicted")
+    titles = [misclassified_title(class_names[true[i]], class_names[predicted[i]]) for i in wrong]
+    return plot_image_grid(images[wrong], titles, f"Misclassified test images ({len(wrong)} shown)")
