@@ -1,0 +1,266 @@
+"""The kit's saved figures: whole-number epoch ticks, legible text, nothing clipped or overlapping.
+
+Each figure is drawn with the Agg renderer at the size and resolution the
+kit saves it (tight layout, 100 dpi) and measured from the drawn text.
+"""
+
+import itertools
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+
+from mlpkit import bench, plotting, study  # noqa: E402
+from mlpkit.data import CLASS_NAMES  # noqa: E402
+
+FASHION = CLASS_NAMES["fashion_mnist"]
+SAVED_DPI = 100
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def draw(fig):
+    """Lay ``fig`` out and draw it as the kit saves it; return the renderer."""
+    fig.set_dpi(SAVED_DPI)
+    fig.canvas.draw()
+    return fig.canvas.get_renderer()
+
+
+def visible_ticks_among(axis, locs):
+    """Those of ``locs`` inside the view of ``axis`` (the ticks it draws)."""
+    low, high = sorted(axis.get_view_interval())
+    slack = 1e-9 * (high - low)
+    return [loc for loc in locs if low - slack <= loc <= high + slack]
+
+
+def visible_ticks(axis):
+    """The major tick locations ``axis`` draws."""
+    return visible_ticks_among(axis, axis.get_majorticklocs())
+
+
+def drawn_tick_labels(axis):
+    """The tick labels ``axis`` draws: those of its major and minor ticks inside the view."""
+    labels = []
+    for locs, get_ticks in ((axis.get_majorticklocs(), axis.get_major_ticks),
+                            (axis.get_minorticklocs(), axis.get_minor_ticks)):
+        shown = set(visible_ticks_among(axis, locs))
+        ticks = [tick for loc, tick in zip(locs, get_ticks(len(locs))) if loc in shown]
+        labels += [label for tick in ticks for label in (tick.label1, tick.label2)]
+    return labels
+
+
+def drawn_texts(fig):
+    """Every non-empty visible text of ``fig``; of the tick labels only those ``drawn_tick_labels`` gives."""
+    axes = [axis for ax in fig.axes if ax.axison for axis in (ax.xaxis, ax.yaxis)]
+    every_axis = [axis for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)]
+    all_tick_labels = {id(label) for axis in every_axis for tick in axis.get_major_ticks() + axis.get_minor_ticks()
+                       for label in (tick.label1, tick.label2)}
+    texts = [t for t in fig.findobj(Text) if id(t) not in all_tick_labels]
+    texts += [label for axis in axes for label in drawn_tick_labels(axis)]
+    return [t for t in texts if t.get_visible() and t.get_text().strip()]
+
+
+def inside(inner, outer, slack=0.5):
+    """Whether the box ``inner`` lies within ``outer`` (``slack`` pixels of rounding allowed)."""
+    return (inner.x0 >= outer.x0 - slack and inner.x1 <= outer.x1 + slack
+            and inner.y0 >= outer.y0 - slack and inner.y1 <= outer.y1 + slack)
+
+
+def assert_inside_figure(fig):
+    renderer = draw(fig)
+    for text in drawn_texts(fig):
+        extent = text.get_window_extent(renderer)
+        assert inside(extent, fig.bbox), f"{text.get_text()!r} at {extent} leaves the figure {fig.bbox}"
+
+
+def assert_whole_ticks(ax):
+    draw(ax.figure)
+    locs = visible_ticks(ax.xaxis)
+    assert locs, "no x ticks drawn"
+    assert all(float(loc).is_integer() for loc in locs), f"x ticks between whole numbers: {locs}"
+
+
+def history(epochs):
+    """``History.epochs`` rows for ``epochs`` epochs of training (row 0 is before training)."""
+    return [{"epoch": e, "train_loss": 0.3 / (e + 1), "test_loss": 0.31 / (e + 1),
+             "train_accuracy": 0.1 + 0.08 * e, "test_accuracy": 0.1 + 0.07 * e} for e in range(epochs + 1)]
+
+
+# --- whole-number epochs ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("epochs", [1, 3, 7, 60])
+def test_training_curves_tick_whole_epochs(epochs):
+    ax_loss, ax_accuracy = plotting.plot_curves(history(epochs))
+    ax_loss.figure.tight_layout()
+    for ax in (ax_loss, ax_accuracy):
+        assert_whole_ticks(ax)
+    assert_inside_figure(ax_loss.figure)
+
+
+@pytest.mark.parametrize("steps", [2, 4])
+def test_descent_ticks_whole_updates(steps):
+    rows = [{"w": 2.0 / (step + 1)} for step in range(steps)]
+    assert_whole_ticks(plotting.plot_descent(rows))
+
+
+def study_report(epochs, rows=None):
+    """A study report like ``results.json`` whose curves cover ``epochs`` epochs."""
+    rows = rows or [{"layers": [784, 15, 10], "lr": lr, "epochs": epochs, "batch_size": 10, "init": "uniform"}
+                    for lr in (0.9, 0.1)]
+    return {"title": "A small study", "results": [
+        {**row, "accuracy_mean": 80.0 + i, "accuracy_std": 1.0,
+         "validation_loss_per_epoch": [0.3 / (e + 1 + i) for e in range(row["epochs"] + 1)]}
+        for i, row in enumerate(rows)]}
+
+
+@pytest.mark.parametrize("epochs", [1, 3, 25])
+def test_study_error_curves_tick_whole_epochs(epochs):
+    figures = study.report_figures(study_report(epochs))
+    assert set(figures) == {"accuracy.png", "error_curves.png"}
+    assert_whole_ticks(figures["error_curves.png"].axes[0])
+
+
+def test_study_plots_write_both_files(tmp_path):
+    study.write_plots(study_report(2), tmp_path)
+    for name in ("accuracy.png", "error_curves.png"):
+        assert (tmp_path / name).stat().st_size > 1000
+
+
+@pytest.mark.parametrize("name", ["figure17", "figure22", "figure25", "figure26", "figure27"])
+def test_study_plots_name_every_configuration_apart(name):
+    report = study.published_results(name)
+    figures = study.report_figures(report)
+    accuracy = figures["accuracy.png"].axes[0]
+    ticks = [label.get_text() for label in accuracy.get_xticklabels()]
+    legend = [text.get_text() for text in figures["error_curves.png"].axes[0].get_legend().get_texts()]
+    assert len(ticks) == len(legend) == len(report["results"])
+    assert len(set(ticks)) == len(ticks) and len(set(legend)) == len(legend), (ticks, legend)
+    for figure in figures.values():
+        assert_inside_figure(figure)
+
+
+def test_study_labels_follow_every_setting_that_varies():
+    rows = study.published_results("figure25")["results"]
+    labels = study.configuration_labels(rows)
+    assert labels[:2] == ["[784, 30, 15, 10], 10 epochs", "[784, 30, 15, 10], 25 epochs"]
+    assert study.configuration_labels(study.published_results("figure17")["results"]) == ["0.9", "0.1", "0.01"]
+
+
+# --- the confusion matrix -------------------------------------------------------------------
+
+
+def confusion_counts(classes=10, per_class=1000, seed=0):
+    """A confusion matrix of ``classes`` x ``classes`` counts, mostly on the diagonal, rows summing to ``per_class``."""
+    rng = np.random.default_rng(seed)
+    confusion = rng.integers(0, 120, (classes, classes))
+    np.fill_diagonal(confusion, 0)
+    confusion[0, 0] = 0  # a class the network never gets right: a whole row off the diagonal
+    np.fill_diagonal(confusion, per_class - confusion.sum(axis=1))
+    return confusion
+
+
+@pytest.mark.parametrize("per_class", [1000, 60000])
+def test_confusion_counts_are_legible_and_inside_their_cells(per_class):
+    confusion = confusion_counts(per_class=per_class)
+    ax = plotting.plot_confusion(confusion, FASHION)
+    ax.figure.tight_layout()
+    renderer = draw(ax.figure)
+    counts = ax.texts
+    assert len(counts) == confusion.size
+    assert min(text.get_fontsize() for text in counts) >= 8
+    to_pixels = ax.transData
+    for text in counts:
+        column, row = text.get_position()
+        corners = to_pixels.transform([(column - 0.5, row - 0.5), (column + 0.5, row + 0.5)])
+        cell = matplotlib.transforms.Bbox(np.sort(corners, axis=0))  # the image's y axis points down
+        assert inside(text.get_window_extent(renderer), cell), f"{text.get_text()} spills out of its cell"
+
+
+@pytest.mark.parametrize("names", [FASHION, CLASS_NAMES["mnist"]])
+def test_confusion_class_names_fit_inside_the_figure(names):
+    ax = plotting.plot_confusion(confusion_counts(), names)
+    ax.figure.tight_layout()
+    assert_inside_figure(ax.figure)
+    shown = {label.get_text() for label in ax.get_xticklabels()} & {label.get_text() for label in ax.get_yticklabels()}
+    assert shown == set(names)
+
+
+def test_confusion_labels_do_not_overlap():
+    ax = plotting.plot_confusion(confusion_counts(), FASHION)
+    ax.figure.tight_layout()
+    renderer = draw(ax.figure)
+    down = [label.get_window_extent(renderer) for label in ax.get_yticklabels()]
+    for a, b in itertools.combinations(down, 2):
+        assert not a.overlaps(b)
+    # Slanted names are parallel strips one line high; neighbours are one cell apart along the axis.
+    across = ax.get_xticklabels()
+    line_height = max(renderer.points_to_pixels(label.get_fontsize()) * 1.2 for label in across)
+    cell = abs(ax.transData.transform((1, 0))[0] - ax.transData.transform((0, 0))[0])
+    angle = np.radians(across[0].get_rotation())
+    if angle:
+        assert cell * np.sin(angle) > line_height
+    else:
+        for a, b in itertools.combinations([label.get_window_extent(renderer) for label in across], 2):
+            assert not a.overlaps(b)
+
+
+# --- misclassified images -------------------------------------------------------------------
+
+
+def longest_mistakes(count=24):
+    """Labels whose titles are as long as Fashion-MNIST's names make them, all wrong."""
+    by_length = np.argsort([-len(name) for name in FASHION])
+    true = np.resize(by_length, count)
+    predicted = np.resize(np.roll(by_length, 1), count)
+    images = np.random.default_rng(0).integers(0, 256, (count, 28, 28), dtype=np.uint8)
+    return images, true, predicted
+
+
+def test_misclassified_titles_name_true_and_predicted_on_two_lines():
+    images, true, predicted = longest_mistakes()
+    fig = plotting.plot_misclassified(images, true, predicted, FASHION)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert len(titles) == 24
+    assert titles[0] == f"true: {FASHION[true[0]]}\npred: {FASHION[predicted[0]]}"
+
+
+@pytest.mark.parametrize("count", [24, 5])
+def test_misclassified_titles_do_not_overlap(count):
+    images, true, predicted = longest_mistakes(count)
+    fig = plotting.plot_misclassified(images, true, predicted, FASHION)
+    renderer = draw(fig)
+    titles = [ax.title for ax in fig.axes] + [fig._suptitle]
+    boxes = [title.get_window_extent(renderer) for title in titles]
+    for (a, box_a), (b, box_b) in itertools.combinations(zip(titles, boxes), 2):
+        assert not box_a.overlaps(box_b), f"{a.get_text()!r} runs into {b.get_text()!r}"
+    images_drawn = [ax.get_window_extent(renderer) for ax in fig.axes]
+    for title, box in zip(titles, boxes):
+        assert not any(box.overlaps(image) for image in images_drawn), f"{title.get_text()!r} covers an image"
+    assert min(title.get_fontsize() for title in titles) >= 8
+    assert_inside_figure(fig)
+
+
+# --- the benchmark --------------------------------------------------------------------------
+
+
+def test_benchmark_values_stay_inside_the_axes():
+    speeds = [310, 1250, 5400, 21000, 4900, 33000, 880]
+    result = {"variants": {name: {"steps_per_second": speed, "default": name == bench.DEFAULT_VARIANT}
+                           for name, speed in zip(bench.VARIANTS, speeds)}, "config": {"batch_size": 10}}
+    ax = bench.plot_benchmark(result)
+    ax.figure.tight_layout()
+    renderer = draw(ax.figure)
+    frame = ax.get_window_extent(renderer)
+    for text in ax.texts:
+        assert inside(text.get_window_extent(renderer), frame), f"{text.get_text()!r} crosses the axes frame"
+    assert_inside_figure(ax.figure)
