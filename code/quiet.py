@@ -29,8 +29,11 @@ import tempfile
 
 # absl's C++ log line: level letter, MMDD, time (00:00:SECONDS before logging is set up), thread, file:line]
 _LOG_LINE = re.compile(r"^[IWEF]\d{4} [\d:.]+\s+\d+ [\w./-]+:\d+\] ")
+# the format of TensorFlow's own C++ logging (2.16 and older): date, time: level file:line]
+_TSL_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] [\w./-]+:\d+\] ")
 _NOISE = (
     _LOG_LINE,
+    _TSL_LINE,
     re.compile(r"^WARNING: All log messages before absl::InitializeLog\(\) is called"),
     re.compile(r"^To enable the following instructions: .*rebuild TensorFlow"),  # rest of a cpu_feature_guard line
 )

@@ -12,11 +12,12 @@ import pytest
 from mlpkit import progress, quiet
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-START_UP_LINES = [  # as TensorFlow 2.21 writes them on a CPU-only machine
+START_UP_LINES = [  # as TensorFlow 2.21 (and the last, 2.16) write them on a CPU-only machine
     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
     "I0000 00:00:1795406697.115108    2752 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be used.",
     "E0000 00:00:1795406709.645195    2752 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error",
     "W1123 04:05:06.123456   12345 some/dir/file_name.cc:120] a warning after logging is set up",
+    "2026-11-23 04:27:40.771683: W tensorflow/compiler/tf2tensorrt/utils/py_utils.cc:38] TF-TRT Warning: Could not find TensorRT",
     "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with the appropriate compiler flags.",
 ]
 
