@@ -1,0 +1,107 @@
+"""Where the commands write: checked before any work starts, written whole or not at all.
+
+``check_folder(path, option)`` and ``check_file(path, option)`` raise
+``OutputError`` naming the option and what was expected when ``path`` cannot
+be written: a file where a folder is expected (or the other way round), a
+parent that is a file, a folder without write permission. The commands call
+them before loading data, training or grading, so a bad output location costs
+seconds, not the whole run.
+
+``staged_folder(path)`` lets a command write its files into a temporary folder
+inside ``path``; only when the command finishes do they replace the files of
+the same name in ``path``. A command that fails or is interrupted leaves
+``path`` as it was (and removes ``path`` again if it created it).
+"""
+
+import contextlib
+import os
+import pathlib
+import shutil
+import tempfile
+
+
+class OutputError(ValueError):
+    """An output location cannot be written; the message names the option and what was expected."""
+
+
+def _existing_ancestor(path):
+    """The nearest of ``path`` and its parents that exists (the current folder for a relative path)."""
+    path = pathlib.Path(os.path.abspath(path))
+    while not path.exists() and not path.is_symlink():
+        path = path.parent
+    return path
+
+
+def _check_creatable(path, option, kind):
+    ancestor = _existing_ancestor(path)
+    if not ancestor.is_dir():
+        raise OutputError(f"{option} {path}: cannot create this {kind}: {ancestor} is a file, not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise OutputError(f"{option} {path}: cannot write in {ancestor} (permission denied); choose another {kind}")
+
+
+def check_folder(path, option, empty=False):
+    """Raise ``OutputError`` unless ``path`` is a writable folder or can be created as one.
+
+    ``empty=True`` also refuses a folder that already holds files.
+    """
+    path = pathlib.Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{option} {path}: is a file; expected a folder (it is created if missing)")
+    if empty and path.is_dir() and any(path.iterdir()):
+        raise OutputError(f"{option} {path}: the folder is not empty; expected a new or empty folder")
+    _check_creatable(path, option, "folder")
+
+
+def check_file(path, option):
+    """Raise ``OutputError`` unless ``path`` names a file that can be written (its folder is created if missing)."""
+    path = pathlib.Path(path)
+    if path.is_dir():
+        raise OutputError(f"{option} {path}: is a folder; expected the name of a file to write")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise OutputError(f"{option} {path}: the file cannot be overwritten (permission denied)")
+    _check_creatable(path.parent, option, "file's folder")
+
+
+def _missing_folders(path):
+    """``path`` and those of its parents that do not exist yet, innermost first."""
+    missing = []
+    path = pathlib.Path(os.path.abspath(path))
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    return missing
+
+
+def _replace(source, target):
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    elif target.exists() and source.is_dir():
+        target.unlink()
+    os.replace(source, target)
+
+
+@contextlib.contextmanager
+def staged_folder(path):
+    """Yield a temporary folder inside ``path``; on success move what was written there into ``path``.
+
+    On an exception (``KeyboardInterrupt`` included) the temporary folder is
+    removed, and so are the folders this call created; ``path`` keeps what it
+    held before.
+    """
+    path = pathlib.Path(path)
+    created = _missing_folders(path)
+    path.mkdir(parents=True, exist_ok=True)
+    stage = pathlib.Path(tempfile.mkdtemp(prefix=".partial-", dir=path))
+    try:
+        yield stage
+        for entry in sorted(stage.iterdir()):
+            _replace(entry, path / entry.name)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        for folder in created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
