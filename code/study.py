@@ -24,6 +24,7 @@ and left as it is.
 import csv
 import itertools
 import json
+import math
 import os
 import pathlib
 import time
@@ -37,6 +38,7 @@ GRID_DIR = pathlib.Path(__file__).parent / "grids"
 RESULT_DIR = pathlib.Path(__file__).parent / "results"
 DEFAULTS = {"layers": [784, 15, 10], "lr": 0.9, "epochs": 10, "batch_size": 10, "init": "uniform"}
 STUDY_KEYS = {"title", "folds", "seed", "configs"}
+MAX_SEED = 2**31 - 1
 
 
 class StudyError(RuntimeError):
@@ -59,6 +61,8 @@ def published_results(name):
 def load_grid(name_or_path):
     """A grid from a file (``.json``, ``.yaml``, ``.yml``) or by name (``figure18``)."""
     path = pathlib.Path(name_or_path)
+    if path.is_dir():
+        raise StudyError(f"GRID {path}: is a folder; expected a .json or .yaml grid file or a named grid ({', '.join(grid_names())})")
     if not path.is_file():
         path = GRID_DIR / f"{name_or_path}.json"
         if not path.is_file():
@@ -77,14 +81,41 @@ def load_grid(name_or_path):
     return grid
 
 
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check_value(key, value):
+    """Raise ``StudyError`` unless ``value`` is a valid value of the configuration key ``key``."""
+    from mlpkit.model import INITS
+
+    expected = {
+        "layers": ("lists of at least two positive whole numbers from 784 to 10, such as [784, 15, 10]",
+                   isinstance(value, list) and all(_is_int(n) for n in value)),
+        "lr": ("positive numbers such as 0.9", _is_number(value) and math.isfinite(value) and value > 0),
+        "epochs": ("whole numbers 1 or more, such as 10", _is_int(value) and value >= 1),
+        "batch_size": ("whole numbers 1 or more, such as 10", _is_int(value) and value >= 1),
+        "init": (f"one of {', '.join(map(repr, INITS))}", value in INITS),
+    }
+    what, valid = expected[key]
+    if not valid:
+        raise StudyError(f"grid key {key!r}: expected {what}; got {value!r}")
+
+
 def configurations(grid):
     """The list of configurations a grid describes, each a complete dict, in the grid's order."""
-    from mlpkit.model import INITS, check_layer_sizes
+    from mlpkit.model import check_layer_sizes
 
     unknown = set(grid) - set(DEFAULTS) - STUDY_KEYS
     if unknown:
         raise StudyError(f"unknown grid keys {sorted(unknown)}; expected {sorted(set(DEFAULTS) | STUDY_KEYS)}")
     if "configs" in grid:
+        if not isinstance(grid["configs"], list) or not grid["configs"]:
+            raise StudyError(f"grid key 'configs' must be a non-empty list of configurations; got {grid['configs']!r}")
         shared = {}
         for key in set(DEFAULTS) & set(grid):  # beside explicit configs, a key is a default for all of them
             if not isinstance(grid[key], list) or len(grid[key]) != 1:
@@ -102,13 +133,26 @@ def configurations(grid):
                 raise StudyError(f"grid key {key!r} must be a non-empty list, e.g. \"lr\": [0.9, 0.1]; got {values!r}")
         configs = [dict(zip(axes, values)) for values in itertools.product(*axes.values())]
     for config in configs:
+        for key in DEFAULTS:
+            _check_value(key, config[key])
         try:
             config["layers"] = check_layer_sizes(config["layers"])
         except ValueError as error:
-            raise StudyError(f"configuration {config}: {error}") from None
-        if config["init"] not in INITS or not config["lr"] > 0 or config["epochs"] < 1 or config["batch_size"] < 1:
-            raise StudyError(f"configuration {config}: expected init in {INITS}, lr > 0, epochs >= 1, batch_size >= 1")
+            raise StudyError(f"grid key 'layers': {error}") from None
     return configs
+
+
+def check_grid(grid):
+    """``(configurations, folds, seed)`` of a grid, or ``StudyError`` saying what is wrong (no data needed)."""
+    configs = configurations(grid)
+    folds, seed, title = grid.get("folds", 5), grid.get("seed", 0), grid.get("title", "")
+    if not _is_int(folds) or folds < 1:
+        raise StudyError(f"folds must be a whole number, 1 (the plain train/test split) or more; got {folds!r}")
+    if not _is_int(seed) or not 0 <= seed <= MAX_SEED:
+        raise StudyError(f"seed must be a whole number from 0 to {MAX_SEED}; got {seed!r}")
+    if not isinstance(title, str):
+        raise StudyError(f"title must be a string; got {title!r}")
+    return configs, folds, seed
 
 
 def config_key(config):
@@ -159,6 +203,19 @@ def subsample(x, y, n, seed=0):
         return x, y
     keep, _ = train_test_split(np.arange(len(y)), train_size=n, stratify=y, random_state=seed)
     return x[np.sort(keep)], y[np.sort(keep)]
+
+
+def _subset_labels(labels, images):
+    """The labels of the ``images`` subset the units use, or ``StudyError`` if no stratified subset has that size."""
+    classes = len(np.unique(labels))
+    if images > len(labels):
+        raise StudyError(f"--images {images} is more than the {len(labels):,} training images of this data set")
+    if images < classes:
+        raise StudyError(f"--images {images}: a stratified subset needs at least one image of each of the {classes} classes")
+    if len(labels) - classes < images < len(labels):
+        raise StudyError(f"--images {images}: expected at most {len(labels) - classes:,} (one image of each class left out) "
+                         f"or all {len(labels):,}")
+    return subsample(labels, labels, images)[1]
 
 
 def run_unit(config, fold, folds, seed, dataset, data_dir=None, images=None):
@@ -212,11 +269,7 @@ class Study:
     """A grid crossed with folds, stored in ``out``; ``run()`` does what is missing."""
 
     def __init__(self, grid, out, dataset="mnist", data_dir=None, images=None, data_source=None):
-        self.configs = configurations(grid)
-        self.folds = int(grid.get("folds", 5))
-        if self.folds < 1:
-            raise StudyError(f"folds must be 1 (train/test split) or more; got {self.folds}")
-        self.seed = int(grid.get("seed", 0))
+        self.configs, self.folds, self.seed = check_grid(grid)
         self.title = grid.get("title", "")
         self.out = pathlib.Path(out)
         self.options = {"dataset": dataset, "data_dir": None if data_dir is None else str(data_dir), "images": images}
@@ -228,6 +281,24 @@ class Study:
                      "evaluated_on": "the test set (k = 1)" if self.folds == 1 else f"{self.folds} validation folds"}
         if len(set(self.units)) != len(self.configs) * max(self.folds, 1):
             raise StudyError("the grid lists the same configuration twice")
+
+    def check_data(self, labels):
+        """Raise ``StudyError`` unless the training labels (before ``images`` is applied) allow this study.
+
+        The stratified subset of ``images`` needs at least one image per class
+        in it and one left out, and k-fold needs every class in every fold: at
+        least k images of the smallest class.
+        """
+        labels = np.asarray(labels)
+        images = self.options["images"]
+        if images is not None:
+            labels = _subset_labels(labels, images)
+        if self.folds > 1:
+            smallest = int(np.unique(labels, return_counts=True)[1].min())
+            if self.folds > smallest:
+                larger = "" if images is None else ", or a larger --images"
+                raise StudyError(f"cannot make {self.folds} folds: the smallest class of the {len(labels):,} training images "
+                                 f"used has {smallest} images; use --folds {smallest} or fewer{larger}")
 
     @property
     def units(self):
