@@ -180,8 +180,11 @@ def _unit(path, sha256, exercises, raw, reference, key):
 def _write_atomic(path, text):
     path = pathlib.Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def feedback_text(unit):
@@ -216,16 +219,53 @@ def _reference_task(chapters, limits):
     return reference_outcomes(exercises, chapters, limits)
 
 
+def _listing(paths, limit=5):
+    names = [p.name for p in paths]
+    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
 def find_submissions(directory):
+    """The submission files ``STUDENT.ipynb`` / ``STUDENT.py`` directly in ``directory``, sorted.
+
+    ``GradingError`` if it is not a folder or holds none: the message names
+    what it holds instead (per-student subfolders, other files).
+    """
     directory = pathlib.Path(directory)
+    if not directory.exists():
+        raise GradingError(f"FOLDER {directory}: no such folder of submissions")
     if not directory.is_dir():
-        raise GradingError(f"{directory}: no such folder of submissions")
-    paths = sorted(p for p in directory.iterdir() if p.suffix in SUFFIXES and p.is_file() and not p.name.startswith("."))
+        raise GradingError(f"FOLDER {directory}: is a file; expected a folder of STUDENT.ipynb / STUDENT.py files")
+    entries = sorted(p for p in directory.iterdir() if not p.name.startswith("."))
+    paths = [p for p in entries if p.suffix in SUFFIXES and p.is_file()]
+    if not paths:
+        _no_submissions(directory, entries)
     students = [p.stem for p in paths]
     twice = sorted({s for s in students if students.count(s) > 1})
     if twice:
         raise GradingError(f"more than one submission for {', '.join(twice)} (one .ipynb or .py per student)")
     return paths
+
+
+def _no_submissions(directory, entries):
+    expected = "the submissions must be files STUDENT.ipynb / STUDENT.py directly in the folder"
+    folders = [p for p in entries if p.is_dir()]
+    if folders:
+        raise GradingError(f"FOLDER {directory}: no submission files, but {len(folders)} subfolders ({_listing(folders)}); "
+                           f"{expected} (one subfolder per student, as learning-management systems export them, "
+                           "is not supported yet: move each student's file up into the folder, named by the student)")
+    others = f", only {_listing(entries)}" if entries else " (the folder is empty)"
+    raise GradingError(f"FOLDER {directory}: no submissions{others}; {expected}")
+
+
+def _chosen(paths, only, directory):
+    """The submissions named by ``only`` (file names in the folder); ``GradingError`` for names not there."""
+    names = {p.name: p for p in paths}
+    missing = [name for name in only if pathlib.Path(name).name not in names]
+    if missing:
+        raise GradingError(f"--only: no submission {', '.join(missing)} in {directory}; expected names of "
+                           f"STUDENT.ipynb / STUDENT.py files in it, such as {paths[0].name}")
+    wanted = {pathlib.Path(name).name for name in only}
+    return [p for p in paths if p.name in wanted]
 
 
 def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_dir=None, feedback_dir=None,
@@ -240,9 +280,7 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
     feedback_dir = pathlib.Path(feedback_dir or out_csv.with_name(out_csv.stem + "_feedback"))
     paths = find_submissions(submissions)
     if only:
-        wanted = {pathlib.Path(name).name for name in only}
-        paths = [p for p in paths if p.name in wanted]
-    units_dir.mkdir(parents=True, exist_ok=True)
+        paths = _chosen(paths, only, submissions)
     limits = limits or sandbox.Limits()
     workers = max(1, workers or os.cpu_count() or 1)
     key = bank.source_key(chapters)
@@ -265,6 +303,7 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
 
     todo = [p for p in paths if unit_of(p) is None]
     if todo and not merge_only:
+        units_dir.mkdir(parents=True, exist_ok=True)
         reference_path = units_dir / f".reference-{key}.json"
         context = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
@@ -289,6 +328,9 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
                 bar.update()
             bar.close()
     units = [unit for unit in (unit_of(p) for p in find_submissions(submissions)) if unit]
+    if merge_only and not units:
+        raise GradingError(f"--merge-only: no finished units in {units_dir} for the submissions in {submissions}; "
+                           "grade them first (without --merge-only)")
     write_outputs(units, exercises, out_csv, feedback_dir)
     return units
 
@@ -309,23 +351,69 @@ def write_outputs(units, exercises, out_csv, feedback_dir):
 
 # -- a student's self-check ----------------------------------------------------------------
 
-def self_check(submission, checks_path=None, limits=None):
-    """Run the public checks on one submission; return the verdicts (public checks only)."""
-    submission = pathlib.Path(submission)
+def _check_files(submission, checks_path):
+    """Raise ``GradingError`` unless ``submission`` is a notebook or .py file and an explicit ``checks_path`` a file."""
+    if not submission.exists():
+        raise GradingError(f"FILE {submission}: no such file; expected your notebook (.ipynb) or Python file (.py)")
     if not submission.is_file() or submission.suffix not in SUFFIXES:
-        raise GradingError(f"{submission}: expected a notebook (.ipynb) or Python file (.py)")
+        raise GradingError(f"FILE {submission}: expected a notebook (.ipynb) or Python file (.py)")
+    if checks_path is not None and not pathlib.Path(checks_path).is_file():
+        state = "is a folder" if pathlib.Path(checks_path).is_dir() else "no such file"
+        raise GradingError(f"--checks {checks_path}: {state}; expected the checks.json of `mlpkit exercises release`")
+
+
+def _exercise_markers(submission):
+    """The exercise names a released file marks its cells with (notebook metadata or ``# %% exercise="NAME"``)."""
+    text = submission.read_text(errors="replace")
+    if submission.suffix == ".py":
+        return set(re.findall(r'^# %%.*\bexercise="(\w+)"', text, flags=re.MULTILINE))
+    try:
+        cells = json.loads(text)["cells"]
+        return {cell["metadata"]["exercise"] for cell in cells
+                if isinstance(cell.get("metadata"), dict) and isinstance(cell["metadata"].get("exercise"), str)}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return set()
+
+
+def answered_chapters(submission, exercises):
+    """The chapters a submission answers: those its cells are marked with (a released file), else the chapter
+    its file is named after (``perceptron.py``), else those of the exercise functions it defines."""
+    chapter_of = {e.name: e.chapter for e in exercises}
+    marked = {chapter_of[name] for name in _exercise_markers(submission) if name in chapter_of}
+    if marked:
+        return marked
+    if submission.stem in chapter_of.values():
+        return {submission.stem}
+    defined = set(re.findall(r"def\s+(\w+)\s*\(", submission.read_text(errors="replace")))
+    return {chapter_of[name] for name in defined if name in chapter_of}
+
+
+def self_check(submission, checks_path=None, limits=None):
+    """Run the public checks of every exercise of the chapters ``submission`` answers; return the verdicts.
+
+    Every exercise of those chapters is checked, so one the file does not
+    define (missing, or renamed) fails as "not defined". ``checks_path`` is
+    the release's ``checks.json`` (default: beside the submission; without
+    one, a clone's exercise sources give the expected values).
+    """
+    submission = pathlib.Path(submission)
+    _check_files(submission, checks_path)
     checks_path = pathlib.Path(checks_path) if checks_path else submission.with_name("checks.json")
     if checks_path.is_file():
         exercises, expected = bank.load_public_checks(checks_path)
     else:
         exercises = [grading.Exercise(e.name, e.chapter, e.points, e.title, e.public_calls) for e in bank.load_exercises()]
         expected = None
-    names = set(re.findall(r"def\s+(\w+)\s*\(", submission.read_text(errors="replace")))
-    exercises = [e for e in exercises if e.name in names] or exercises
+    chapters = answered_chapters(submission, exercises)
+    if not chapters:
+        names = ", ".join(e.name for e in exercises[:6])
+        raise GradingError(f"FILE {submission}: defines none of the exercises' functions ({names}, ...); expected a "
+                           "chapter's file from the release, or a file defining its functions under their names")
+    exercises = [e for e in exercises if e.chapter in chapters]
     cells = submission_cells(submission)
     sandbox.preload()
     if expected is None:  # from a clone: the reference's public values
-        expected = reference_outcomes(exercises)
+        expected = reference_outcomes(exercises, [c for c in bank.CHAPTERS if c in chapters])
     raw = sandbox.run(cells, plan(exercises), denied=[checks_path.resolve().parent] if checks_path.is_file() else [], limits=limits)
     return verdicts(exercises, raw, expected, public_only=True), raw["cells"]
 
