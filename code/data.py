@@ -247,8 +247,10 @@ def load_data(name="mnist", data_dir=None, download=None, splits=("train", "test
     data_dir = data_dir if data_dir is not None else os.environ.get("MLPKIT_DATA_DIR") or None
     if data_dir is not None:
         directory = pathlib.Path(data_dir).expanduser()
-        if not directory.is_dir():
+        if not directory.exists():
             raise DataError(f"data directory {directory} does not exist")
+        if not directory.is_dir():
+            raise DataError(f"data directory {directory} is a file; expected a folder holding the data set's files")
         found = _from_directory(directory, name, splits)
         if found is None:
             wanted = "mnist.npz or " if name == "mnist" else ""

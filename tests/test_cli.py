@@ -57,11 +57,11 @@ def test_evaluate_reproduces_the_training_accuracy(trained):
 @pytest.mark.parametrize(
     "args, message",
     [
-        (["train", "--layers", "100,15,10"], "mlpkit: error: layer sizes must start at 784"),
+        (["train", "--layers", "100,15,10"], "argument --layers: expected sizes from 784 (pixels) to 10 (classes)"),
         (["train", "--layers", "784,x,10"], "argument --layers: expected comma-separated integers"),
         (["train", "--lr", "-1"], "argument --lr: expected a positive number; got '-1'"),
         (["train", "--dataset", "cifar10"], "argument --dataset: invalid choice: 'cifar10'"),
-        (["train", "--data-dir", "/nonexistent/dir"], "mlpkit: error: data directory /nonexistent/dir does not exist"),
+        (["train", "--data-dir", "/nonexistent/dir"], "argument --data-dir: no such folder: /nonexistent/dir"),
         (["evaluate", "/tmp"], "mlpkit: error: /tmp is not a SavedModel directory"),
         (["train", "--optimizer", "adagrad"], "argument --optimizer: invalid choice: 'adagrad'"),
         (["train", "--dropout", "1.5"], "argument --dropout: expected a fraction in [0, 1)"),
