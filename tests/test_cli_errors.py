@@ -204,9 +204,11 @@ def test_saved_model_contract_through_load_model(exported):
 
 
 @pytest.mark.parametrize("bad, error, message", [
-    (np.zeros((2, 784), np.uint8), ValueError, r"expected one image of shape \(28, 28\) or a batch of shape \(n, 28, 28\); got shape \(2, 784\)"),
+    (np.zeros((2, 784), np.uint8), ValueError,
+     r"expected one image of shape \(28, 28\) or a batch of shape \(n, 28, 28\); got shape \(2, 784\)"),
     (np.zeros((2, 2, 28, 28), np.uint8), ValueError, r"or a batch of shape \(n, 28, 28\); got shape \(2, 2, 28, 28\)"),
-    (np.full((2, 28, 28), 255.0), ValueError, r"expected float pixels in \[0, 1\] \(or uint8 pixels 0-255\); got 1,568 values outside it, such as 255"),
+    (np.full((2, 28, 28), 255.0), ValueError,
+     r"expected float pixels in \[0, 1\] \(or uint8 pixels 0-255\); got 1,568 values outside it, such as 255"),
     (np.full((28, 28), np.nan, np.float32), ValueError, r"expected float pixels in \[0, 1\] .*such as nan"),
     (np.zeros((2, 28, 28), np.int64), TypeError, "expected uint8 pixels 0-255 or float pixels in \\[0, 1\\]; got dtype int64"),
     (np.zeros((2, 28, 28), np.float16), TypeError, "got dtype float16"),
