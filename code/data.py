@@ -25,8 +25,10 @@ decompressed bytes have a stable checksum). A bad file raises
 re-downloaded or overwritten.
 """
 
+import contextlib
 import gzip
 import hashlib
+import io
 import os
 import pathlib
 import struct
@@ -214,7 +216,10 @@ def _download(name):
     import keras
 
     loader = {"mnist": keras.datasets.mnist, "fashion_mnist": keras.datasets.fashion_mnist}[name]
-    loader.load_data()  # downloads into the Keras cache; read back from there so the file is verified
+    # Keras prints "Downloading data from URL" and a progress bar; the loader's source
+    # ("downloaded through keras.datasets") says the same in one line.
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        loader.load_data()  # downloads into the Keras cache; read back from there so the file is verified
 
 
 def embedded_mnist(test_size=1000, seed=0):

@@ -24,6 +24,7 @@ import re
 
 from mlpkit import exercises as bank
 from mlpkit import grading, sandbox
+from mlpkit.progress import bar as progress_bar
 
 SUFFIXES = (".ipynb", ".py")
 # Errors in a call that go into the notes (the rest show only as lost points).
@@ -210,8 +211,7 @@ def feedback_text(unit):
 # -- a folder of submissions -----------------------------------------------------------
 
 def _worker_init():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sandbox.preload()
+    sandbox.preload()  # TensorFlow imported quietly, once per worker
 
 
 def _reference_task(chapters, limits):
@@ -271,8 +271,6 @@ def _chosen(paths, only, directory):
 def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_dir=None, feedback_dir=None,
           only=None, merge_only=False, progress=True):
     """Grade every submission in the folder ``submissions``; write the CSV and feedback; return the units."""
-    from tqdm.auto import tqdm
-
     chapters = chapters or bank.CHAPTERS[:3]
     exercises = bank.load_exercises(chapters)
     out_csv = pathlib.Path(out_csv)
@@ -316,7 +314,7 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
             # The submission's process may not read the submissions, the units, the feedback or the gradebook.
             denied = [pathlib.Path(submissions).resolve(), units_dir.resolve(), feedback_dir.resolve(), out_csv.resolve()]
             futures = {pool.submit(_run_submission, str(p), plan(exercises), denied, limits): p for p in todo}
-            bar = tqdm(total=len(futures), desc="grading", unit="submission", disable=not progress)
+            bar = progress_bar(len(futures), "grading", "submission") if progress else None
             for future in concurrent.futures.as_completed(futures):
                 path = futures[future]
                 try:
@@ -325,8 +323,8 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
                     raw = {"cells": {"<grader>": f"grading failed: {error}"}, "exercises": {}}
                 unit = _unit(path, digest(path), exercises, raw, reference, key)
                 _write_atomic(units_dir / f"{path.stem}.json", json.dumps(unit, indent=1))
-                bar.update()
-            bar.close()
+                bar and bar.update()
+            bar and bar.close()
     units = [unit for unit in (unit_of(p) for p in find_submissions(submissions)) if unit]
     if merge_only and not units:
         raise GradingError(f"--merge-only: no finished units in {units_dir} for the submissions in {submissions}; "

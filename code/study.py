@@ -31,6 +31,8 @@ import time
 
 import numpy as np
 
+from mlpkit.progress import bar as progress_bar
+
 GRID_DIR = pathlib.Path(__file__).parent / "grids"
 # Summaries of the full studies chapter 6 plots (`make studies` rewrites them).
 # They ship inside the package, so the chapter also runs where only the
@@ -259,7 +261,9 @@ def _worker_init():
     # Two workers on two cores: one thread each avoids the processes fighting over cores.
     os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
     os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from mlpkit.quiet import import_tensorflow
+
+    import_tensorflow()
 
 
 # --- a whole study -----------------------------------------------------------------
@@ -357,9 +361,7 @@ class Study:
         workers = min(workers, len(pending))
         bar = None
         if progress:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=len(self.units), initial=len(done), desc="study", unit="unit")
+            bar = progress_bar(len(self.units), "study", "unit", initial=len(done))
         arguments = {name: (*self.units[name], self.folds, self.seed, self.options["dataset"], self.options["data_dir"],
                             self.options["images"]) for name in pending}
         try:
