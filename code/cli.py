@@ -338,7 +338,15 @@ def _fail(parser, message):
     parser.exit(2, f"mlpkit: error: {message}\n")
 
 
+def _tensorflow():
+    """Import TensorFlow without its start-up log lines (see ``mlpkit.quiet``); call before anything imports it."""
+    from mlpkit.quiet import import_tensorflow
+
+    import_tensorflow()
+
+
 def _load(args, splits):
+    _tensorflow()
     from mlpkit import data
 
     download = False if args.no_download else None  # None: the loader's default (MLPKIT_NO_DOWNLOAD)
@@ -382,6 +390,7 @@ def _is_chapter4(args):
 
 def _build_network(args, parser):
     """Chapter 4's network for the default options, otherwise chapter 7's (scratch) or chapter 8's (Keras)."""
+    _tensorflow()
     from mlpkit import kerasnets, model, modern
 
     try:
@@ -496,6 +505,7 @@ def run_evaluate(args, parser):
     _check_model_dir(model_dir, parser)
     if args.plots:
         outputs.check_folder(args.plots, "--plots")
+    _tensorflow()
     from mlpkit import training
     from mlpkit.export import load_model
 
@@ -525,6 +535,7 @@ def run_bench(args, parser):
     from mlpkit import outputs
 
     outputs.check_folder(args.out, "--out")
+    _tensorflow()
     from mlpkit import bench, data
 
     unknown = sorted(set(args.variants or []) - set(bench.VARIANTS))
@@ -724,7 +735,6 @@ def _is_expected(error):
 
 
 def main(argv=None):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
