@@ -38,6 +38,12 @@ def test_chain_of_two_weights():
     for row in rows:  # hand and tape agree at every step (float32)
         assert row["hand dC/dw1"] == pytest.approx(row["tape dC/dw1"], rel=1e-5, abs=1e-6)
         assert row["hand dC/dw2"] == pytest.approx(row["tape dC/dw2"], rel=1e-5, abs=1e-6)
+    # The printed end point (the book shows it) is float32's to 8 digits. The float64 run agrees with
+    # it within 1e-7 (5e-8 measured), so it is the true end point, not one machine's rounding. The
+    # float32 run uses only +, - and *, each correctly rounded (IEEE 754), so it is the same on every
+    # CPU; 1e-6 is a margin of about ten float32 roundings (eps 1.2e-7).
+    exact = gradients.chain_descent(a1=2.0, w1=0.8, w2=3.0, target=1.0, lr=0.01, steps=25, dtype=tf.float64)[-1]
+    np.testing.assert_allclose([exact["w1"], exact["w2"], exact["a3"]], [0.17478575, 2.8606453, 1.0], rtol=1e-7)
     np.testing.assert_allclose([rows[-1]["w1"], rows[-1]["w2"], rows[-1]["a3"]], [0.17478575, 2.8606453, 1.0], rtol=1e-6)
 
 
