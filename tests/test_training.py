@@ -172,7 +172,13 @@ def test_saved_model_predicts_like_the_model_without_mlpkit(embedded, tmp_path):
     _, _, x_test, _, _ = embedded
     (_, _), (raw_test, _) = data.embedded_mnist()
     net = SigmoidMLP(seed=0)
-    expected = tf.argmax(net(x_test), axis=1).numpy()
+    outputs = net(x_test).numpy()
+    expected = outputs.argmax(axis=1)
+    # The SavedModel runs as a graph, which TensorFlow may fuse and round differently (oneDNN), so its
+    # outputs can differ from these in the last float32 bits (~1e-7). Exact equality of the classes
+    # below is safe because no image is that close to a tie between its two largest outputs.
+    top_two = np.sort(outputs, axis=1)[:, -2:]
+    assert np.min(top_two[:, 1] - top_two[:, 0]) > 1e-5  # 8e-5 for this seed
     export_model(net, tmp_path / "model")
     np.testing.assert_array_equal(load_model(tmp_path / "model")(raw_test).numpy(), expected)
     np.save(tmp_path / "images.npy", raw_test)
