@@ -75,8 +75,14 @@ def _stderr_to(handle):
         os.close(saved)
 
 
-def import_tensorflow():
+def import_tensorflow(compile_xla=True):
     """Import TensorFlow and initialise its devices without its start-up log lines; return the module.
+
+    With ``compile_xla`` it also compiles a one-line function with XLA, since
+    TensorFlow before 2.21 logs XLA's start ("XLA service ... initialized",
+    "Compiled cluster using XLA!") at the first compilation of a process
+    (about 0.1 s). That runs an operation, which a process that will fork
+    must not do (see ``mlpkit.sandbox``): it passes ``compile_xla=False``.
 
     Lines on standard error that are not TensorFlow's log lines (a real
     error message, say) are written to ``sys.stderr`` afterwards. Safe to call
@@ -93,6 +99,8 @@ def import_tensorflow():
                 import tensorflow as tf
 
                 tf.config.list_physical_devices()  # the CUDA probe logs here, not at import
+                if compile_xla:
+                    tf.function(lambda v: v + 1.0, jit_compile=True, autograph=False)(tf.zeros([1]))
         finally:  # also when the import fails: what it said about why is passed on
             captured.seek(0)
             kept = without_log_lines(captured.read().decode("utf-8", errors="replace"))

@@ -49,7 +49,7 @@ def preload():
     """Import what children need (TensorFlow and Keras) once, in the parent, without running any op."""
     from mlpkit.quiet import import_tensorflow
 
-    import_tensorflow()  # lists the devices too (no op runs), so children do not print the CUDA probe's log lines
+    import_tensorflow(compile_xla=False)  # lists the devices (no op runs): children do not print the CUDA probe's lines
     import keras  # noqa: F401
     import numpy  # noqa: F401
 
