@@ -60,6 +60,9 @@ def test_cross_entropy_equals_tf_nn_and_keras_for_integer_and_one_hot_labels():
     logits = tf.random.stateless_normal([8, 10], seed=[5, 6]) * 4
     labels = tf.constant([0, 1, 2, 3, 4, 5, 6, 7])
     mine = modern.cross_entropy(logits, labels)
+    # rtol 1e-6: each implementation is a float32 log-sum-exp over 10 logits per row, within about 13
+    # roundings (eps 1.2e-7) of the exact loss, so two of them differ by at most ~5e-7 relative on the
+    # mean of 8 rows; measured: bit-equal.
     np.testing.assert_allclose(mine, tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)), rtol=1e-6)
     np.testing.assert_allclose(mine, keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits), rtol=1e-6)
     onehot = tf.one_hot(labels, 10)
