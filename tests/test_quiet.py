@@ -72,6 +72,8 @@ def test_other_output_during_the_import_is_passed_on(tmp_path):
         os.write(2, b"a message that matters\\n")
         config = types.SimpleNamespace(list_physical_devices=lambda: [])
         get_logger = lambda: logging.getLogger("tensorflow")
+        function = lambda f, **options: f
+        zeros = lambda shape: 0.0
     """))
     result = _python("from mlpkit.quiet import import_tensorflow; import_tensorflow()", PYTHONPATH=str(tmp_path))
     assert result.returncode == 0, result.stderr
