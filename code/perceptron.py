@@ -110,7 +110,11 @@ def linear_separator(targets, inputs=LOGIC_INPUTS):
     the question is a linear-programming feasibility problem:
 
         x_i @ w + b >= 1   for every i with target 1
-        x_i @ w + b <= 0   for every i with target 0
+        x_i @ w + b <= -1  for every i with target 0
+
+(Any separating line can be shifted and scaled to meet these margins, so
+they lose no solution; they keep every z a whole unit away from the step's
+threshold 0, so rounding in the solver cannot flip an output.)
 
     ``None`` means the linear program is infeasible: no weights exist at all,
     which is a proof, not a failed search.
@@ -124,7 +128,7 @@ def linear_separator(targets, inputs=LOGIC_INPUTS):
     rows = np.hstack([inputs, np.ones((len(inputs), 1))])  # unknowns: w_1..w_k, b
     # linprog wants A_ub @ v <= b_ub: negate the ">= 1" rows.
     sign = np.where(targets == 1, -1.0, 1.0)[:, None]
-    bound = np.where(targets == 1, -1.0, 0.0)
+    bound = np.full(len(targets), -1.0)
     result = linprog(
         c=np.zeros(rows.shape[1]), A_ub=sign * rows, b_ub=bound, bounds=[(None, None)] * rows.shape[1], method="highs"
     )

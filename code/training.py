@@ -72,6 +72,17 @@ class History:
         return self.epochs[-1]
 
 
+def clear_of_ties(outputs, gap=1e-5):
+    """Which rows of ``outputs`` (n, classes) have a largest value ahead of the second by more than ``gap``.
+
+    Two ways of computing the same float32 network (eager and a saved graph,
+    or two CPUs) round differently by about 1e-7, so only these rows are sure
+    to get the same class from both.
+    """
+    top_two = np.sort(np.asarray(outputs), axis=1)[:, -2:]
+    return top_two[:, 1] - top_two[:, 0] > gap
+
+
 def confusion_matrix(true, predicted, classes=10):
     """``C[i, j]`` = number of examples of true class ``i`` predicted as ``j``."""
     true, predicted = np.asarray(true, dtype=np.int64), np.asarray(predicted, dtype=np.int64)

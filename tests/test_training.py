@@ -216,3 +216,8 @@ def test_config_and_keyword_options_are_not_mixed(embedded):
     x_train, y_train, x_test, y_test, _ = embedded
     with pytest.raises(ValueError, match="give either config or keyword options"):
         training.train(SigmoidMLP(), x_train, y_train, x_test, y_test, config=training.TrainConfig(), lr=0.1)
+
+
+def test_clear_of_ties_marks_rows_no_rounding_can_flip():
+    outputs = np.array([[0.1, 0.9, 0.3], [0.5, 0.5 + 1e-6, 0.0], [0.2, 0.2, 0.2], [0.7, 0.1, 0.69998]], np.float32)
+    np.testing.assert_array_equal(training.clear_of_ties(outputs), [True, False, False, True])
