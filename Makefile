@@ -61,8 +61,9 @@ notebooks: $(STAMP)
 	$(BIN)/python book/_ext/chapter_notebooks.py write _build/notebooks book
 	@echo "Notebooks: $(CURDIR)/_build/notebooks/"
 
+# loadgroup: the browser test's pages are opened by one worker, once.
 test: $(STAMP)
-	$(BIN)/pytest -n $(JOBS)
+	$(BIN)/pytest -n $(JOBS) --dist loadgroup
 
 # The lowest version of every direct requirement that requirements.txt
 # allows (other packages: the newest that fit), in .venv-oldest.
@@ -74,7 +75,7 @@ test-oldest: $(STAMP)
 	$(UV) pip sync --python $(OLDEST)/bin/python $(OLDEST)/requirements.txt
 	$(UV) pip install --python $(OLDEST)/bin/python --no-deps -e .
 	$(OLDEST)/bin/python -c "import tensorflow, keras, numpy; print('oldest:', 'tensorflow', tensorflow.__version__, 'keras', keras.__version__, 'numpy', numpy.__version__)"
-	$(OLDEST)/bin/pytest -n $(JOBS)
+	$(OLDEST)/bin/pytest -n $(JOBS) --dist loadgroup
 
 # The full studies that chapter 6 plots (full Fashion-MNIST: apt-get install
 # dataset-fashion-mnist). Slow: each writes runs/study-NAME/ and its summary

@@ -598,6 +598,7 @@ def _study_grid(args, parser):
 
 
 def run_study(args, parser):
+    _tensorflow()  # checking the grid imports the model module, and with it TensorFlow
     from mlpkit import outputs, study
 
     grid = _study_grid(args, parser)

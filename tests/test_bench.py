@@ -124,7 +124,9 @@ def test_mlpkit_bench_end_to_end(tmp_path):
     assert "chapter 7 network" in result.stdout
 
 
-def test_mlpkit_bench_rejects_bad_options():
-    mlpkit = str(pathlib.Path(sys.executable).parent / "mlpkit")
-    result = subprocess.run([mlpkit, "bench", "--variants", "eager,jax"], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 2 and "mlpkit: error: unknown variants jax" in result.stderr
+def test_mlpkit_bench_rejects_bad_options(capsys):
+    from mlpkit import cli
+
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["bench", "--variants", "eager,jax"])
+    assert exited.value.code == 2 and "mlpkit: error: unknown variants jax" in capsys.readouterr().err

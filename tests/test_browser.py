@@ -26,6 +26,7 @@ KNOWN_THEME_ERROR = "Got invalid theme mode"
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 pytestmark = [
+    pytest.mark.xdist_group("browser"),  # one worker opens the pages once (make test: --dist loadgroup)
     pytest.mark.skipif(not pathlib.Path(CHROMIUM).is_file(), reason="no chromium (apt-get install chromium)"),
     pytest.mark.skipif(not (HTML / "index.html").is_file(), reason="the book is not built (run `make book` first)"),
 ]

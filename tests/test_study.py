@@ -11,6 +11,7 @@ import pytest
 
 from mlpkit import study
 from mlpkit.model import SigmoidMLP
+from mlpkit.quiet import leaked_lines
 
 TINY = {"lr": [0.9], "epochs": [1], "folds": 2}
 
@@ -109,9 +110,9 @@ def test_erratum_increasing_widths_were_the_thesis_worst_model():
     assert worst == "[784, 25, 50, 100, 200, 400, 10]" and figure27[worst][1] == max(v for _, v in figure27.values())
 
 
-def test_mlpkit_study_end_to_end_with_two_workers(tmp_path):
+def test_mlpkit_study_end_to_end_with_two_workers(tmp_path, monkeypatch, capsys):
     mlpkit = str(pathlib.Path(sys.executable).parent / "mlpkit")
-    env = dict(os.environ, KERAS_HOME=str(tmp_path / "keras"), TF_CPP_MIN_LOG_LEVEL="2", MLPKIT_DATA_DIR="")
+    env = dict(os.environ, KERAS_HOME=str(tmp_path / "keras"), MLPKIT_DATA_DIR="")
     command = [mlpkit, "study", "--no-download", "--lr", "0.9,0.1", "--epochs", "1", "--folds", "2", "--images", "300",
                "--workers", "2", "--out", str(tmp_path / "run")]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
@@ -124,8 +125,14 @@ def test_mlpkit_study_end_to_end_with_two_workers(tmp_path):
     for name in ("results.csv", "accuracy.png", "error_curves.png"):
         assert (tmp_path / "run" / name).is_file()
     assert "4 units (2 configurations x 2 folds), 2 workers" in result.stdout
-    rerun = subprocess.run(command, capture_output=True, text=True, timeout=600, env=env)
-    assert rerun.returncode == 0 and json.loads((tmp_path / "run" / "results.json").read_text()) == report
+    assert leaked_lines(result.stdout + result.stderr) == [] and "\r" not in result.stderr  # workers stay quiet too
+    for key in ("KERAS_HOME", "MLPKIT_DATA_DIR"):  # the rerun, in this process: it finds every unit done
+        monkeypatch.setenv(key, env[key])
+    from mlpkit import cli
+
+    cli.main(command[1:])
+    assert json.loads((tmp_path / "run" / "results.json").read_text()) == report
+    assert "4 units" in capsys.readouterr().out
 
 
 def test_uniform_init_saturates_wide_output_layers_and_glorot_does_not():
