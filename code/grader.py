@@ -210,10 +210,6 @@ def feedback_text(unit):
 
 # -- a folder of submissions -----------------------------------------------------------
 
-def _worker_init():
-    sandbox.preload()  # TensorFlow imported quietly, once per worker
-
-
 def _reference_task(chapters, limits):
     exercises = bank.load_exercises(chapters)
     return reference_outcomes(exercises, chapters, limits)
@@ -304,11 +300,11 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
         units_dir.mkdir(parents=True, exist_ok=True)
         reference_path = units_dir / f".reference-{key}.json"
         context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_worker_init) as pool:
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=sandbox.preload) as pool:
             if reference_path.is_file():
                 reference = json.loads(reference_path.read_text())
             else:  # in its own process: no worker that forks students' code ever holds the expected values
-                with concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=_worker_init) as once:
+                with concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=sandbox.preload) as once:
                     reference = once.submit(_reference_task, chapters, limits).result()
                 _write_atomic(reference_path, json.dumps(reference))
             # The submission's process may not read the submissions, the units, the feedback or the gradebook.
