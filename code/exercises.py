@@ -288,22 +288,50 @@ def release(out_dir, chapters=None, reference=None):
 # -- the book ----------------------------------------------------------------------
 
 def book_markdown(chapter, solutions=False):
-    """The chapter's exercises as MyST markdown for the book: statements and starting code, and solutions if asked."""
+    """The chapter's exercises as MyST markdown for the book: statements and starting code, and solutions if asked.
+
+    Each exercise is a colon-fenced ``admonition`` (classes ``note exercise``)
+    titled "Exercise N.M: title (P points, `name`)": a backtick fence's info
+    string may not contain a backtick, a colon fence's may. Every fence is
+    longer than any run of its character that starts a line inside it, so no
+    statement or code can close it early. The solution (``tip solution``)
+    follows its exercise.
+    """
     exercises = load_exercises([chapter])
     cells = _numbered(chapter_cells(chapter), exercises, NUMBERS[chapter])
     by_name = {exercise.name: exercise for exercise in exercises}
+    order = [name for name in dict.fromkeys(cell.exercise for cell in cells) if name in by_name]
     out = []
-    for cell in cells:
-        if cell.exercise not in by_name:
-            continue
-        if cell.kind == "markdown":
-            title, _, body = cell.source.partition("\n")
-            out.append(f"````{{admonition}} {title.lstrip('# ')}\n:class: note\n{body}\n")
-        else:
-            out.append(f"```python\n{strip_solutions(cell.source, cell.exercise)}\n```\n````\n")
-            if solutions:
-                out.append(f"````{{admonition}} Solution: `{cell.exercise}`\n:class: tip\n\n```python\n{_solution_only(cell.source)}\n```\n````\n")
+    for name in order:
+        statements = [cell.source for cell in cells if cell.exercise == name and cell.kind == "markdown"]
+        code = [cell.source for cell in cells if cell.exercise == name and cell.kind == "code"]
+        title, _, body = statements[0].partition("\n")
+        body = "\n\n".join([body.strip("\n"), *(text.strip("\n") for text in statements[1:])])
+        blocks = [_code_block(strip_solutions(source, name)) for source in code]
+        out.append(_admonition(re.sub(r"^#+\s*", "", title).strip(), "note exercise", [body, *blocks]))
+        if solutions:
+            number = re.match(r"Exercise ([\d.]+):", title.lstrip("# "))
+            label = f"exercise {number.group(1)}, " if number else ""
+            out.append(_admonition(f"Solution: {label}`{name}`", "tip solution",
+                                   [_code_block(_solution_only(source)) for source in code]))
     return "\n".join(out)
+
+
+def _fence(char, text):
+    """A fence of ``char``: three, or one more than the longest run of it that starts a line of ``text``."""
+    runs = [len(match.group(1)) for match in re.finditer(rf"^[ \t]*({re.escape(char)}+)", text, re.MULTILINE)]
+    return char * max([3] + [run + 1 for run in runs])
+
+
+def _code_block(source, language="python"):
+    fence = _fence("`", source)
+    return f"{fence}{language}\n{source}\n{fence}"
+
+
+def _admonition(title, classes, parts):
+    body = "\n\n".join(part for part in parts if part.strip())
+    fence = _fence(":", body)
+    return f"{fence}{{admonition}} {title}\n:class: {classes}\n\n{body}\n{fence}\n"
 
 
 def _solution_only(source):
