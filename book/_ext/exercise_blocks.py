@@ -3,11 +3,14 @@
     ```{exercises} perceptron
     ```
 
-renders each exercise of ``code/exercise_bank/perceptron.py``: its number,
-title and points, its statement and the starting code a student gets. The
+renders each exercise of ``code/exercise_bank/perceptron.py`` as an
+admonition (classes ``exercise`` and ``note``): its number, title and points,
+its statement and the starting code a student gets. The
 public book never shows solutions; the instructor build
 (``MLPKIT_SOLUTIONS=1``, ``make book-instructor``) adds each reference
-solution below its exercise.
+solution below its exercise (classes ``solution`` and ``tip``). The markdown
+comes from `mlpkit.exercises.book_markdown`; if it makes fewer or more
+blocks than there are exercises, the build fails.
 """
 
 import os
@@ -37,6 +40,13 @@ class ExercisesDirective(SphinxDirective):
             raise self.error(str(error))
         container = nodes.container(classes=["mlpkit-exercises"])
         self.state.nested_parse(StringList(text.splitlines(), source=f"exercises:{chapter}"), self.content_offset, container)
+        # Markup that does not parse shows up as literal text, not as an error: count the blocks it made.
+        expected = len(exercises.load_exercises([chapter]))
+        made = {kind: sum(1 for node in container.findall(nodes.admonition) if kind in node["classes"])
+                for kind in ("exercise", "solution")}
+        if made["exercise"] != expected or made["solution"] != (expected if solutions_enabled() else 0):
+            raise self.error(f"{chapter}: {expected} exercises, but their markdown made {made['exercise']} exercise "
+                             f"and {made['solution']} solution blocks (see mlpkit.exercises.book_markdown)")
         return [container]
 
 
