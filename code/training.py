@@ -1,10 +1,15 @@
 """Chapter 4: mini-batch gradient descent on the sigmoid MLP, with MSE.
 
-``train`` shuffles the training set every epoch (seeded), runs the epoch's
-mini-batches in one compiled function (``make_epoch_function``), and
-evaluates train and test loss and accuracy after every epoch. Loss is
-``reduce_mean((a - y)^2)`` over batch and classes, as in chapter 3; labels
-are one-hot.
+The training loop in plain Python is ``make_plain_epoch``: a loop over the
+shuffled mini-batches, one eager step (``make_step``: forward pass, tape,
+update) per batch. ``train`` runs the same steps compiled into one function
+per epoch (``make_epoch_function``, explained in chapter 5), shuffles the
+training set every epoch (seeded), and evaluates loss and accuracy after
+every epoch on the training set and, if given, on one held-out set (a
+validation split while settings are being chosen, the test set at the end).
+Loss is ``reduce_mean((y - t)^2)`` over batch and classes, as in chapter 3
+(the book's output y and target t; in the code ``y`` and ``y_*`` name the
+one-hot targets, as Keras does).
 
 Training stops with ``TrainingDiverged`` and a message saying why when
 - the loss or a weight becomes NaN or infinite (the model gets back the
@@ -142,8 +147,32 @@ def make_step(model, lr):
     return step
 
 
+def make_plain_epoch(model, lr, batch_size):
+    """Chapter 4's training loop in plain Python: ``run_epoch(x, y, order) -> mean batch loss``.
+
+    ``order`` is the epoch's permutation of example indices (a shuffle). Its
+    first ``batch_size`` indices make the first mini-batch, the next ones the
+    second, and so on; the last batch may be smaller. Each batch is one eager
+    step of ``make_step``. ``make_epoch_function`` computes the same epoch
+    compiled.
+    """
+    step = make_step(model, tf.constant(lr, tf.float32))
+    batch_size = int(batch_size)
+
+    def run_epoch(x, y, order):
+        losses = []
+        for start in range(0, len(order), batch_size):
+            index = order[start : start + batch_size]  # the next B shuffled examples
+            losses.append(step(tf.gather(x, index), tf.gather(y, index)))
+        return float(tf.reduce_mean(losses))
+
+    return run_epoch
+
+
 def make_epoch_function(model, lr, batch_size, jit_compile=True):
-    """The kit's training loop: ``run_epoch(x, y, order) -> mean batch loss``.
+    """The kit's compiled training loop: ``run_epoch(x, y, order) -> mean batch loss``.
+
+    The same epoch as ``make_plain_epoch``, as one compiled program.
 
     ``order`` is the epoch's permutation of example indices. It is cut into
     full batches, a ``(batches, batch_size)`` matrix of indices, and one
@@ -152,7 +181,7 @@ def make_epoch_function(model, lr, batch_size, jit_compile=True):
     so no shuffled copy of the data set is made, and every step has the same
     static shape, which lets XLA (``jit_compile``) compile the whole loop into
     one program. A last, smaller batch, if any, is one more call.
-    (Chapter 5 measures this against the alternatives.)
+    (Chapter 5 explains this and measures it against the alternatives.)
     """
     step = make_step(model, tf.constant(lr, tf.float32))
     batch_size = int(batch_size)
@@ -186,32 +215,42 @@ def _all_finite(model):
     return all(bool(tf.reduce_all(tf.math.is_finite(p))) for p in model.params)
 
 
-def train(model, x_train, y_train, x_test, y_test, config=None, progress=True, stop_on_saturation=True, **overrides):
+def train(model, x_train, y_train, x_test=None, y_test=None, config=None, progress=True, stop_on_saturation=True,
+          held_out="test", **overrides):
     """Train ``model`` in place on preprocessed data; return a ``History``.
 
     ``x_*`` are ``(n, 784)`` float32 in ``[0, 1]`` and ``y_*`` one-hot
     ``(n, 10)``, as tensors from ``mlpkit.data.preprocess`` (NumPy arrays work
-    too, at the cost of a copy). ``config`` is a ``TrainConfig``;
-    keyword overrides such as ``lr=0.1`` build one. ``progress`` reports the epochs
-    (see ``mlpkit.progress``). ``stop_on_saturation=False`` records saturated
-    epochs instead of stopping (studies of saturation need them).
+    too, at the cost of a copy). ``x_test, y_test`` is the held-out set
+    evaluated after every epoch, recorded as ``{held_out}_loss`` and
+    ``{held_out}_accuracy`` (pass a validation split with
+    ``held_out="validation"``); with ``None`` only the training set is
+    evaluated, and ``confusion`` and ``test_predictions`` stay ``None``.
+    ``config`` is a ``TrainConfig``; keyword overrides such as ``lr=0.1``
+    build one. ``progress`` reports the epochs (see ``mlpkit.progress``).
+    ``stop_on_saturation=False`` records saturated epochs instead of stopping
+    (studies of saturation need them).
     """
     if config is not None and overrides:
         raise ValueError(f"give either config or keyword options such as lr=..., not both; got config and {sorted(overrides)}")
+    if (x_test is None) != (y_test is None):
+        raise ValueError("give both x_test and y_test, or neither")
     config = config or TrainConfig(**overrides)
     x_train, y_train = tf.convert_to_tensor(x_train, tf.float32), tf.convert_to_tensor(y_train, tf.float32)
     rng = np.random.default_rng(config.seed)
     run_epoch = make_epoch_function(model, config.lr, config.batch_size, config.jit_compile)
     history = History(config=asdict(config))
+    accuracy_key = f"{held_out}_accuracy" if x_test is not None else "train_accuracy"
 
     def record(epoch, seconds):
-        on_train, on_test = evaluate(model, x_train, y_train), evaluate(model, x_test, y_test)
-        history.epochs.append(
-            {"epoch": epoch, "train_loss": on_train.loss, "train_accuracy": on_train.accuracy,
-             "test_loss": on_test.loss, "test_accuracy": on_test.accuracy,
-             "saturated_outputs": on_train.saturated, "seconds": seconds}
-        )
-        return on_test.predictions
+        on_train = evaluate(model, x_train, y_train)
+        row = {"epoch": epoch, "train_loss": on_train.loss, "train_accuracy": on_train.accuracy}
+        on_test = None
+        if x_test is not None:
+            on_test = evaluate(model, x_test, y_test)
+            row.update({f"{held_out}_loss": on_test.loss, f"{held_out}_accuracy": on_test.accuracy})
+        history.epochs.append({**row, "saturated_outputs": on_train.saturated, "seconds": seconds})
+        return None if on_test is None else on_test.predictions
 
     predictions = record(0, 0.0)
     start = time.perf_counter()
@@ -234,15 +273,17 @@ def train(model, x_train, y_train, x_test, y_test, config=None, progress=True, s
                 f"training stopped in epoch {epoch}: {history.final['saturated_outputs']:.0%} of the network's "
                 "outputs are exactly 0 or 1. The sigmoids have saturated, so their gradients are 0 and training "
                 f"cannot recover; a too large learning rate does this (here {config.lr:g}). Train again with a "
-                f"smaller one (the thesis uses 0.9). Test accuracy: {history.final['test_accuracy']:.1%}.",
+                f"smaller one (the thesis uses 0.9). {accuracy_key.replace('_', ' ').capitalize()}: "
+                f"{history.final[accuracy_key]:.1%}.",
                 history,
             )
         if bar:
-            bar.set_postfix(loss=history.final["train_loss"], test_acc=f"{history.final['test_accuracy']:.2%}")
+            bar.set_postfix(**{"loss": history.final["train_loss"], accuracy_key.replace("accuracy", "acc"): f"{history.final[accuracy_key]:.2%}"})
             bar.update()
     if bar:
         bar.close()
     history.wall_seconds = time.perf_counter() - start
-    history.test_predictions = predictions
-    history.confusion = confusion_matrix(np.argmax(y_test, axis=1), predictions).tolist()
+    if x_test is not None:
+        history.test_predictions = predictions
+        history.confusion = confusion_matrix(np.argmax(y_test, axis=1), predictions).tolist()
     return history
