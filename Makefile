@@ -80,7 +80,7 @@ test-oldest: $(STAMP)
 # The full studies that chapter 6 plots (full Fashion-MNIST: apt-get install
 # dataset-fashion-mnist). Slow: each writes runs/study-NAME/ and its summary
 # goes to code/results/NAME.json (shipped with the package).
-STUDIES = figure17 figure18 figure20 figure22 figure22_glorot figure25 figure26 figure27
+STUDIES = figure17 figure18 figure20 figure22 figure22_glorot figure25 figure26 figure27 width100_25epochs
 studies: $(STAMP)
 	for name in $(STUDIES); do \
 	  $(BIN)/mlpkit study $$name --dataset fashion_mnist --out runs/study-$$name && \
