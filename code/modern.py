@@ -30,9 +30,31 @@ DEFAULT_LR = {"sgd": 0.9, "momentum": 0.1, "nesterov": 0.1, "rmsprop": 0.001, "a
 # -- pieces -------------------------------------------------------------------------
 
 def xavier_uniform(n_in, n_out, seed=None, dtype=tf.float32):
-    """Weights ``(n_in, n_out)`` uniform in ``±sqrt(6 / (n_in + n_out))`` (Glorot and Bengio, 2010)."""
+    """Weights ``(n_in, n_out)`` uniform in ``±sqrt(6 / (n_in + n_out))`` (Glorot and Bengio, 2010).
+
+    Variance ``2 / (n_in + n_out)``: the compromise between ``1 / n_in``, which keeps the
+    variance of ``z_l`` from layer to layer (forward), and ``1 / n_out``, which keeps that of
+    ``delta_l`` (backward)."""
     limit = np.sqrt(6.0 / (n_in + n_out))
     return tf.random.stateless_uniform((n_in, n_out), seed=[seed or 0, 7], minval=-limit, maxval=limit, dtype=dtype)
+
+
+def he_uniform(n_in, n_out, seed=None, dtype=tf.float32):
+    """Weights ``(n_in, n_out)`` uniform in ``±sqrt(6 / n_in)`` (He et al., 2015): variance ``2 / n_in``.
+
+    A ReLU zeroes about half of its inputs, halving the mean square of what it passes on;
+    twice the forward variance ``1 / n_in`` makes up for it, layer after layer."""
+    limit = np.sqrt(6.0 / n_in)
+    return tf.random.stateless_uniform((n_in, n_out), seed=[seed or 0, 7], minval=-limit, maxval=limit, dtype=dtype)
+
+
+def thesis_uniform(n_in, n_out, seed=None, dtype=tf.float32):
+    """Weights ``(n_in, n_out)`` uniform in ``(-1, 1)`` whatever the layer's size, as chapter 4's network."""
+    return tf.random.stateless_uniform((n_in, n_out), seed=[seed or 0, 7], minval=-1.0, maxval=1.0, dtype=dtype)
+
+
+#: Weight initialisations by name; ``"uniform"`` also draws the biases from ``(-1, 1)`` (the others set them to 0).
+INITS = {"glorot": xavier_uniform, "he": he_uniform, "uniform": thesis_uniform}
 
 
 def relu(x):
@@ -69,16 +91,24 @@ def naive_cross_entropy(logits, labels):
 
 
 class Dense(tf.Module):
-    """``activation(x @ w + b)``; the input size is read from the first batch it sees (then fixed)."""
+    """``activation(x @ w + b)``; the input size is read from the first batch it sees (then fixed).
 
-    def __init__(self, units, activation=None, seed=0, name=None):
+    ``init`` names the weights' initialisation in ``INITS`` (Glorot's by default)."""
+
+    def __init__(self, units, activation=None, seed=0, init="glorot", name=None):
         super().__init__(name=name)
-        self.units, self.activation, self.seed = int(units), activation or tf.identity, seed
+        if init not in INITS:
+            raise ValueError(f"unknown init {init!r}; expected one of {', '.join(INITS)}")
+        self.units, self.activation, self.seed, self.init = int(units), activation or tf.identity, seed, init
         self.w = self.b = None
 
     def build(self, n_in):
-        self.w = tf.Variable(xavier_uniform(n_in, self.units, self.seed), name="w")
-        self.b = tf.Variable(tf.zeros([self.units]), name="b")
+        self.w = tf.Variable(INITS[self.init](n_in, self.units, self.seed), name="w")
+        if self.init == "uniform":
+            bias = tf.random.stateless_uniform([self.units], seed=[self.seed or 0, 8], minval=-1.0, maxval=1.0)
+        else:
+            bias = tf.zeros([self.units])
+        self.b = tf.Variable(bias, name="b")
 
     def __call__(self, x):
         if self.w is None:
@@ -91,9 +121,11 @@ class Dense(tf.Module):
 class MLP(WeightsMixin, tf.Module):
     """Dense layers ``layer_sizes[1:]``: ``activation`` on the hidden ones, and on the output either
     nothing (logits, for cross-entropy) or the sigmoid (for MSE, as in chapter 4). ``dropout`` zeroes
-    that fraction of each hidden layer's outputs in training (scaling the rest up), never in inference."""
+    that fraction of each hidden layer's outputs in training (scaling the rest up), never in inference.
+    ``init`` is one of ``INITS``: ``"glorot"`` (the tutorial's), ``"he"`` or ``"uniform"`` (chapter 4's)."""
 
-    def __init__(self, layer_sizes=(784, 700, 500, 10), activation="relu", output="logits", dropout=0.0, seed=0, name=None):
+    def __init__(self, layer_sizes=(784, 700, 500, 10), activation="relu", output="logits", dropout=0.0, seed=0,
+                 init="glorot", name=None):
         super().__init__(name=name)
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; expected one of {', '.join(ACTIVATIONS)}")
@@ -102,9 +134,10 @@ class MLP(WeightsMixin, tf.Module):
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1); got {dropout}")
         self.layer_sizes, self.activation, self.output, self.dropout = [int(n) for n in layer_sizes], activation, output, dropout
-        self.seed = seed
-        hidden = [Dense(n, ACTIVATIONS[activation], seed=seed * 100 + i) for i, n in enumerate(self.layer_sizes[1:-1])]
-        self.layers = hidden + [Dense(self.layer_sizes[-1], tf.sigmoid if output == "sigmoid" else None, seed=seed * 100 + 99)]
+        self.seed, self.init = seed, init
+        hidden = [Dense(n, ACTIVATIONS[activation], seed=seed * 100 + i, init=init) for i, n in enumerate(self.layer_sizes[1:-1])]
+        self.layers = hidden + [Dense(self.layer_sizes[-1], tf.sigmoid if output == "sigmoid" else None, seed=seed * 100 + 99,
+                                      init=init)]
         for n_in, layer in zip(self.layer_sizes[:-1], self.layers):  # build now: the variables exist before any call
             layer.build(n_in)
         self._dropout_seed = tf.Variable([seed, 0], dtype=tf.int64, trainable=False, name="dropout_seed")
@@ -122,8 +155,18 @@ class MLP(WeightsMixin, tf.Module):
         return [v for layer in self.layers for v in (layer.w, layer.b)]
 
     def __repr__(self):
-        return (f"MLP({list(self.layer_sizes)}, {self.activation}, {self.output} out, dropout {self.dropout:g}, "
+        init = "" if self.init == "glorot" else f", init={self.init}"
+        return (f"MLP({list(self.layer_sizes)}, {self.activation}, {self.output} out, dropout {self.dropout:g}{init}, "
                 f"{self.count_params():,} parameters)")
+
+
+def activation_rms(model, x):
+    """Root mean square of ``a_0 = x`` and of each layer's output ``a_l`` of ``model`` (an ``MLP``), in inference."""
+    rms = [float(tf.sqrt(tf.reduce_mean(tf.square(x))))]
+    for layer in model.layers:
+        x = layer(x)
+        rms.append(float(tf.sqrt(tf.reduce_mean(tf.square(x)))))
+    return rms
 
 
 # -- optimizers, each in Keras's formulation -----------------------------------------------
@@ -173,7 +216,10 @@ class Momentum(Optimizer):
 
 
 class RMSProp(Optimizer):
-    """``s = rho s + (1 - rho) g^2; w -= lr g / sqrt(s + eps)``, as ``keras.optimizers.RMSprop``."""
+    """``s = rho s + (1 - rho) g^2; w -= lr g / sqrt(s + eps)``, as ``keras.optimizers.RMSprop``.
+
+    ``eps`` sits inside the square root (Keras's choice); ``sqrt(s) + eps`` is a different step
+    wherever ``s`` is comparable to ``eps``, which ``tests/test_modern.py`` tells apart."""
 
     slot_count = 1
 
@@ -188,14 +234,19 @@ class RMSProp(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma and Ba, 2015) with bias correction.
+    """Adam (Kingma and Ba, 2015) with bias correction, in Keras's efficient form.
 
-    ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2``, and with
-    ``m_hat = m / (1 - b1^t)``, ``v_hat = v / (1 - b2^t)`` the paper's step is
-    ``w -= lr m_hat / (sqrt(v_hat) + eps)``. Like Keras (and the paper's
-    "efficient" form), this puts ``eps`` outside the correction:
-    ``w -= lr sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)``, which is the
-    same step with ``eps`` scaled by ``sqrt(1 - b2^t)``.
+    At step ``t`` (1 for the first), ``m = b1 m + (1 - b1) g`` and ``v = b2 v + (1 - b2) g^2``.
+    The paper's Algorithm 1 corrects both, ``m_hat = m / (1 - b1^t)``, ``v_hat = v / (1 - b2^t)``,
+    and steps ``w -= lr m_hat / (sqrt(v_hat) + eps_paper)``. This class, like
+    ``keras.optimizers.Adam``, folds the corrections into the learning rate and adds ``eps`` to
+    the uncorrected ``sqrt(v)``::
+
+        w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
+
+    which is the paper's step with ``eps_paper = eps / sqrt(1 - b2^t)``: at ``t = 1`` (``b2 = 0.999``)
+    about 32 times ``eps``, falling towards ``eps`` as ``t`` grows. The two differ only where
+    ``sqrt(v_hat)`` is comparable to ``eps``; ``tests/test_modern.py`` checks both statements.
     """
 
     slot_count = 2
@@ -315,6 +366,41 @@ def train(model, x_train, y_train, x_test, y_test, loss="cross_entropy", optimiz
     history.test_predictions = predictions
     history.confusion = confusion_matrix(np.argmax(np.asarray(y_test), axis=1), predictions).tolist()
     return history
+
+
+# -- from chapter 4's recipe to the tutorial's, one change at a time ------------------------------
+
+#: Each step changes the settings of the one before it in one respect (loss and output count as one:
+#: a softmax output goes with cross-entropy). The first row is chapter 4's network; the row
+#: "batch 128" is the tutorial's recipe on a 100-unit hidden layer; the last swaps Glorot for He.
+RECIPE_STEPS = (
+    ("chapter 4", {"layer_sizes": (784, 15, 10), "activation": "sigmoid", "output": "sigmoid", "init": "uniform",
+                   "loss": "mse", "optimizer": "sgd", "lr": 0.9, "batch_size": 10}),
+    ("width 100", {"layer_sizes": (784, 100, 10)}),
+    ("Glorot init", {"init": "glorot"}),
+    ("softmax + cross-entropy", {"output": "logits", "loss": "cross_entropy"}),
+    ("Adam", {"optimizer": "adam", "lr": DEFAULT_LR["adam"]}),
+    ("ReLU", {"activation": "relu"}),
+    ("batch 128", {"batch_size": 128}),
+    ("He init", {"init": "he"}),
+)
+
+
+def recipe_steps():
+    """``[(name, settings)]``: the cumulative settings after each change of ``RECIPE_STEPS``."""
+    settings, out = {}, []
+    for name, change in RECIPE_STEPS:
+        settings = {**settings, **change}
+        out.append((name, settings))
+    return out
+
+
+def train_recipe(settings, x_train, y_train, x_test, y_test, epochs=5, validation=1000, seed=0):
+    """Train a fresh ``MLP`` built from one row of ``recipe_steps()``; return its history."""
+    net = MLP(settings["layer_sizes"], settings["activation"], settings["output"], seed=seed, init=settings["init"])
+    return train(net, x_train, y_train, x_test, y_test, loss=settings["loss"], optimizer=settings["optimizer"],
+                 lr=settings["lr"], epochs=epochs, batch_size=settings["batch_size"], validation=validation, seed=seed,
+                 progress=False)
 
 
 # -- reading the results ----------------------------------------------------------------------
