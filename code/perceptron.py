@@ -1,9 +1,9 @@
 """Chapter 1: the step-function perceptron.
 
-A perceptron computes ``activation(x @ w + b)``. Inputs are row vectors: a
-batch of ``n`` examples with ``k`` features is a ``(n, k)`` matrix, the weights
-are ``(k, units)`` and the bias ``(units,)`` or ``(1, units)``, so the output is
-``(n, units)``. With ``units=1`` and the step activation this is Rosenblatt's
+A perceptron computes ``activation(x @ w + b)``. Inputs are row vectors (the
+book's notation page): a batch of ``B`` examples with ``n_0`` inputs each is a
+``(B, n_0)`` matrix, the weights are ``(n_0, units)`` and the bias ``(units,)``
+or ``(1, units)``, so the output is ``(B, units)``. With ``units=1`` and the step activation this is Rosenblatt's
 perceptron; with several units it is one dense layer, which chapter 2 stacks.
 
 Also here: the four logic inputs, the weights that make AND and OR, a
@@ -139,12 +139,31 @@ threshold 0, so rounding in the solver cannot flip an output.)
     return result.x[:-1].reshape(-1, 1), float(result.x[-1])
 
 
+def perceptron_update(w, b, x, t, lr=1.0):
+    """One step of the perceptron rule on one example: ``(w, b, y)`` after it.
+
+    ``x`` is one example, shape ``(n_0,)``; ``w`` has shape ``(n_0,)``; ``t`` is
+    its target (0 or 1) and ``lr`` the learning rate η. The output before the
+    step is ``y = step(x @ w + b)``; the step is ``w + lr * (t - y) * x`` and
+    ``b + lr * (t - y)``. With ``t - y = +1`` (a missed 1) it adds the example,
+    so ``x @ w`` grows by ``lr * |x|^2``: the weights move towards the example.
+    With ``t - y = -1`` (a false 1) it subtracts it, so ``x @ w`` shrinks by as
+    much: they move away. With ``t == y`` nothing changes.
+    """
+    w = np.asarray(w, dtype=np.float64)
+    x = np.asarray(x, dtype=np.float64)
+    y = 1.0 if x @ w + b > 0 else 0.0
+    return w + lr * (t - y) * x, b + lr * (t - y), y
+
+
 def learn_perceptron(targets, inputs=LOGIC_INPUTS, lr=1.0, epochs=50, seed=0):
     """Rosenblatt's perceptron learning rule on a truth table.
 
-    For each example in turn: ``w += lr * (t - y) * x`` and ``b += lr * (t - y)``,
-    where ``y`` is the current step output. Returns ``(weights, bias, errors)``
-    with ``errors[e]`` the number of misclassified examples during epoch ``e``.
+    For each example in turn, ``perceptron_update``: ``w += lr * (t - y) * x``
+    and ``b += lr * (t - y)``, where ``y`` is the current step output and
+    ``lr`` the learning rate η. Returns ``(weights, bias, errors)`` with
+    ``errors[e - 1]`` the number of misclassified examples during epoch ``e``
+    (epochs count from 1).
     Training stops after the first epoch without a mistake. On linearly
     separable data this happens after finitely many updates (the perceptron
     convergence theorem); on XOR it never happens.
@@ -158,11 +177,8 @@ def learn_perceptron(targets, inputs=LOGIC_INPUTS, lr=1.0, epochs=50, seed=0):
     for _ in range(epochs):
         mistakes = 0
         for x, t in zip(inputs, targets):
-            y = 1.0 if x @ w + b > 0 else 0.0
-            if y != t:
-                w += lr * (t - y) * x
-                b += lr * (t - y)
-                mistakes += 1
+            w, b, y = perceptron_update(w, b, x, t, lr)
+            mistakes += int(y != t)
         errors.append(mistakes)
         if mistakes == 0:
             break

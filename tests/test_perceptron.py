@@ -158,3 +158,30 @@ def test_learning_rule_learns_separable_gates(name, seed):
 def test_learning_rule_never_settles_on_xor(seed):
     _, _, errors = perceptron.learn_perceptron(TRUTH_TABLES["XOR"], epochs=200, seed=seed)
     assert len(errors) == 200 and min(errors) >= 1
+
+
+@pytest.mark.parametrize("x", [[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.5, -2.0]])
+def test_rule_moves_weights_away_from_a_false_one_and_towards_a_missed_one(x):
+    x = np.array(x)
+    # t - y = -1: the perceptron fires (w @ x + b > 0) on an example whose target is 0.
+    w, b = np.array([0.7, 0.4]) * np.sign(x + 0.1), 0.5
+    assert x @ w + b > 0
+    new_w, new_b, y = perceptron.perceptron_update(w, b, x, t=0.0, lr=0.5)
+    assert y == 1.0
+    assert new_w @ x < w @ x  # away from the example: w @ x falls by lr * |x|^2
+    np.testing.assert_allclose(new_w @ x, w @ x - 0.5 * x @ x, rtol=1e-12)
+    assert new_b == b - 0.5
+    # t - y = +1: it stays silent on an example whose target is 1.
+    new_w, new_b, y = perceptron.perceptron_update(-w, -b, x, t=1.0, lr=0.5)
+    assert y == 0.0
+    assert new_w @ x > -w @ x  # towards the example
+    # t == y: no change.
+    same_w, same_b, _ = perceptron.perceptron_update(w, b, x, t=1.0, lr=0.5)
+    np.testing.assert_array_equal(same_w, w)
+    assert same_b == b
+
+
+def test_learning_rule_counts_epochs_from_one():
+    # AND from seed 0: errors[e - 1] belongs to epoch e, and the last epoch has no mistake.
+    _, _, errors = perceptron.learn_perceptron(TRUTH_TABLES["AND"], epochs=100, seed=0)
+    assert errors[-1] == 0 and all(e > 0 for e in errors[:-1])
