@@ -3,8 +3,9 @@
 A perceptron computes ``activation(x @ w + b)``. Inputs are row vectors (the
 book's notation page): a batch of ``B`` examples with ``n_0`` inputs each is a
 ``(B, n_0)`` matrix, the weights are ``(n_0, units)`` and the bias ``(units,)``
-or ``(1, units)``, so the output is ``(B, units)``. With ``units=1`` and the step activation this is Rosenblatt's
-perceptron; with several units it is one dense layer, which chapter 2 stacks.
+or ``(1, units)``, so the output is ``(B, units)``. With ``units=1`` and the
+step activation this is Rosenblatt's perceptron; with several units it is one
+dense layer, which chapter 2 stacks.
 
 Also here: the four logic inputs, the weights that make AND and OR, a
 feasibility check that says whether any single perceptron can compute a given
@@ -140,7 +141,7 @@ threshold 0, so rounding in the solver cannot flip an output.)
 
 
 def perceptron_update(w, b, x, t, lr=1.0):
-    """One step of the perceptron rule on one example: ``(w, b, y)`` after it.
+    """One step of the perceptron rule on one example: the new ``(w, b)`` and the output ``y`` it corrected.
 
     ``x`` is one example, shape ``(n_0,)``; ``w`` has shape ``(n_0,)``; ``t`` is
     its target (0 or 1) and ``lr`` the learning rate η. The output before the
