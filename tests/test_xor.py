@@ -96,14 +96,47 @@ def test_scaling_by_100_approaches_the_step():
     np.testing.assert_allclose(out, [0.0, 1.0, 1.0, 0.0], atol=1e-6)
 
 
-@pytest.mark.parametrize("dtype, rtol", [(tf.float64, 1e-12), (tf.float32, 1e-6)])
-def test_sigmoid_derivative_formula_matches_tape(dtype, rtol):
+def _closed_form_sigmoid_derivative(z):
+    # e^{-z} / (1 + e^{-z})^2 in NumPy float64, computed without TensorFlow's sigmoid or s(1 - s),
+    # so it shares no code with the tape's gradient or with sigmoid_prime.
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(-np.abs(z))  # the derivative is even in z; |z| keeps exp from overflowing
+    return e / (1.0 + e) ** 2
+
+
+def _check_against_closed_form(derivative, dtype, rtol, atol):
     z = tf.linspace(tf.constant(-10.0, dtype), 10.0, 101)
+    np.testing.assert_allclose(derivative(z), _closed_form_sigmoid_derivative(z.numpy()), rtol=rtol, atol=atol)
+
+
+def _tape_derivative(z):
     with tf.GradientTape() as tape:
         tape.watch(z)
         s = sigmoid(z)
-    np.testing.assert_allclose(tape.gradient(s, z), sigmoid_prime(z), rtol=rtol, atol=1e-12)
-    np.testing.assert_allclose(sigmoid_prime(z), s * (1 - s), rtol=rtol)
+    return tape.gradient(s, z)
+
+
+# float32: sigma(z)(1 - sigma(z)) loses relative precision where sigma is near 1 (1 - sigma cancels),
+# so the check there is absolute, a few float32 roundings of the peak value 0.25.
+@pytest.mark.parametrize("dtype, rtol, atol", [(tf.float64, 1e-12, 0.0), (tf.float32, 1e-5, 1e-7)])
+def test_sigmoid_derivative_formula_matches_tape(dtype, rtol, atol):
+    # The tape's derivative and sigmoid_prime, each against the independent closed form.
+    _check_against_closed_form(_tape_derivative, dtype, rtol, atol)
+    _check_against_closed_form(sigmoid_prime, dtype, rtol, atol)
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        lambda z: tf.math.sigmoid(z),  # sigma(z) alone: the factor (1 - sigma) forgotten
+        lambda z: tf.math.sigmoid(z) * (1.0 + tf.math.sigmoid(z)),  # a sign slip
+        lambda z: 0.25 * tf.ones_like(z),  # the peak value everywhere
+        lambda z: _tape_derivative(z) * (1.0 + 1e-9),  # a relative error of 1e-9 in float64
+    ],
+)
+def test_sigmoid_derivative_check_fails_on_a_wrong_derivative(wrong):
+    with pytest.raises(AssertionError):
+        _check_against_closed_form(wrong, tf.float64, 1e-12, 0.0)
 
 
 def test_sigmoid_derivative_matches_finite_differences():
