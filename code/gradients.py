@@ -1,18 +1,22 @@
 """Chapter 3: gradients derived by hand, checked against ``tf.GradientTape``.
 
 Three worked examples from the thesis (Pojunas 2021), then backpropagation for
-a sigmoid MLP of any layer sizes:
+a sigmoid MLP of any layer sizes. The names follow the book's notation page:
+input ``x``, target ``t``, output ``y``, learning rate ``lr`` (η).
 
-- one weight: ``f(w) = a*w``, cost ``C = (f - target)^2``, ``dC/dw = 2a(f - target)``;
-- two weights in a chain: ``a2 = a1*w1``, ``a3 = a2*w2``;
-- one sigmoid neuron with a bias: ``y = σ(a*w + b)``;
+- one weight: ``y = x*w``, cost ``C = (y - t)^2``, ``dC/dw = 2x(y - t)``;
+- two weights in a chain: ``a1 = x*w1``, ``y = a1*w2``;
+- one sigmoid neuron with a bias: ``y = σ(x*w + b)``;
 - a sigmoid MLP with the mean squared error of chapter 4.
 
-Notation: inputs are row vectors, so a batch is ``(B, n_0)``, layer ``l`` has
-weights ``W_l`` of shape ``(n_{l-1}, n_l)`` and bias ``b_l`` of shape ``(n_l,)``,
-``z_l = a_{l-1} @ W_l + b_l`` and ``a_l = σ(z_l)``. (Written with column
-vectors, the chapter's ``W_l a`` is this ``a @ W_l`` transposed.) The loss is
-``mse(a_L, y) = mean over batch AND outputs of (a_L - y)^2``, the chapter-4
+The thesis writes the input ``a``, the output ``f(w)`` (in the chain ``a3``,
+with input ``a1``), the target ``ŷ`` and the learning rate ``r``.
+
+Shapes: examples are rows, so a batch of ``B`` examples is ``(B, n_0)``; layer
+``l`` has weights ``W_l`` of shape ``(n_{l-1}, n_l)`` and bias ``b_l`` of shape
+``(n_l,)``, and computes ``z_l = a_{l-1} @ W_l + b_l``, ``(B, n_l)``, and
+``a_l = σ(z_l)``, with ``a_0 = x`` and output ``y = a_L``. The loss is
+``mse(y, t) = mean over batch AND outputs of (y - t)^2``, the chapter-4
 convention; its gradient therefore carries a factor ``1 / (B * n_L)``.
 """
 
@@ -24,73 +28,73 @@ from mlpkit.activations import sigmoid, sigmoid_prime
 # --- one weight ---------------------------------------------------------------
 
 
-def one_weight_grad(a, w, target):
-    """``dC/dw`` for ``C = (a*w - target)^2``: ``2a(a*w - target)``."""
-    return 2.0 * a * (a * w - target)
+def one_weight_grad(x, w, t):
+    """``dC/dw`` for ``C = (x*w - t)^2``: ``2x(x*w - t)``."""
+    return 2.0 * x * (x * w - t)
 
 
-def one_weight_descent(a=2.0, w=0.8, target=1.0, lr=1.0, steps=5, dtype=tf.float64):
+def one_weight_descent(x=2.0, w=0.8, t=1.0, lr=1.0, steps=5, dtype=tf.float64):
     """Gradient descent on the one-weight network; one row per step.
 
     ``lr=1.0`` is the thesis's "no learning rate" update ``w <- w - dC/dw``.
-    Each row holds the weight, the output ``f = a*w``, the cost, the
+    Each row holds the weight, the output ``y = x*w``, the cost, the
     hand-derived gradient and the tape's gradient at that weight, before the
     update. ``steps`` updates give ``steps + 1`` rows.
     """
-    a = tf.constant(a, dtype)
+    x = tf.constant(x, dtype)
     w_var = tf.Variable(w, dtype=dtype)
     rows = []
     for _ in range(steps + 1):
         with tf.GradientTape() as tape:
-            f = a * w_var
-            cost = (f - target) ** 2
+            y = x * w_var
+            cost = (y - t) ** 2
         tape_grad = tape.gradient(cost, w_var)
-        hand_grad = one_weight_grad(a, w_var, target)
+        hand_grad = one_weight_grad(x, w_var, t)
         rows.append(
-            {"w": float(w_var), "f": float(f), "cost": float(cost), "hand dC/dw": float(hand_grad), "tape dC/dw": float(tape_grad)}
+            {"w": float(w_var), "y": float(y), "cost": float(cost), "hand dC/dw": float(hand_grad), "tape dC/dw": float(tape_grad)}
         )
         w_var.assign_sub(lr * hand_grad)
     return rows
 
 
-def one_weight_closed_form(k, a=2.0, w0=0.8, target=1.0, lr=0.1):
-    """The weight after ``k`` updates, from ``w_{k+1} - w* = (1 - 2 lr a^2)(w_k - w*)``, ``w* = target / a``."""
-    w_star = target / a
-    return w_star + (w0 - w_star) * (1.0 - 2.0 * lr * a * a) ** k
+def one_weight_closed_form(k, x=2.0, w0=0.8, t=1.0, lr=0.1):
+    """The weight after ``k`` updates, from ``w_{k+1} - w* = (1 - 2 lr x^2)(w_k - w*)``, ``w* = t / x``."""
+    w_star = t / x
+    return w_star + (w0 - w_star) * (1.0 - 2.0 * lr * x * x) ** k
 
 
 # --- two weights in a chain -------------------------------------------------------
 
 
-def chain_grads(a1, w1, w2, target):
-    """Hand-derived ``(dC/dw1, dC/dw2)`` for ``a3 = (a1*w1)*w2``, ``C = (a3 - target)^2``."""
-    a2 = a1 * w1
-    a3 = a2 * w2
-    d_cost__d_a3 = 2.0 * (a3 - target)
-    return a1 * w2 * d_cost__d_a3, a2 * d_cost__d_a3
+def chain_grads(x, w1, w2, t):
+    """Hand-derived ``(dC/dw1, dC/dw2)`` for ``y = (x*w1)*w2``, ``C = (y - t)^2``."""
+    a1 = x * w1
+    y = a1 * w2
+    d_cost__d_y = 2.0 * (y - t)
+    return x * w2 * d_cost__d_y, a1 * d_cost__d_y
 
 
-def chain_descent(a1=2.0, w1=0.8, w2=3.0, target=1.0, lr=0.01, steps=25, dtype=tf.float32):
+def chain_descent(x=2.0, w1=0.8, w2=3.0, t=1.0, lr=0.01, steps=25, dtype=tf.float32):
     """``steps`` updates of both chain weights; one row per state, hand and tape partials side by side.
 
     Both partials are taken at the same weights, then both weights move.
     """
-    a1 = tf.constant(a1, dtype)
+    x = tf.constant(x, dtype)
     w1 = tf.Variable(w1, dtype=dtype)
     w2 = tf.Variable(w2, dtype=dtype)
     rows = []
     for step in range(steps + 1):
         with tf.GradientTape() as tape:
-            a3 = a1 * w1 * w2
-            cost = (a3 - target) ** 2
+            y = x * w1 * w2
+            cost = (y - t) ** 2
         tape_w1, tape_w2 = tape.gradient(cost, [w1, w2])
-        hand_w1, hand_w2 = chain_grads(a1, w1, w2, target)
+        hand_w1, hand_w2 = chain_grads(x, w1, w2, t)
         rows.append(
             {
                 "step": step,
                 "w1": float(w1),
                 "w2": float(w2),
-                "a3": float(a3),
+                "y": float(y),
                 "hand dC/dw1": float(hand_w1),
                 "tape dC/dw1": float(tape_w1),
                 "hand dC/dw2": float(hand_w2),
@@ -106,12 +110,12 @@ def chain_descent(a1=2.0, w1=0.8, w2=3.0, target=1.0, lr=0.01, steps=25, dtype=t
 # --- one sigmoid neuron -------------------------------------------------------------
 
 
-def sigmoid_neuron_grads(a, w, b, target):
-    """Hand-derived ``(dC/dw, dC/db)`` for ``y = σ(a*w + b)``, ``C = (y - target)^2``."""
-    z = a * w + b
+def sigmoid_neuron_grads(x, w, b, t):
+    """Hand-derived ``(dC/dw, dC/db)`` for ``y = σ(x*w + b)``, ``C = (y - t)^2``."""
+    z = x * w + b
     y = sigmoid(z)
-    d_cost__d_z = 2.0 * (y - target) * sigmoid_prime(z)
-    return a * d_cost__d_z, d_cost__d_z
+    d_cost__d_z = 2.0 * (y - t) * sigmoid_prime(z)
+    return x * d_cost__d_z, d_cost__d_z
 
 
 # --- a sigmoid MLP of any size ------------------------------------------------------
@@ -128,7 +132,10 @@ def init_params(layer_sizes, seed=0, dtype=tf.float32, scale=1.0):
 
 
 def forward(params, x):
-    """All activations ``[a_0 = x, a_1, ..., a_L]`` of the sigmoid MLP ``params = [W_1, b_1, ...]``."""
+    """All activations ``[a_0 = x, a_1, ..., a_L]`` of the sigmoid MLP ``params = [W_1, b_1, ...]``.
+
+    ``x`` is a batch ``(B, n_0)``; ``a_l = σ(a_{l-1} @ W_l + b_l)`` is ``(B, n_l)``.
+    """
     activations = [tf.cast(x, params[0].dtype)]
     for weights, bias in zip(params[0::2], params[1::2]):
         activations.append(sigmoid(activations[-1] @ weights + bias))
@@ -140,33 +147,33 @@ def mse(outputs, targets):
     return tf.reduce_mean(tf.square(outputs - tf.cast(targets, outputs.dtype)))
 
 
-def mlp_loss(params, x, y):
-    """The chapter-4 loss of the sigmoid MLP on the batch ``(x, y)``."""
-    return mse(forward(params, x)[-1], y)
+def mlp_loss(params, x, t):
+    """The chapter-4 loss of the sigmoid MLP on inputs ``x`` with targets ``t``."""
+    return mse(forward(params, x)[-1], t)
 
 
-def backprop(params, x, y):
+def backprop(params, x, t):
     """Hand-derived gradients of ``mlp_loss`` for every parameter, in ``params`` order.
 
     The chain rule, one layer at a time from the output back, with
     ``σ'(z) = a(1 - a)``:
 
-    - output: ``dC/da_L = 2(a_L - y) / (B * n_L)``  (B, n_L)
-    - each layer: ``dC/dz_l = dC/da_l * a_l(1 - a_l)``  (B, n_l)
+    - output: ``dC/dy = 2(y - t) / (B * n_L)`` with ``y = a_L``  (B, n_L)
+    - each layer: ``δ_l = dC/dz_l = dC/da_l * a_l(1 - a_l)``  (B, n_l)
       ``dC/dW_l = a_{l-1}^T @ dC/dz_l``  (n_{l-1}, n_l)
       ``dC/db_l = sum over the batch of dC/dz_l``  (n_l,)
       ``dC/da_{l-1} = dC/dz_l @ W_l^T``  (B, n_{l-1})
     """
     activations = forward(params, x)
-    output = activations[-1]
-    y = tf.cast(y, output.dtype)
-    batch, n_out = output.shape
-    d_cost__d_a = 2.0 * (output - y) / (batch * n_out)  # (B, n_L)
+    y = activations[-1]  # the output a_L
+    t = tf.cast(t, y.dtype)
+    batch, n_out = y.shape
+    d_cost__d_a = 2.0 * (y - t) / (batch * n_out)  # (B, n_L)
     grads = [None] * len(params)
     for layer in reversed(range(len(params) // 2)):
         weights = params[2 * layer]  # (n_{l-1}, n_l)
         a_out, a_in = activations[layer + 1], activations[layer]  # (B, n_l), (B, n_{l-1})
-        d_cost__d_z = d_cost__d_a * a_out * (1.0 - a_out)  # (B, n_l)
+        d_cost__d_z = d_cost__d_a * a_out * (1.0 - a_out)  # δ_l, (B, n_l)
         grads[2 * layer] = tf.transpose(a_in) @ d_cost__d_z  # (n_{l-1}, n_l)
         grads[2 * layer + 1] = tf.reduce_sum(d_cost__d_z, axis=0)  # (n_l,)
         if layer:  # the inputs a_0 = x need no gradient
