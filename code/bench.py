@@ -3,7 +3,8 @@
 Each variant trains the same sigmoid MLP (MSE, plain gradient descent) from
 the same initial weights on the same data in the same order:
 
-- ``eager``: a Python loop over batches, each step run op by op (``tf.GradientTape``);
+- ``eager``: chapter 4's plain loop (``mlpkit.training.make_plain_epoch``): a Python loop
+  over batches, each step run op by op (``tf.GradientTape``);
 - ``function_step``: the same step as a ``tf.function``, called from a Python
   loop over a ``tf.data`` pipeline;
 - ``function_epoch``: one ``tf.function`` per epoch, its ``tf.range`` loop
@@ -30,37 +31,31 @@ import numpy as np
 import tensorflow as tf
 
 from mlpkit.model import SigmoidMLP
-from mlpkit.training import make_epoch_function, make_step
+from mlpkit.training import make_epoch_function, make_plain_epoch, make_step
 
 DEFAULT_VARIANT = "function_epoch_xla"
 
 
 class _TensorFlowVariant:
-    """A SigmoidMLP with given weights; subclasses define ``run_epoch(x, y, order)``."""
+    """A SigmoidMLP with given weights and its eager step; subclasses define ``run_epoch(x, y, order)``."""
 
     def __init__(self, weights, layer_sizes, lr, batch_size):
         self.model = SigmoidMLP(layer_sizes)
         self.model.set_weights(weights)
         self.lr, self.batch_size = lr, batch_size
+        self.step = make_step(self.model, tf.constant(lr, tf.float32))
 
     def get_weights(self):
         return self.model.get_weights()
-
-    def batches(self, order):
-        return [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
 
 
 class Eager(_TensorFlowVariant):
     def __init__(self, *args):
         super().__init__(*args)
-        self.step = make_step(self.model, tf.constant(self.lr, tf.float32))
-
-    def run_epoch(self, x, y, order):
-        for index in self.batches(order):
-            self.step(tf.gather(x, index), tf.gather(y, index))
+        self.run_epoch = make_plain_epoch(self.model, self.lr, self.batch_size)  # chapter 4's loop
 
 
-class FunctionStep(Eager):
+class FunctionStep(_TensorFlowVariant):
     def __init__(self, *args):
         super().__init__(*args)
         self.step = tf.function(self.step)
@@ -71,7 +66,7 @@ class FunctionStep(Eager):
             self.step(x_batch, y_batch)
 
 
-class FunctionEpoch(Eager):
+class FunctionEpoch(_TensorFlowVariant):
     def __init__(self, *args):
         super().__init__(*args)
         step, batch_size = self.step, self.batch_size

@@ -28,6 +28,19 @@ def test_every_variant_trains_to_the_same_weights(small, batch_size):
         assert difference < 1e-5, f"{name} differs from eager by {difference}"
 
 
+def test_eager_variant_is_chapter_4s_plain_loop(small):
+    # One implementation of the plain loop: the benchmark's eager variant is mlpkit.training.make_plain_epoch.
+    from mlpkit.training import make_plain_epoch
+
+    x, y = small
+    weights, orders = bench._start((784, 15, 10), 0, len(x), 1)
+    model = bench.SigmoidMLP([784, 15, 10])
+    model.set_weights([w.copy() for w in weights])
+    make_plain_epoch(model, 0.9, 10)(x, y, orders[0])
+    for a, b in zip(bench.train_variant("eager", weights, x, y, orders), model.get_weights()):
+        np.testing.assert_array_equal(a, b)  # the same operations in the same order: bit for bit
+
+
 def test_variants_really_change_the_weights(small):
     x, y = small
     weights = bench.SigmoidMLP(seed=0).get_weights()
