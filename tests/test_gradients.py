@@ -197,3 +197,25 @@ def test_glossary_uses_the_notation_page_symbols():
     assert "counts epochs from 1" in _glossary_entry("epoch")
     assert "untouched until the end" in _glossary_entry("validation set")
     assert "once, at the end" in _glossary_entry("test set")
+
+
+BOOK = pathlib.Path(__file__).resolve().parents[1] / "book"
+# Symbols the notation page replaces: the thesis's target y-hat and learning rate r, and the input a.
+OTHER_SYMBOLS = [r"\hat y", r"\hat{y}", "$r$", "$r =", "$f(w)$", "$a = 2", "$a_3"]
+
+
+@pytest.mark.parametrize("page", ["perceptron", "xor", "gradients", "intro"])
+def test_chapters_link_the_notation_page(page):
+    assert "{doc}`notation`" in (BOOK / f"{page}.md").read_text()
+    toc = (BOOK.parent / "_toc.yml").read_text()
+    assert toc.index("file: book/glossary") < toc.index("file: book/notation") < toc.index("file: book/errata")
+
+
+@pytest.mark.parametrize("page", ["perceptron", "xor", "gradients"])
+def test_other_symbols_appear_only_where_a_source_is_quoted(page):
+    text = (BOOK / f"{page}.md").read_text()
+    prose = "\n".join(part for i, part in enumerate(text.split("```")) if i % 2 == 0)  # outside code fences
+    for paragraph in prose.split("\n\n"):
+        for sentence in paragraph.replace("\n", " ").split(". "):
+            found = [symbol for symbol in OTHER_SYMBOLS if symbol in sentence]
+            assert not found or "{cite}" in sentence, f"{page}: {found} outside a quoted source: {sentence[:120]}"
