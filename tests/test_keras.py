@@ -58,10 +58,12 @@ def test_dropout_is_only_active_in_training():
     assert not np.allclose(model(x, training=True), model(x, training=False))
 
 
-def test_standardised_and_scaled_inputs_both_train(embedded):
+def test_standardised_inputs_suit_rmsprop_and_adam_but_not_sgd_at_its_rate(embedded):
     # /255 keeps pixels in [0, 1]; StandardScaler gives every pixel mean 0 and variance 1 over the
-    # training set (constant pixels stay 0). Both train the same model well; 3 epochs, seeds 0-2:
-    # /255 90.6-90.9 %, standardised 90.6-91.8 %.
+    # training set (constant pixels stay 0). Chapter 8 runs seed 0; this runs seed 1 with its margins.
+    # Measured, 3 epochs, [784, 64, 10], batch 32, test accuracy % (/255 -> standardised), seeds 0 / 1:
+    # Nesterov (lr 0.1) 89.4 -> 70.3 / 90.7 -> 71.4; RMSProp 89.2 -> 91.7 / 90.5 -> 90.5;
+    # Adam 90.9 -> 91.8 / 90.6 -> 90.7.
     from sklearn.preprocessing import StandardScaler
 
     x_train, y_train, x_test, y_test = (np.asarray(a) for a in embedded)
@@ -70,10 +72,17 @@ def test_standardised_and_scaled_inputs_both_train(embedded):
     varying = x_train.std(axis=0) > 0
     np.testing.assert_allclose(z_train.mean(axis=0), 0, atol=1e-5)
     np.testing.assert_allclose(z_train.std(axis=0)[varying], 1, rtol=1e-3)
-    for x, xt in ((x_train, x_test), (z_train.astype(np.float32), z_test.astype(np.float32))):
-        history = kerasnets.train(kerasnets.build_model([784, 64, 10]), x, y_train, xt, y_test, epochs=3, batch_size=32,
-                                  progress=False)
-        assert history.final["test_accuracy"] > 0.87
+    assert z_train.max() > 5  # rare pixels standardise to large values
+    accuracy = {}
+    for inputs, (x, xt) in {"scaled": (x_train, x_test), "standardised": (z_train.astype(np.float32), z_test.astype(np.float32))}.items():
+        for optimizer in ("nesterov", "rmsprop", "adam"):
+            history = kerasnets.train(kerasnets.build_model([784, 64, 10], seed=1), x, y_train, xt, y_test,
+                                      optimizer=optimizer, epochs=3, batch_size=32, seed=1, progress=False)
+            accuracy[optimizer, inputs] = 100 * history.final["test_accuracy"]
+    for optimizer in ("rmsprop", "adam"):
+        assert min(accuracy[optimizer, "scaled"], accuracy[optimizer, "standardised"]) > 85
+        assert accuracy[optimizer, "standardised"] > accuracy[optimizer, "scaled"] - 1.5
+    assert accuracy["nesterov", "scaled"] - accuracy["nesterov", "standardised"] > 5
 
 
 def test_keras_and_scratch_engines_agree_on_the_same_network(embedded):
