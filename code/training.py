@@ -278,7 +278,7 @@ def train(model, x_train, y_train, x_test=None, y_test=None, config=None, progre
                 history,
             )
         if bar:
-            bar.set_postfix(**{"loss": history.final["train_loss"], accuracy_key.replace("accuracy", "acc"): f"{history.final[accuracy_key]:.2%}"})
+            bar.set_postfix(**{"loss": history.final["train_loss"], accuracy_key.replace("validation", "val").replace("accuracy", "acc"): f"{history.final[accuracy_key]:.2%}"})
             bar.update()
     if bar:
         bar.close()
