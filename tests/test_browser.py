@@ -5,7 +5,12 @@ Needs `make book` first (`.ci/run` builds the book before the tests) and the
 Every page of the table of contents is opened from disk and checked: no
 console errors, no failed or outgoing requests, math typeset by the local
 MathJax, every image loaded and described, every internal link and anchor
-present. A full-page screenshot of each goes to `_build/screenshots/`.
+present; no MyST or Markdown markup and no log line left in the text a reader
+sees; no cell output wider than its box; each chapter's exercises shown as
+numbered exercise blocks, without solutions (and, where `make book-instructor`
+has built the instructor's book, each solution below its exercise). A
+full-page screenshot of each page goes to `_build/screenshots/`, and one of
+each exercises section.
 """
 
 import pathlib
@@ -15,11 +20,13 @@ import urllib.parse
 
 import pytest
 
+from mlpkit import exercises
 from mlpkit.quiet import leaked_lines
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
+INSTRUCTOR_HTML = ROOT / "_build" / "instructor" / "_build" / "html"  # make book-instructor
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # sphinx-book-theme logs this once on a fresh browser profile; it comes from the theme, not the book.
 KNOWN_THEME_ERROR = "Got invalid theme mode"
@@ -45,6 +52,74 @@ VISIBLE_TEXT = """() => {
     return copy.innerText;
 }"""
 
+# The text the reader sees in the article (innerText of the laid-out page: nothing collapsed or hidden),
+# with the elements matching `hide` left out; the page is as it was afterwards.
+SHOWN_TEXT = """(hide) => {
+    const root = document.querySelector('main article') || document.querySelector('main') || document.body;
+    const hidden = hide ? Array.from(root.querySelectorAll(hide)) : [];
+    const styles = hidden.map(el => el.getAttribute('style'));
+    hidden.forEach(el => el.style.setProperty('display', 'none', 'important'));
+    try {
+        return root.innerText;
+    } finally {
+        hidden.forEach((el, i) => styles[i] === null ? el.removeAttribute('style') : el.setAttribute('style', styles[i]));
+    }
+}"""
+
+# Cell outputs (and their boxes) and exercise code whose content is wider than the box: the end of a line is cut off.
+OVERFLOWING_OUTPUTS = """() => Array.from(document.querySelectorAll(
+        '.cell_output, .cell_output .output, .cell_output pre, .mlpkit-exercises pre'))
+    .filter(el => el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1)
+    .map(el => ({box: el.tagName.toLowerCase() + '.' + Array.from(el.classList).join('.'), width: el.clientWidth,
+                 content: el.scrollWidth,
+                 line: el.innerText.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), '').slice(0, 160)}))"""
+
+# Every admonition in the article: its classes, its title and what it holds.
+ADMONITIONS = """() => Array.from(document.querySelectorAll('main article div.admonition')).map(a => {
+    const title = a.querySelector('.admonition-title');
+    return {classes: Array.from(a.classList), title: title ? title.innerText : '',
+            title_code: title ? Array.from(title.querySelectorAll('code')).map(c => c.innerText) : [],
+            paragraphs: Array.from(a.querySelectorAll(':scope > p:not(.admonition-title)')).map(p => p.innerText),
+            python: Array.from(a.querySelectorAll('div.highlight-python pre')).map(p => p.innerText),
+            text: a.innerText};
+})"""
+
+# Each cell of a table in the article, row by row, with the table's header.
+TABLES = """() => Array.from(document.querySelectorAll('main article table')).map(t => ({
+    header: Array.from(t.querySelectorAll('thead th')).map(c => c.innerText.trim()),
+    rows: Array.from(t.querySelectorAll('tbody tr')).map(r => Array.from(r.children).map(c => c.innerText.trim()))}))"""
+
+# MyST and Markdown that did not render: (what it is, a pattern for one line of visible text).
+MARKUP = [
+    ("a code or directive fence", re.compile(r"^\s*(`{3,}|:{3,})")),
+    # {cite:p}`key`, a line starting {admonition}, or a name this book uses anywhere (code's f"{k}" is not one)
+    ("a role", re.compile(r"\{[a-z][\w.-]*(?::[\w.-]+)*\}`")),
+    ("a directive", re.compile(r"^\s*\{[a-z][\w.-]*(?::[\w.-]+)*\}(\s|$)")),
+    ("a directive or role name", re.compile(
+        r"\{(admonition|seealso|exercises|glue|glue:\w+|cite:\w+|numref|code-cell|code-block|literalinclude|list-table|"
+        r"toctree|nb-exec-table|bibliography|glossary|dropdown|margin|sidebar|epigraph|py:\w+)\}")),
+    ("a directive option", re.compile(r"^\s*:[a-z][\w-]*:(\s|$)")),  # :class: note
+    ("display math delimiters", re.compile(r"\$\$")),
+    ("a substitution", re.compile(r"\{\{\s*[A-Za-z_][\w.]*\s*\}\}")),  # {{ name }}
+]
+# Markdown that only shows in prose (code and outputs may hold these legitimately).
+PROSE_MARKUP = [
+    ("a Markdown heading", re.compile(r"^\s*#{1,6} \S")),
+    ("a Markdown link", re.compile(r"\]\([^)\s]+\)")),
+    ("Markdown emphasis", re.compile(r"(^|\s)(\*\*|__)\S.*\S\2($|[\s.,;:])")),
+]
+
+
+# During an element's screenshot the page scrolls under its sticky headers: keep them at the top of the page.
+UNSTICK = "header, .bd-header-article, .bd-header { position: static !important; } .skip-link { display: none !important; }"
+
+
+def _screenshot_of(page, selector, path):
+    """A screenshot of the first element matching ``selector``, if there is one."""
+    element = page.locator(selector)
+    if element.count():
+        element.first.screenshot(path=str(path), style=UNSTICK)
+
 
 @pytest.fixture(scope="module")
 def visits():
@@ -69,6 +144,13 @@ def visits():
             page.evaluate("() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise")
             record["math"] = page.locator("mjx-container").count()
             record["text"] = page.evaluate(VISIBLE_TEXT)
+            record["everything"] = page.evaluate(SHOWN_TEXT, "script, style")
+            # What is not a chapter's code: prose, cell outputs and any other literal block (exercise code, say).
+            record["shown"] = page.evaluate(SHOWN_TEXT, ".cell_input, script, style, mjx-container")
+            record["prose"] = page.evaluate(SHOWN_TEXT, "pre, code, .cell, script, style, mjx-container")
+            record["overflowing"] = page.evaluate(OVERFLOWING_OUTPUTS)
+            record["admonitions"] = page.evaluate(ADMONITIONS)
+            record["tables"] = page.evaluate(TABLES)
             record["images"] = page.evaluate(
                 "() => Array.from(document.querySelectorAll('main article img')).map(i => ({src: i.getAttribute('src'),"
                 " loaded: i.complete && i.naturalWidth > 0, alt: i.getAttribute('alt') || ''}))"
@@ -77,6 +159,7 @@ def visits():
                 "() => Array.from(document.querySelectorAll('.cell_output')).map(o => o.innerText).join('\\n')")
             record["links"] = page.evaluate("() => Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))")
             page.screenshot(path=str(SHOTS / (name.replace("/", "_").replace(".html", ".png"))), full_page=True)
+            _screenshot_of(page, ".mlpkit-exercises", SHOTS / name.replace("/", "_").replace(".html", "-exercises.png"))
             page.close()
             records[name] = record
         browser.close()
@@ -86,6 +169,28 @@ def visits():
 @pytest.mark.parametrize("name", PAGES)
 def test_no_log_line_in_any_output(visits, name):
     assert leaked_lines(visits[name]["outputs"]) == []  # TensorFlow's log lines, download chatter
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_no_log_line_anywhere_in_the_visible_text(visits, name):
+    assert leaked_lines(visits[name]["everything"]) == []
+
+
+def _markup(text, patterns):
+    return [f"{what}: {line.strip()[:120]!r}" for line in text.splitlines() for what, pattern in patterns if pattern.search(line)]
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_no_myst_or_markdown_markup_is_shown(visits, name):
+    """What failed to render shows as its source: a fence, a directive's or role's name, an option, $$."""
+    found = _markup(visits[name]["shown"], MARKUP) + _markup(visits[name]["prose"], PROSE_MARKUP)
+    assert found == [], f"{name} shows unrendered markup:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_cell_outputs_and_exercise_code_fit_their_boxes(visits, name):
+    """Long lines wrap (book/_static/mlpkit.css); none runs out of its box behind a scroll bar."""
+    assert visits[name]["overflowing"] == [], f"{name}: output or exercise code cut off"
 
 
 def test_every_page_of_the_toc_was_built():
@@ -177,11 +282,98 @@ def test_status_page_lists_every_chapter_with_its_run_time(visits):
     for name in CHAPTER_PAGES:
         row = re.search(rf"{re.escape(name.replace('.html', ''))}\s+(\S+ \S+)\s+(cache|execute)\s+([\d.]+)\s+(\S+)", text)
         assert row, f"{name} is not in the execution table"
-        assert float(row.group(3)) > 0 and row.group(4) == "✅", row.group(0)
+        assert float(row.group(3)) > 0 and row.group(4) == "passed", row.group(0)
 
 
-@pytest.mark.parametrize("name", [n for n in CHAPTER_PAGES if "{exercises}" in (ROOT / n.replace(".html", ".md")).read_text()])
-def test_exercises_are_shown_without_solutions(visits, name):
-    text = visits[name]["text"] + (HTML / name).read_text()
-    assert re.search(r"Exercise \d\.1: ", text) and "write your solution here" in text
-    assert "Solution:" not in text
+def test_status_column_says_passed_in_words(visits):
+    """A status emoji shows as an empty box without an emoji font: the cells say it in text."""
+    (table,) = [t for t in visits["book/status.html"]["tables"] if "Status" in t["header"]]
+    column = table["header"].index("Status")
+    statuses = {row[0]: row[column] for row in table["rows"]}
+    assert statuses and all(status == "passed" for status in statuses.values()), statuses
+    assert {name.replace(".html", "") for name in CHAPTER_PAGES} <= set(statuses)
+
+
+def _exercise_chapter(name):
+    found = re.search(r"^```\{exercises\}\s+(\w+)", (ROOT / name.replace(".html", ".md")).read_text(), re.MULTILINE)
+    return found.group(1) if found else None
+
+
+EXERCISE_PAGES = [name for name in CHAPTER_PAGES if _exercise_chapter(name)]
+
+
+def _typographic(text):
+    return text.replace("`", "").replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+
+
+def test_every_chapter_with_exercises_shows_them():
+    assert sorted(_exercise_chapter(name) for name in EXERCISE_PAGES) == sorted(exercises.CHAPTERS)
+
+
+@pytest.mark.parametrize("name", EXERCISE_PAGES)
+def test_exercises_are_numbered_blocks_without_solutions(visits, name):
+    chapter = _exercise_chapter(name)
+    bank = exercises.load_exercises([chapter])
+    blocks = [a for a in visits[name]["admonitions"] if "exercise" in a["classes"]]
+    assert len(blocks) == len(bank), f"{name}: {len(blocks)} exercise blocks for the {len(bank)} exercises of {chapter}"
+    for number, (block, exercise) in enumerate(zip(blocks, bank), 1):
+        title = f"Exercise {exercises.NUMBERS[chapter]}.{number}: {exercise.title} ({exercise.points:g} points, {exercise.name})"
+        assert _typographic(block["title"]) == _typographic(title)
+        assert exercise.name in block["title_code"]  # the function's name set as code
+        assert block["paragraphs"] and all(p.strip() for p in block["paragraphs"])  # the statement, as text
+        (code,) = block["python"]  # the starting code, highlighted as Python
+        assert exercise.name in code and "write your solution here" in code and exercises.BEGIN not in code
+    assert not [a for a in visits[name]["admonitions"] if "solution" in a["classes"]]
+    assert "Solution:" not in visits[name]["shown"] and "Solution:" not in (HTML / name).read_text()
+    shown = "\n".join(block["text"] for block in blocks)
+    hidden = _solution_lines(chapter)
+    assert hidden and not [line for line in hidden if line in shown], f"{name} shows solution lines"
+
+
+def _solution_lines(chapter):
+    """The lines of the chapter's reference solutions (inside BEGIN/END SOLUTION), stripped."""
+    lines, inside = [], False
+    for line in (exercises.BANK_DIR / f"{chapter}.py").read_text().splitlines():
+        if line.strip() in (exercises.BEGIN, exercises.END):
+            inside = line.strip() == exercises.BEGIN
+        elif inside and len(line.strip()) > 8:
+            lines.append(line.strip())
+    return lines
+
+
+@pytest.fixture(scope="module")
+def instructor_visits():
+    """The exercise blocks of each chapter page of the instructor's book (`make book-instructor`)."""
+    if not (INSTRUCTOR_HTML / "index.html").is_file():
+        pytest.skip("the instructor's book is not built (make book-instructor)")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    records = {}
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
+        for name in EXERCISE_PAGES:
+            page = context.new_page()
+            page.goto((INSTRUCTOR_HTML / name).as_uri(), wait_until="load")
+            records[name] = {"admonitions": page.evaluate(ADMONITIONS),
+                             "shown": page.evaluate(SHOWN_TEXT, ".cell_input, script, style, mjx-container")}
+            _screenshot_of(page, ".mlpkit-exercises", SHOTS / name.replace("/", "_").replace(".html", "-exercises-instructor.png"))
+            page.close()
+        browser.close()
+    return records
+
+
+@pytest.mark.parametrize("name", EXERCISE_PAGES)
+def test_instructor_book_shows_each_solution_below_its_exercise(instructor_visits, name):
+    chapter = _exercise_chapter(name)
+    bank = exercises.load_exercises([chapter])
+    blocks = [a for a in instructor_visits[name]["admonitions"] if {"exercise", "solution"} & set(a["classes"])]
+    kinds = ["exercise" if "exercise" in block["classes"] else "solution" for block in blocks]
+    assert kinds == ["exercise", "solution"] * len(bank), f"{name}: {kinds}"
+    for number, (solution, exercise) in enumerate(zip(blocks[1::2], bank), 1):
+        assert solution["title"] == f"Solution: exercise {exercises.NUMBERS[chapter]}.{number}, {exercise.name}"
+        (code,) = solution["python"]
+        assert exercise.name in code and "write your solution here" not in code and exercises.BEGIN not in code
+    shown = "\n".join(block["text"] for block in blocks[1::2])
+    assert all(line in shown for line in _solution_lines(chapter))
+    found = _markup(instructor_visits[name]["shown"], MARKUP)
+    assert found == [], f"{name} (instructor) shows unrendered markup:\n" + "\n".join(found)
