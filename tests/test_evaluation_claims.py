@@ -106,7 +106,7 @@ def test_deeper_networks_gain_little_over_one_layer_of_100_units_at_the_same_bud
     gain = best["accuracy_mean"] - same_budget["accuracy_mean"]
     assert 0 < gain < same_budget["accuracy_std"]  # within the spread of the one-layer network's folds
     ten_epochs = published("figure22")[2]
-    assert ten_epochs["layers"] == [784, 100, 10] and best["accuracy_mean"] - ten_epochs["accuracy_mean"] > gain
+    assert ten_epochs["layers"] == [784, 100, 10] and best["accuracy_mean"] - ten_epochs["accuracy_mean"] > 2 * gain
     assert one_layer["glorot"]["accuracy_mean"] > best["accuracy_mean"]  # a better start beats more layers
 
 
