@@ -35,10 +35,22 @@ class Tensor:
 class Call:
     """One check: call ``name(*args, **kwargs)`` (or read the variable ``name``) and judge the value.
 
-    ``compare`` is ``"allclose"`` (shape, then values within ``rtol``/``atol``),
-    ``"exact"`` (shape, dtype and values), or the name of a predicate in
-    :data:`PREDICATES`, given ``options``. ``message`` is shown to the student
-    when a public check fails; hidden checks are reported only as a count.
+    ``compare`` is ``"allclose"`` (shape, then values within ``rtol``/``atol``;
+    with ``options["dtype"]``, the dtype too), ``"exact"`` (shape, dtype and
+    values: for answers that are truly discrete, such as 0/1 outputs), or the
+    name of another predicate in :data:`PREDICATES`, given ``options``.
+    ``message`` is shown to the student when a public check fails; hidden
+    checks are reported only as a count.
+
+    Two options change how the submission's process makes the call:
+    ``options["finite"]`` runs it with TensorFlow's and NumPy's checks for
+    infinities and NaN on, so an intermediate value that overflows fails it,
+    and ``options["probe"]`` runs a returned Keras model on the probe's inputs
+    with the probe's weights (:func:`encode`). ``options["mistakes"]`` lists
+    known wrong answers (encoded values) with a hint shown when one is matched.
+
+    ``case`` names what the check tests beyond an ordinary call (``"tie"``,
+    ``"zero row"``): every case a hidden check tests has a public check too.
     """
 
     name: str
@@ -51,6 +63,7 @@ class Call:
     atol: float = 1e-6
     options: dict = dataclasses.field(default_factory=dict)
     message: str = ""
+    case: str = ""
 
 
 @dataclasses.dataclass
@@ -72,8 +85,12 @@ class ValueEncodingError(TypeError):
 
 # -- values across the process boundary: JSON only (never pickle: the other side is untrusted) --
 
-def encode(value, depth=0):
-    """A returned value as JSON-safe data: arrays, numbers, booleans, strings, None, and lists/tuples/dicts of them."""
+def encode(value, probe=None, depth=0):
+    """A returned value as JSON-safe data: arrays, numbers, booleans, strings, None, and lists/tuples/dicts of them.
+
+    A Keras model is described (parameters, layer classes, dropout rates) and,
+    given a ``probe``, run on it (:func:`run_model`); it is never carried.
+    """
     if depth > 20:
         raise ValueEncodingError("the value is nested too deeply")
     if value is None or isinstance(value, (bool, str)):
@@ -81,12 +98,19 @@ def encode(value, depth=0):
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return {"number": float(value) if isinstance(value, float) or abs(value) > 2**53 else int(value)}
     if isinstance(value, (list, tuple)):
-        return {"sequence": [encode(item, depth + 1) for item in value], "tuple": isinstance(value, tuple)}
+        return {"sequence": [encode(item, depth=depth + 1) for item in value], "tuple": isinstance(value, tuple)}
     if isinstance(value, dict):
-        return {"mapping": {str(key): encode(item, depth + 1) for key, item in value.items()}}
+        return {"mapping": {str(key): encode(item, depth=depth + 1) for key, item in value.items()}}
     if hasattr(value, "count_params") and hasattr(value, "layers"):  # a Keras model: described, not carried
-        return encode({"parameters": int(value.count_params()), "layers": [type(layer).__name__ for layer in value.layers],
-                       "dropout": [float(layer.rate) for layer in value.layers if hasattr(layer, "rate")]}, depth + 1)
+        description = {"parameters": int(value.count_params()), "layers": [type(layer).__name__ for layer in value.layers],
+                       "dropout": [float(layer.rate) for layer in value.layers if hasattr(layer, "rate")]}
+        if probe:
+            try:
+                description.update(run_model(value, probe))
+            except Exception as error:  # the model's own failure, reported as the submission's
+                text = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+                description["probe_error"] = f"{type(error).__name__}: {text}" if text else type(error).__name__
+        return encode(description, depth=depth + 1)
     if hasattr(value, "numpy") and callable(value.numpy):  # tf.Tensor, tf.Variable
         value = value.numpy()
     if isinstance(value, (np.ndarray, np.generic)):
@@ -98,6 +122,37 @@ def encode(value, depth=0):
         return {"array": array.astype(float).ravel().tolist() if array.dtype.kind == "f" else array.ravel().tolist(),
                 "dtype": str(array.dtype), "shape": list(array.shape)}
     raise ValueEncodingError(f"returned a {type(value).__module__}.{type(value).__name__}, not numbers or arrays")
+
+
+def run_model(model, probe):
+    """What a Keras model does with the probe's weights on the probe's inputs (in the submission's process).
+
+    The weights come from ``default_rng(probe["seed"])``, in the order of
+    ``model.get_weights()``: kernels normal with standard deviation
+    ``1 / sqrt(fan_in)``, biases normal with standard deviation 0.1. Then
+    ``probe["examples"]`` images, uniform in [0, 1) with shape
+    ``probe["input_shape"]``, give the outputs in inference mode and, over
+    ``probe["passes"]`` passes in training mode (dropout active), each
+    output's mean and standard deviation.
+    """
+    rng = np.random.default_rng(probe["seed"])
+    weights = [np.asarray(w) for w in model.get_weights()]
+    model.set_weights([(rng.normal(0.0, 1.0 / np.sqrt(w.shape[0]), w.shape) if w.ndim >= 2 else rng.normal(0.0, 0.1, w.shape))
+                       .astype(w.dtype) for w in weights])
+    x = rng.uniform(0.0, 1.0, (probe["examples"], *probe["input_shape"])).astype(np.float32)
+    inference = np.asarray(model(x, training=False), dtype=np.float64)
+    out = {"inference": inference}
+    passes = probe.get("passes", 0)
+    if passes:
+        chunk = min(passes, 250)  # passes per call: one batch of chunk copies of the images
+        batch = np.concatenate([x] * chunk)
+        total, squares, done = np.zeros(inference.shape), np.zeros(inference.shape), 0
+        while done < passes:
+            outputs = np.asarray(model(batch, training=True), dtype=np.float64).reshape(chunk, *inference.shape)
+            total, squares, done = total + outputs.sum(axis=0), squares + (outputs**2).sum(axis=0), done + chunk
+        mean = total / done
+        out.update(training_mean=mean, training_std=np.sqrt(np.maximum(squares / done - mean**2, 0.0)))
+    return out
 
 
 def decode(data):
@@ -154,6 +209,9 @@ def _allclose(value, reference, call):
             if not ok:
                 return False, f"item {index}: {detail}"
         return True, ""
+    dtype = call.options.get("dtype")
+    if dtype and np.asarray(value).dtype != np.dtype(dtype):
+        return False, f"dtype {np.asarray(value).dtype}, expected {dtype}"
     got, want = _as_array(value), _as_array(reference, "the reference")
     if got.shape != want.shape:
         return False, f"shape {got.shape}, expected {want.shape}"
@@ -176,8 +234,14 @@ def _exact(value, reference, call):
     return True, ""
 
 
-def _step(z):
-    return (np.asarray(z, dtype=float) > 0).astype(float)
+# A weighted sum within this fraction of its terms' size of 0 is 0, as in exact arithmetic: weights such as
+# w = (-0.1, -0.2), b = 0.3 put (1, 1) on the boundary, where step(0) = 0, whatever the rounding.
+BOUNDARY = 1e-6
+
+
+def _step(z, scale):
+    """1 where ``z`` is above 0 by more than rounding (``BOUNDARY * scale``), else 0."""
+    return (np.asarray(z, dtype=float) > BOUNDARY * scale).astype(float)
 
 
 def _computes_gate(value, reference, call):
@@ -190,7 +254,7 @@ def _computes_gate(value, reference, call):
     if not (np.all(np.isfinite(w)) and np.all(np.isfinite(b))):
         return False, "the weights are not finite"
     inputs = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
-    out = _step(inputs @ w.reshape(2) + b.reshape(()))
+    out = _step(inputs @ w.reshape(2) + b.reshape(()), np.abs(w).sum() + np.abs(b).sum())
     table = np.asarray(call.options["table"], dtype=float)
     if not np.array_equal(out, table):
         return False, f"on (0,0), (0,1), (1,0), (1,1) it gives {out.astype(int).tolist()}, expected {table.astype(int).tolist()}"
@@ -207,8 +271,12 @@ def _computes_network(value, reference, call):
     hidden = w1.shape[1]
     if b1.size != hidden or w2.size != hidden or b2.size != 1:
         return False, f"with {hidden} hidden units: b1 needs {hidden} numbers, w2 shape ({hidden}, 1), b2 one number"
+    if not all(np.all(np.isfinite(part)) for part in (w1, b1, w2, b2)):
+        return False, "the weights are not finite"
     inputs = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
-    out = _step(_step(inputs @ w1 + b1.reshape(1, hidden)) @ w2.reshape(hidden, 1) + b2.reshape(1, 1)).ravel()
+    b1, w2 = b1.reshape(1, hidden), w2.reshape(hidden, 1)
+    h = _step(inputs @ w1 + b1, np.abs(w1).sum(axis=0) + np.abs(b1))
+    out = _step(h @ w2 + b2.reshape(1, 1), np.abs(w2).sum() + np.abs(b2).sum()).ravel()
     table = np.asarray(call.options["table"], dtype=float)
     if not np.array_equal(out, table):
         return False, f"on (0,0), (0,1), (1,0), (1,1) it gives {out.astype(int).tolist()}, expected {table.astype(int).tolist()}"
@@ -216,36 +284,71 @@ def _computes_network(value, reference, call):
 
 
 def _integer(value, reference, call):
-    got = np.asarray(value)
-    if got.shape != () or got.dtype.kind not in "iu" and not (got.dtype.kind == "f" and float(got).is_integer()):
-        return False, f"expected a whole number, got {value!r:.40}"
-    if int(got) != int(np.asarray(reference)):
-        return False, "wrong count"
+    """Whole numbers (a count, or a tuple of epoch numbers) equal to the reference's, in any integer type."""
+    try:
+        got = np.asarray(value)
+    except ValueError:
+        got = np.asarray(None)
+    want = np.asarray(reference)
+    whole = got.dtype.kind in "iu" or (got.dtype.kind == "f" and bool(np.all(np.isfinite(got) & (got == np.round(got)))))
+    if not whole or got.shape != want.shape:
+        return False, f"expected {'a whole number' if want.shape == () else f'{want.size} whole numbers'}, got {value!r:.60}"
+    if not np.array_equal(got.astype(np.int64), want.astype(np.int64)):
+        return False, "wrong count" if want.shape == () else f"got {got.astype(np.int64).tolist()}"
     return True, ""
 
 
-def _keras_model(value, reference, call):
-    """``value`` describes a Keras model (see :func:`encode`); it must have ``options``' parameter count and layers."""
+def _model(value, call):
+    """``(description, "")`` of a model that ran on the probe (see :func:`encode`), or ``(None, why not)``."""
     if not isinstance(value, dict) or "parameters" not in value:
-        return False, "expected a Keras model"
-    want = call.options
-    if int(value["parameters"]) != want["parameters"]:
-        return False, f"{int(value['parameters']):,} parameters, expected {want['parameters']:,}"
-    for kind, count in want.get("layers", {}).items():
-        if list(value["layers"]).count(kind) != count:
-            return False, f"{list(value['layers']).count(kind)} {kind} layers, expected {count}"
-    if "dropout" in want and [round(float(r), 6) for r in value["dropout"]] != want["dropout"]:
-        return False, f"dropout rates {[float(r) for r in value['dropout']]}, expected {want['dropout']}"
+        return None, "expected a Keras model"
+    if int(value["parameters"]) != call.options["parameters"]:
+        return None, f"{int(value['parameters']):,} parameters, expected {call.options['parameters']:,}"
+    if "probe_error" in value:
+        return None, f"it could not run with the check's weights on (n, 28, 28) images: {value['probe_error']}"
+    return value, ""
+
+
+def _model_outputs(value, reference, call):
+    """A Keras model given the probe's weights gives the reference's outputs in inference mode."""
+    model, detail = _model(value, call)
+    if model is None:
+        return False, detail
+    ok, detail = _allclose(model["inference"], reference["inference"], call)
+    return ok, "" if ok else f"in inference mode, with the check's weights: {detail}"
+
+
+def _model_dropout(value, reference, call):
+    """Over many passes in training mode, each output's mean and spread (standard deviation) match the
+    reference's within the relative distances ``options["mean"]`` and ``options["spread"]``, set well
+    above those between two runs of the reference (the dropout masks are random)."""
+    model, detail = _model(value, call)
+    if model is None:
+        return False, detail
+    mean, spread = _as_array(model["training_mean"]), _as_array(model["training_std"])
+    want_mean, want_spread = _as_array(reference["training_mean"]), _as_array(reference["training_std"])
+    if mean.shape != want_mean.shape:
+        return False, f"outputs of shape {mean.shape}, expected {want_mean.shape}"
+    rates = [round(float(rate), 6) for rate in model["dropout"]]
+    if np.linalg.norm(spread) <= 1e-3 * np.linalg.norm(want_spread):
+        return False, f"in training mode its outputs do not change from pass to pass: no dropout is active (Dropout rates {rates})"
+    spread_gap = np.linalg.norm(spread - want_spread) / np.linalg.norm(want_spread)
+    mean_gap = np.linalg.norm(mean - want_mean) / np.linalg.norm(want_mean)
+    if spread_gap > call.options["spread"] or mean_gap > call.options["mean"]:
+        return False, (f"in training mode its outputs vary differently (spread {spread_gap:.0%} off, allowed "
+                       f"{call.options['spread']:.0%}; mean {mean_gap:.1%} off, allowed {call.options['mean']:.1%}): "
+                       f"a Dropout layer is missing, misplaced or has another rate (its Dropout rates: {rates})")
     return True, ""
 
 
 PREDICATES = {
-    "keras_model": _keras_model,
     "allclose": _allclose,
     "exact": _exact,
     "computes_gate": _computes_gate,
     "computes_network": _computes_network,
     "integer": _integer,
+    "model_outputs": _model_outputs,
+    "model_dropout": _model_dropout,
 }
 
 
@@ -258,7 +361,12 @@ def judge(call, outcome, reference=None):
         return False, outcome["error"]
     try:
         value = decode(outcome["value"])
-        return PREDICATES[call.compare](value, reference, call)
+        passed, detail = PREDICATES[call.compare](value, reference, call)
+        if not passed:  # a known mistake gets its hint
+            for mistake in call.options.get("mistakes", []):
+                if _allclose(value, decode(mistake["value"]), call)[0]:
+                    return False, mistake["hint"]
+        return passed, detail
     except (ValueError, TypeError, KeyError, IndexError) as error:
         return False, f"could not check the value: {error}"
 

@@ -158,12 +158,34 @@ def _child(write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, l
                 else:
                     if not callable(target):
                         raise TypeError(f"{call.name} is a {type(target).__name__}, not a function")
-                    value = target(*[argument(a) for a in call.args], **{k: argument(a) for k, a in call.kwargs.items()})
-                outcomes.append({"value": grading.encode(value)})
+                    value = _call(target, [argument(a) for a in call.args], {k: argument(a) for k, a in call.kwargs.items()},
+                                  finite=call.options.get("finite", False))
+                outcomes.append({"value": grading.encode(value, probe=call.options.get("probe"))})
             except BaseException as error:
                 outcomes.append({"error": _describe(error)})
         send({"result": exercise, "outcomes": outcomes})
     send({"end": True})
+
+
+def _call(target, args, kwargs, finite=False):
+    """``target(*args, **kwargs)``; with ``finite``, a TensorFlow or NumPy operation that gives an infinity
+    or NaN (an overflow, even one the result hides) raises ``FloatingPointError``."""
+    if not finite:
+        return target(*args, **kwargs)
+    import numpy as np
+    import tensorflow as tf
+
+    tf.debugging.enable_check_numerics()
+    try:
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            return target(*args, **kwargs)
+    except tf.errors.InvalidArgumentError as error:
+        if "Infinity or NaN" not in str(error):
+            raise
+        op = str(error).partition('op "')[2].partition('"')[0] or "an operation"
+        raise FloatingPointError(f"{op} gave an infinity or NaN") from None
+    finally:
+        tf.debugging.disable_check_numerics()
 
 
 def _describe(error):

@@ -16,6 +16,10 @@ import numpy as np
 # `(28, 28)` images: flatten them, then two `Dense(50, activation="relu")`
 # layers, each followed by `Dropout(0.2)`, then `Dense(10,
 # activation="softmax")`. It has 42,310 parameters.
+#
+# The checks judge what it does: they give it their own weights and compare
+# its outputs with the described model's in inference mode, and, over many
+# passes in training mode (dropout on), how much its outputs vary.
 
 # %% exercise="build_dropout_model"
 def build_dropout_model():
@@ -52,10 +56,11 @@ def normalise_confusion(confusion):
 #
 # `val_losses[k]` is the validation loss after epoch `k + 1`. Early stopping
 # with patience `p` stops after the first epoch at which the loss has not
-# improved on its best for `p` epochs in a row, and restores the weights of
-# the best epoch. Write `early_stopping_epoch(val_losses, patience)`
-# returning the pair `(stopped, best)` of epoch numbers (counting from 1);
-# if it never stops, `stopped` is the last epoch.
+# improved on its best for `p` epochs in a row (a loss equal to the best is
+# no improvement), and restores the weights of the best epoch. Write
+# `early_stopping_epoch(val_losses, patience)` returning the pair
+# `(stopped, best)` of epoch numbers (counting from 1); if it never stops,
+# `stopped` is the last epoch.
 
 # %% exercise="early_stopping_epoch"
 def early_stopping_epoch(val_losses, patience):
