@@ -12,8 +12,9 @@ import tensorflow as tf
 # %% [markdown] exercise="sigmoid_prime"
 # ## The sigmoid's derivative
 #
-# Write `sigmoid_prime(z)`, the derivative of the sigmoid at `z`, for a float
-# tensor of any shape, using $\sigma'(z) = \sigma(z)(1 - \sigma(z))$.
+# Write `sigmoid_prime(z)`, the derivative of the sigmoid at `z`, for a
+# float32 or float64 tensor of any shape, computed in its dtype;
+# $\sigma'(z) = \sigma(z)(1 - \sigma(z))$ gives it from the sigmoid itself.
 
 # %% exercise="sigmoid_prime"
 def sigmoid_prime(z):
@@ -27,7 +28,8 @@ def sigmoid_prime(z):
 #
 # The cost is `C = reduce_mean((a - y) ** 2)`, the mean over the batch **and**
 # the outputs. Write `mse_gradient(a, y)`, returning $\partial C / \partial a$,
-# a tensor of the same shape as `a`.
+# a tensor of the same shape as `a`, computed in its dtype (float32 or
+# float64).
 
 # %% exercise="mse_gradient"
 def mse_gradient(a, y):

@@ -12,10 +12,12 @@ import tensorflow as tf
 # %% [markdown] exercise="softmax"
 # ## A softmax that never overflows
 #
-# Write `softmax(logits)` for a float tensor of shape `(batch, classes)`: each
-# row turned into probabilities, `exp(z_i) / sum_j exp(z_j)`. It must stay
-# finite for logits as large as 1000 (subtract each row's maximum first: the
-# result does not change, and no exponent overflows).
+# Write `softmax(logits)` for a float32 or float64 tensor of shape
+# `(batch, classes)`, computed in its dtype: each row turned into
+# probabilities, `exp(z_i) / sum_j exp(z_j)`. No step of it may overflow for
+# logits as large as 1000 (subtract each row's maximum first: the result does
+# not change, and no exponent overflows); the checks run it with TensorFlow's
+# and NumPy's checks for infinities and NaN on.
 
 # %% exercise="softmax"
 def softmax(logits):
@@ -29,10 +31,12 @@ def softmax(logits):
 # ## Cross-entropy from logits
 #
 # Write `softmax_cross_entropy(logits, labels)`: `logits` has shape
-# `(batch, classes)`, `labels` holds integer classes, shape `(batch,)`. Return
-# the mean over the batch of `-log softmax(logits)[label]`, a scalar, computed
+# `(batch, classes)` (float32 or float64), `labels` holds integer classes,
+# shape `(batch,)`. Return the mean over the batch of
+# `-log softmax(logits)[label]`, a scalar, computed in the logits' dtype and
 # stably: `log softmax(z)_i = z_i - m - log sum_j exp(z_j - m)` with `m` the
-# row's maximum. Logits of 1000 must give a finite answer.
+# row's maximum. Logits of 1000 must give a finite answer with no infinity or
+# NaN on the way (the checks look, as for `softmax`).
 
 # %% exercise="softmax_cross_entropy"
 def softmax_cross_entropy(logits, labels):
@@ -47,10 +51,18 @@ def softmax_cross_entropy(logits, labels):
 # ## One step of Adam
 #
 # Write `adam_step(w, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7)`
-# for step number `t` (1 for the first step): update the moments
-# `m = beta1 m + (1 - beta1) g` and `v = beta2 v + (1 - beta2) g^2`, correct
-# their bias, `m_hat = m / (1 - beta1^t)`, `v_hat = v / (1 - beta2^t)`, and
-# return the tuple `(w - lr m_hat / (sqrt(v_hat) + eps), m, v)`.
+# for step number `t` (1 for the first step), in the form of the paper's
+# Algorithm 1: update the moments `m = beta1 m + (1 - beta1) g` and
+# `v = beta2 v + (1 - beta2) g^2`, correct their bias,
+# `m_hat = m / (1 - beta1^t)`, `v_hat = v / (1 - beta2^t)`, and return the
+# tuple `(w - lr m_hat / (sqrt(v_hat) + eps), m, v)`.
+#
+# This is not the "efficient" form of `mlpkit.modern.Adam` and Keras,
+# `w - lr sqrt(1 - beta2^t) / (1 - beta1^t) m / (sqrt(v) + eps)`, which adds
+# `eps` to the uncorrected `sqrt(v)`: that is the paper's step with
+# `eps / sqrt(1 - beta2^t)` in place of `eps`. The two differ noticeably only
+# where `v` is tiny, next to `eps`; the checks try such a step, and compare
+# within a relative 1e-9.
 
 # %% exercise="adam_step"
 def adam_step(w, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7):

@@ -12,9 +12,9 @@ import tensorflow as tf
 # %% [markdown] exercise="step"
 # ## The step activation
 #
-# Write `step(z)`: for a tensor `z` of any shape and a float dtype, return a
-# tensor of the same shape and dtype that is `1` where `z > 0` and `0`
-# elsewhere (so `step(0) = 0`). Do it without a Python loop.
+# Write `step(z)`: for a tensor `z` of any shape and a float dtype (float32
+# or float64), return a tensor of the same shape and dtype that is `1` where
+# `z > 0` and `0` elsewhere (so `step(0) = 0`). Do it without a Python loop.
 
 # %% exercise="step"
 def step(z):

@@ -14,7 +14,8 @@ import tensorflow as tf
 #
 # Write `preprocess(images)`: `images` is a uint8 array of shape `(n, 28, 28)`
 # with pixels 0-255. Return a float32 tensor of shape `(n, 784)` with values
-# in $[0, 1]$ (each pixel divided by 255).
+# in $[0, 1]$ (each pixel divided by 255; multiplying by `1 / 255` is as good:
+# the checks allow for the last bit of float32).
 
 # %% exercise="preprocess"
 def preprocess(images):
@@ -43,7 +44,8 @@ def one_hot(labels, classes=10):
 # on the cost `C = reduce_mean((a - y) ** 2)`. Write
 # `train_step(w, b, x, y, lr)` that returns the updated pair
 # `(w - lr * dC/dw, b - lr * dC/db)` (tensors of the same shapes as `w` and
-# `b`). Use `tf.GradientTape` or your own backward pass.
+# `b`, computed in their dtype, float32 or float64). Use `tf.GradientTape` or
+# your own backward pass.
 
 # %% exercise="train_step"
 def train_step(w, b, x, y, lr):

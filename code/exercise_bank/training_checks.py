@@ -7,21 +7,33 @@ rng = np.random.default_rng(404)
 images = rng.integers(0, 256, size=(3, 28, 28), dtype=np.uint8)
 scores = rng.uniform(size=(50, 10))
 
+# x / 255 and x * (1 / 255) differ in the last bit of float32 for 126 of the 256 pixel values: both are right.
+PIXELS = dict(compare="allclose", rtol=1e-6, atol=1e-7, options={"dtype": "float32"})
+
 CHECKS = {
     "preprocess": dict(points=2, calls=[
-        Call("preprocess", (np.array([[[0, 255] * 14] * 28], dtype=np.uint8),), public=True, compare="exact",
-             message="one 28x28 image should become float32 of shape (1, 784), pixels divided by 255"),
-        Call("preprocess", (images,), compare="exact"),
+        Call("preprocess", (np.arange(784, dtype=np.uint8).reshape(1, 28, 28),), public=True, **PIXELS,
+             message="one 28x28 image holding every pixel value 0-255 should become float32 of shape (1, 784), "
+                     "each pixel divided by 255 (within 1e-6)"),
+        Call("preprocess", (images,), **PIXELS),
     ]),
-    "one_hot": dict(points=2, calls=[
+    "one_hot": dict(points=2, calls=[  # 0/1 values in float32: compared exactly, dtype included
         Call("one_hot", (np.array([3, 0, 9]),), public=True, compare="exact",
              message="labels [3, 0, 9] should give three float32 rows of length 10 with a 1 at 3, 0 and 9"),
+        Call("one_hot", (np.array([2, 0, 3]),), {"classes": 4}, public=True, compare="exact",
+             message="with classes=4, labels [2, 0, 3] should give three float32 rows of length 4"),
         Call("one_hot", (np.array([1, 2, 0, 2]),), {"classes": 3}, compare="exact"),
     ]),
     "train_step": dict(points=4, calls=[
         Call("train_step", (Tensor(np.full((2, 1), 0.5)), Tensor(np.zeros(1)), Tensor([[1.0, 0.0], [0.0, 1.0]]),
                             Tensor([[1.0], [0.0]]), 0.9), public=True, rtol=1e-5, atol=1e-7,
              message="(w, b) after one step with lr 0.9 on a batch of 2 should match plain gradient descent on the MSE"),
+        Call("train_step", (Tensor([[0.5, -0.25], [0.0, 1.0], [-1.0, 0.75]], "float64"), Tensor([0.1, -0.2], "float64"),
+                            Tensor([[0.0, 0.5, 1.0], [1.0, 0.0, 0.25], [0.5, 0.5, 0.5], [1.0, 1.0, 0.0]], "float64"),
+                            Tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]], "float64"), 0.5),
+             public=True, rtol=1e-8, atol=1e-10,
+             message="in float64, a (3, 2) layer on a batch of 4 with lr 0.5: the MSE is the mean over all 8 outputs "
+                     "(within 1e-8)"),
         Call("train_step", (Tensor(rng.uniform(-1, 1, (6, 3)), "float64"), Tensor(rng.uniform(-1, 1, (3,)), "float64"),
                             Tensor(rng.uniform(size=(10, 6)), "float64"), Tensor(np.eye(3)[rng.integers(0, 3, 10)], "float64"),
                             0.5), rtol=1e-8, atol=1e-10),

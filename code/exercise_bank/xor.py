@@ -32,9 +32,15 @@ def xor_weights():
 # %% [markdown] exercise="sigmoid"
 # ## A sigmoid that never overflows
 #
-# Write `sigmoid(z)`, $1 / (1 + e^{-z})$, for a float tensor of any shape. It
-# must give finite values in $[0, 1]$ even for `z = -1000` and `z = 1000`
-# (where a naive `exp(-z)` overflows to infinity in float32).
+# Write `sigmoid(z)`, $1 / (1 + e^{-z})$, for a float32 or float64 tensor of
+# any shape, computed in its dtype. No step of it may overflow, even for
+# `z = -1000` or `z = 1000`. Written as the formula reads, `1 / (1 + exp(-z))`
+# computes `exp(1000) = inf` at `z = -1000`: the value comes out right only
+# because `1 / (1 + inf)` is 0, and the gradient through it is NaN; written as
+# `exp(z) / (1 + exp(z))` it is `inf / inf = NaN` at `z = 1000`. The checks run
+# your function with TensorFlow's and NumPy's checks for infinities and NaN on,
+# so any operation that gives one fails them. (`exp(-|z|)` never overflows;
+# `tf.where` computes both of its branches.)
 
 # %% exercise="sigmoid"
 def sigmoid(z):
@@ -49,7 +55,8 @@ def sigmoid(z):
 #
 # Write `parameter_count(layers)`: for a fully connected network with layer
 # sizes `layers` (e.g. `[784, 15, 10]`: 784 inputs, 15 hidden units, 10
-# outputs), return the number of weights and biases, as an `int`.
+# outputs; any number of layers), return the number of weights and biases,
+# as an `int`.
 
 # %% exercise="parameter_count"
 def parameter_count(layers):
