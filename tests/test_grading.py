@@ -15,6 +15,7 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from mlpkit import exercises, grader, grading
@@ -219,12 +220,21 @@ def test_self_check_of_a_solved_copy_passes(released):
 
 def test_reference_passes_its_own_checks_for_every_chapter():
     # grader.reference_outcomes raises if the reference fails any check; run it in a child of a fresh interpreter.
-    code = ("from mlpkit import exercises, grader\n"
+    # It also reports the answers compared exactly: those must be truly discrete (0/1 outputs, whole numbers).
+    code = ("import json\n"
+            "import numpy as np\n"
+            "from mlpkit import exercises, grader, grading\n"
             "ex = exercises.load_exercises()\n"
             "out = grader.reference_outcomes(ex)\n"
-            "print(sorted(out) == sorted(e.name for e in ex))")
+            "exact = {f'{e.name}[{i}]': sorted(set(np.asarray(grading.decode(out[e.name][i]), dtype=float).ravel().tolist()))\n"
+            "         for e in ex for i, call in enumerate(e.calls) if call.compare == 'exact'}\n"
+            "print(json.dumps({'all': sorted(out) == sorted(e.name for e in ex), 'exact': exact}))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0 and result.stdout.strip() == "True", result.stderr
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["all"] and report["exact"]
+    for check, values in report["exact"].items():
+        assert set(values) <= {0.0, 1.0}, f"{check} compares floats exactly: give it a tolerance"
 
 
 def test_at_least_three_exercises_per_chapter_with_public_and_hidden_checks():
@@ -235,11 +245,42 @@ def test_at_least_three_exercises_per_chapter_with_public_and_hidden_checks():
         for exercise in mine:
             assert exercise.public_calls and all(call.message for call in exercise.public_calls), exercise.name
     # Hidden checks for every exercise whose answer is one function of its inputs; weights for
-    # NAND and XOR, and a Keras model's structure, have many right answers and one behavioural
-    # check, which is public.
+    # NAND and XOR have many right answers and one behavioural check, which is public.
     for exercise in loaded:
-        if exercise.name not in ("nand_weights", "xor_weights", "build_dropout_model"):
+        if exercise.name not in ("nand_weights", "xor_weights"):
             assert any(not call.public for call in exercise.calls), exercise.name
+
+
+def requirement(call):
+    """What a check asks beyond its values: how it compares, the kinds and dtypes of its arguments,
+    its options (a probe's values aside) and its case."""
+    def kind(arg):
+        if isinstance(arg, grading.Tensor):
+            return f"tensor of {arg.dtype}"
+        if isinstance(arg, np.ndarray):
+            return f"array of kind {arg.dtype.kind}"
+        return type(arg).__name__
+
+    options = {key: value for key, value in call.options.items() if key not in ("probe", "mistakes", "table")}
+    return (call.compare, call.variable, tuple(map(kind, call.args)), tuple(sorted((k, kind(v)) for k, v in call.kwargs.items())),
+            repr(sorted(options.items())), "probe" in call.options, call.case)
+
+
+def test_every_requirement_a_hidden_check_tests_has_a_public_check():
+    # A student sees each requirement fail in the self-check before the grade: a dtype, a keyword,
+    # a comparison, an overflow check, an edge case. Hidden checks differ only in their values,
+    # and no public check is looser than a hidden one like it.
+    for exercise in exercises.load_exercises():
+        for hidden in (call for call in exercise.calls if not call.public):
+            alike = [call for call in exercise.public_calls if requirement(call) == requirement(hidden)]
+            assert alike, f"{exercise.name}: no public check like the hidden one {requirement(hidden)}"
+            assert any(call.rtol <= hidden.rtol and call.atol <= hidden.atol for call in alike), \
+                f"{exercise.name}: the public checks like {requirement(hidden)} are looser than the hidden one"
+            assert all(values(call) != values(hidden) for call in alike), f"{exercise.name}: a hidden check repeats a public one"
+
+
+def values(call):
+    return json.dumps([grading.encode_args(call), call.options], sort_keys=True)
 
 
 def test_solution_markers_are_checked():
