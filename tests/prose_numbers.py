@@ -24,6 +24,9 @@ are allowed, each for a reason:
 - a number written as a literal in one of the page's own code cells (a
   setting the code shows, such as a learning rate or a batch size: if the code
   changes, the prose no longer matches and this finds it);
+- a measurement reported with the command that measured it: a number in a
+  sentence whose inline code runs a timer (`` `time ...` ``,
+  `` `/usr/bin/time ...` ``), or in a table right after a paragraph that does;
 - the few entries of ``ALLOWED`` below, each with its reason.
 """
 
@@ -45,6 +48,7 @@ PART_WORDS = re.compile(
     re.IGNORECASE,
 )
 CITE = re.compile(r"\{cite(?::[a-z]+)?\}`[^`]*`")
+TIMED = re.compile(r"`(?:/usr/bin/)?time\s[^`]+`")  # a measurement's source: the command that timed it
 CODE_FENCE = re.compile(r"^(\s*)(`{3,}|~{3,}|:{3,})\s*(\{[^}]*\}|[\w+-]*)?(.*)$")
 SKIPPED_DIRECTIVES = {
     "{code-cell}", "{code-block}", "{code}", "{literalinclude}", "{math}", "{raw}", "{eval-rst}", "{glossary}",
@@ -169,9 +173,14 @@ def bare_numbers(path):
     literals = _code_literals(text)
     allowed = ALLOWED.get(path.name, {})
     found = []
+    previous = ""
     for start, paragraph in _paragraphs(path):
+        timed_table = paragraph.lstrip().startswith("|") and TIMED.search(previous)
+        previous = paragraph
+        if timed_table:
+            continue
         for sentence in SENTENCE_END.split(paragraph):
-            if not sentence or CITE.search(sentence):
+            if not sentence or CITE.search(sentence) or TIMED.search(sentence):
                 continue
             plain = _strip_inline(sentence)
             plain = re.sub(r"\[\s*\d+(?:\s*,\s*\d+)+\s*\]", " ", plain)  # layer sizes [784, 100, 10]

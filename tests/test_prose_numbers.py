@@ -51,3 +51,11 @@ def test_numbers_in_code_math_and_options_are_not_prose(tmp_path):
 def test_a_number_in_an_admonition_or_table_is_prose(tmp_path):
     page = _page(tmp_path, ":::{note}\nIt took 13.7 s.\n:::\n\n| variant | steps/s |\n|---|---|\n| eager | 1,230 |\n")
     assert [token for _, token, _ in bare_numbers(page)] == ["13.7", "1,230"]
+
+
+def test_a_measurement_names_the_command_that_timed_it(tmp_path):
+    page = _page(tmp_path, (
+        "`time make test` took 6 min 41 s here.\n\n"
+        "Measured with `/usr/bin/time -v mlpkit train`:\n\n| run | seconds |\n|---|---|\n| train | 13.5 |\n\n"
+        "Without a command, 13.5 s is a typed-in number.\n"))
+    assert [token for _, token, _ in bare_numbers(page)] == ["13.5"]
