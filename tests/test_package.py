@@ -162,3 +162,16 @@ def test_errata_page_names_tests_and_sections_that_exist():
     for chapter, section in re.findall(r"In \{doc\}`(\w+)`, section \"([^\"]+)\"", text):
         headings = re.findall(r"^#+ (.+)$", (ROOT / "book" / f"{chapter}.md").read_text(), re.M)
         assert section in headings, f"{chapter} has no section {section!r}"
+
+
+def test_readme_is_short_and_points_only_at_pages_of_the_book():
+    readme = (ROOT / "README.md").read_text()
+    assert len(readme) < 8000, f"README.md has {len(readme)} characters; the details belong in the book"
+    toc = set(re.findall(r"(?:file|root):\s*(\S+)", (ROOT / "_toc.yml").read_text()))
+    linked = re.findall(r"\]\((book/[\w-]+)\.md\)", readme)
+    assert len(linked) >= 5
+    missing = [page for page in linked if page not in toc]
+    assert not missing, f"README.md links to pages that are not in _toc.yml: {missing}"
+    built = ROOT / "_build" / "html"
+    if (built / "index.html").is_file():  # after `make book`: each linked page was built
+        assert [page for page in linked if not (built / f"{page}.html").is_file()] == []
