@@ -18,9 +18,9 @@ Training stops with ``TrainingDiverged`` and a message saying why when
   the training set are exactly 0 or 1 in float32. For this sigmoid network
   that, not NaN, is what a far too large learning rate does: the first huge
   steps push the sigmoids into saturation, where their gradient is exactly 0,
-  and training cannot recover. (Measured on the embedded MNIST after 3
-  epochs: 0 % of outputs saturated for every rate from 0.01 to 100, 39-90 %
-  at 1,000, 100 % at 1e38.)
+  and training cannot recover. (tests/test_training.py: on the embedded
+  MNIST, rates 0.01, 0.9 and 10 keep under 1 % of the outputs saturated for
+  3 epochs; 1,000 and 1e38 reach the limit in the first epochs.)
 The exception carries the ``History`` recorded so far as ``error.history``.
 """
 
