@@ -123,6 +123,15 @@ def _inits(text):
     return names
 
 
+def _shard(text):
+    from mlpkit.study import parse_shard
+
+    try:
+        return parse_shard(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _folder(text):
     path = pathlib.Path(text).expanduser()
     if not path.exists():
@@ -182,6 +191,8 @@ examples:
   mlpkit study figure18                             # a named grid (chapter 6's figures)
   mlpkit study my_grid.json --workers 2 --out runs/mine
   mlpkit study --lr 0.9,0.1 --folds 3 --images 2000 --epochs 3
+  mlpkit study figure26 --shard 3/8 --out study26 --workers 1   # part 3 of 8, e.g. one batch job of eight
+  mlpkit study figure26 --merge-only --out study26             # then results and plots, once all parts are done
 """,
     "exercises": """\
 examples:
@@ -284,6 +295,16 @@ def _add_study(commands):
     study.add_argument("--images", type=_positive_int, help="use a stratified subset of the training set (default: all)")
     study.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="processes (default: CPU count)")
     study.add_argument("--out", metavar="DIR", help="output folder (default runs/study-GRID)")
+    split = study.add_mutually_exclusive_group()
+    split.add_argument("--shard", type=_shard, metavar="I/N",
+                       help="run only part I of N of the units (round-robin), e.g. one per batch job, into OUT/units; "
+                            "writes no results: run --merge-only when all parts are done (default: all units)")
+    split.add_argument("--merge-only", action="store_true",
+                       help="train nothing; write results.json, results.csv and plots from the units in OUT/units; "
+                            "fails, naming them, if units are missing (default: off)")
+    study.add_argument("--allow-missing", action="store_true",
+                       help="with --merge-only: merge the units present; results.json lists the missing ones under "
+                            "\"partial\" and the plots say partial (default: off)")
 
 
 def _add_exercises(commands):
@@ -597,7 +618,32 @@ def _study_grid(args, parser):
     return grid
 
 
+def _print_study_report(report):
+    print(f"{'configuration':40} {'accuracy % (mean ± std)':>24} {'test %':>7}")
+    for row in report["results"]:
+        print(f"{row['key']:40} {row['accuracy_mean']:15.2f} ± {row['accuracy_std']:5.2f} {row['test_accuracy_mean']:7.2f}")
+
+
+def _merge_study(args, grid, out):
+    """``--merge-only``: results and plots from the unit files, with no data loaded and nothing trained."""
+    from mlpkit import study
+
+    runner = study.Study(grid, out, dataset=args.dataset, data_dir=args.data_dir, images=args.images)
+    report = runner.merge(allow_missing=args.allow_missing)
+    study.write_plots(report, out)
+    partial = report.get("partial")
+    if partial:
+        missing = partial["units_missing"]
+        print(f"mlpkit: warning: partial result: {len(missing)} of {partial['units_total']} units missing "
+              f"({', '.join(missing)}); results.json lists them under \"partial\"", file=sys.stderr)
+    print(f"merged {partial['units_present'] if partial else len(runner.units)} of {len(runner.units)} units from {out}/units")
+    _print_study_report(report)
+    print(f"wrote {out}/results.json, results.csv, accuracy.png, error_curves.png")
+
+
 def run_study(args, parser):
+    if args.allow_missing and not args.merge_only:
+        _fail(parser, "--allow-missing applies only with --merge-only")
     _tensorflow()  # checking the grid imports the model module, and with it TensorFlow
     from mlpkit import outputs, study
 
@@ -605,17 +651,26 @@ def run_study(args, parser):
     study.check_grid(grid)
     out = args.out or f"runs/study-{args.grid and pathlib.Path(args.grid).stem or 'custom'}"
     outputs.check_folder(out, "--out")
+    if args.merge_only:
+        _merge_study(args, grid, out)
+        return
     loaded = _load(args, ("train", "test"))  # resolve the data once here (a download, if any), so the workers find it
     runner = study.Study(grid, out, dataset=args.dataset, data_dir=args.data_dir, images=args.images, data_source=loaded.source)
     runner.check_data(loaded.y_train)
-    print(f"{len(runner.units)} units ({len(runner.configs)} configurations x {runner.folds} folds), {args.workers} workers")
+    units = f"{len(runner.units)} units ({len(runner.configs)} configurations x {runner.folds} folds)"
+    if args.shard:
+        index, count = args.shard
+        names = runner.shard(index, count)
+        print(f"shard {index}/{count}: {len(names)} of the {units}, {args.workers} workers")
+        done = runner.run(workers=args.workers, shard=args.shard)
+        print(f"shard {index}/{count}: {len(done)} units done in {out}/units; run --merge-only when all shards are done")
+        return
+    print(f"{units}, {args.workers} workers")
     start = time.perf_counter()
     results = runner.run(workers=args.workers)
     report = runner.write_summary(results)
     study.write_plots(report, out)
-    print(f"{'configuration':40} {'accuracy % (mean ± std)':>24} {'test %':>7}")
-    for row in report["results"]:
-        print(f"{row['key']:40} {row['accuracy_mean']:15.2f} ± {row['accuracy_std']:5.2f} {row['test_accuracy_mean']:7.2f}")
+    _print_study_report(report)
     print(f"wall time {time.perf_counter() - start:.1f} s; wrote {out}/results.json, results.csv, accuracy.png, error_curves.png")
 
 

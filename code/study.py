@@ -19,14 +19,29 @@ unit file is whole or absent). Running the same study again skips finished
 units, so an interrupted study loses only the units in flight. A unit file
 that is not valid, or a study folder that holds another study, is reported
 and left as it is.
+
+A study can be split over machines that share the output folder:
+``run(shard=(i, n))`` runs only the i-th of n parts of the units (round-robin
+in unit order, ``shard_units``: every unit is in exactly one part, and the
+parts differ in size by one unit at most) and writes nothing but unit files
+and ``study.json``. Unit files are written under a temporary name and renamed;
+``study.json`` is created whole by whichever part comes first, and every other
+part compares it with its own and stops if the study differs. ``merge()`` then
+summarises the unit files present without training or loading data: with a
+unit missing it writes nothing and names the missing units, unless
+``allow_missing=True``, in which case ``results.json`` says which are missing
+(``"partial"``) and the plots' titles say how many units they show.
 """
 
 import csv
+import io
 import itertools
 import json
 import math
 import os
 import pathlib
+import re
+import socket
 import time
 
 import numpy as np
@@ -173,6 +188,56 @@ def make_folds(labels, k, seed):
     return list(splitter.split(np.zeros(len(labels)), labels))
 
 
+def parse_shard(text):
+    """``(i, n)`` from ``"I/N"`` (1 <= I <= N), or ``ValueError`` saying what was expected."""
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text), flags=re.ASCII)
+    if not match:
+        raise ValueError(f"expected I/N, part I of N parts (whole numbers, 1 <= I <= N), such as 2/8; got {text!r}")
+    index, count = int(match[1]), int(match[2])
+    if count < 1:
+        raise ValueError(f"{text}: the number of parts N must be 1 or more")
+    if not 1 <= index <= count:
+        raise ValueError(f"{text}: part I must be from 1 to N = {count}")
+    return index, count
+
+
+def shard_units(names, index, count):
+    """The ``index``-th (1-based) of ``count`` parts of ``names``: every ``count``-th name from the ``index``-th."""
+    if not (_is_int(index) and _is_int(count) and 1 <= index <= count):
+        raise ValueError(f"part {index!r} of {count!r}: expected 1 <= part <= parts")
+    return list(names)[index - 1::count]
+
+
+def _temporary_name(path):
+    """A name beside ``path`` that no other process, on this machine or another, writes at the same time."""
+    return path.with_name(f".{path.name}.{socket.gethostname()}.{os.getpid()}.partial")
+
+
+def _write_atomically(path, text):
+    """Write ``text`` to ``path`` so that readers see the old file or the whole new one, never a part."""
+    temporary = _temporary_name(path)
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def _create_once(path, text):
+    """Create ``path`` holding ``text`` unless it exists, atomically; ``True`` if this call created it."""
+    temporary = _temporary_name(path)
+    temporary.write_text(text)
+    try:
+        os.link(temporary, path)  # fails if path exists, even when another machine just created it
+        return True
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: a narrow race between the test and the rename remains
+        if path.exists():
+            return False
+        os.replace(temporary, path)
+        return True
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def fold_seed(seed, fold):
     """The seed of fold ``fold``'s model and data order: different per fold, the same for the same seed."""
     return 1000 * seed + fold
@@ -315,24 +380,42 @@ class Study:
     def _prepare(self):
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "units").mkdir(exist_ok=True)
-        spec_path = self.out / "study.json"
-        if spec_path.exists():
-            try:
-                existing = json.loads(spec_path.read_text())
-            except ValueError:
-                raise StudyError(f"{spec_path} is not valid JSON; mlpkit leaves it alone: move it or choose another --out") from None
-            if existing != self.spec:
-                raise StudyError(
-                    f"{self.out} holds results of a different study ({existing.get('title') or 'untitled'}, "
-                    f"dataset {existing.get('dataset')}); choose another --out, or delete that folder to start over"
-                )
-        else:
-            spec_path.write_text(json.dumps(self.spec, indent=2) + "\n")
+        # Every part of a sharded study runs this: the first creates study.json whole, the others compare.
+        if not _create_once(self.out / "study.json", json.dumps(self.spec, indent=2) + "\n"):
+            self._check_spec()
 
-    def finished(self):
-        """The results already on disk: ``{unit name: result}``. Invalid unit files raise ``StudyError``."""
+    def _check_spec(self, ignore=()):
+        """Raise ``StudyError`` unless ``out/study.json`` describes this study (the keys in ``ignore`` aside)."""
+        spec_path = self.out / "study.json"
+        try:
+            existing = json.loads(spec_path.read_text())
+        except FileNotFoundError:
+            raise StudyError(f"{self.out} holds no study (no study.json): run the study, or its shards, first") from None
+        except ValueError:
+            raise StudyError(f"{spec_path} is not valid JSON; mlpkit leaves it alone: move it or choose another --out") from None
+        if not isinstance(existing, dict):
+            raise StudyError(f"{spec_path} is not a study description; mlpkit leaves it alone: move it or choose another --out")
+        keys = [key for key in self.spec if key not in ignore]
+        differing = [key for key in keys if existing.get(key) != self.spec[key]]
+        if differing:
+            detail = "; ".join("the configurations" if key == "configs" else
+                               f"{key} {existing.get(key)!r} there, {self.spec[key]!r} here" for key in differing)
+            raise StudyError(
+                f"{self.out} holds results of a different study ({existing.get('title') or 'untitled'}, "
+                f"dataset {existing.get('dataset')}; differs in {detail}); choose another --out, "
+                "or delete that folder to start over"
+            )
+        return existing
+
+    def finished(self, names=None):
+        """The results already on disk, of ``names`` (default all units): ``{unit name: result}``.
+
+        Invalid unit files raise ``StudyError``.
+        """
         results = {}
         for name, (config, fold) in self.units.items():
+            if names is not None and name not in names:
+                continue
             path = self.out / "units" / f"{name}.json"
             if not path.exists():
                 continue
@@ -348,20 +431,29 @@ class Study:
         return results
 
     def _save(self, name, result):
-        path = self.out / "units" / f"{name}.json"
-        partial = path.with_suffix(".json.partial")
-        partial.write_text(json.dumps(result) + "\n")
-        os.replace(partial, path)  # atomic: the unit file is whole or absent
+        # A temporary name of this process, then a rename: the unit file is whole or absent.
+        _write_atomically(self.out / "units" / f"{name}.json", json.dumps(result) + "\n")
 
-    def run(self, workers=1, progress=True):
-        """Run the missing units with ``workers`` processes; returns all results ``{unit: result}``."""
+    def shard(self, index, count):
+        """The names of the units of part ``index`` (1-based) of ``count``, in unit order (see ``shard_units``)."""
+        return shard_units(self.units, index, count)
+
+    def run(self, workers=1, progress=True, shard=None):
+        """Run the missing units with ``workers`` processes; returns the results ``{unit: result}``.
+
+        With ``shard=(i, n)``, only the units of part i of n: the results are
+        theirs, and no summary is written (``merge`` writes it once every part
+        is done). Otherwise all units, and ``results.json`` and ``results.csv``.
+        """
         self._prepare()
-        done = self.finished()
-        pending = [name for name in self.units if name not in done]
+        names = self.units if shard is None else self.shard(*shard)
+        done = self.finished(names)
+        pending = [name for name in names if name not in done]
         workers = min(workers, len(pending))
         bar = None
         if progress:
-            bar = progress_bar(len(self.units), "study", "unit", initial=len(done))
+            bar = progress_bar(len(names), "study" if shard is None else f"shard {shard[0]}/{shard[1]}", "unit",
+                               initial=len(done))
         arguments = {name: (*self.units[name], self.folds, self.seed, self.options["dataset"], self.options["data_dir"],
                             self.options["images"]) for name in pending}
         try:
@@ -374,8 +466,30 @@ class Study:
                 self._run_parallel(arguments, workers, done, bar)
         finally:
             bar and bar.close()
-        self.write_summary(done)
+        if shard is None:
+            self.write_summary(done)
         return done
+
+    def merge(self, allow_missing=False):
+        """Summarise the unit files in ``out`` without training: write and return the report (``results.json``).
+
+        ``study.json`` must describe this study (its data source aside: the
+        merge loads no data, and takes the one the units were trained on).
+        With units missing, raise ``StudyError`` naming them and write nothing,
+        unless ``allow_missing``: then the report's ``"partial"`` lists them.
+        """
+        existing = self._check_spec(ignore=("data_source",))
+        self.data_source = self.spec["data_source"] = existing.get("data_source")
+        done = self.finished()
+        missing = [name for name in self.units if name not in done]
+        if not done:
+            raise StudyError(f"{self.out}/units holds none of the {len(self.units)} units of this study: "
+                             "run the study, or its shards, first")
+        if missing and not allow_missing:
+            raise StudyError(f"{len(missing)} of {len(self.units)} units are missing from {self.out}/units: "
+                             f"{', '.join(missing)}; run the shards that hold them, or the same command without "
+                             "--merge-only to train them, or merge what is there with --allow-missing")
+        return self.write_summary(done, missing=missing)
 
     def _run_parallel(self, arguments, workers, done, bar):
         import multiprocessing
@@ -436,18 +550,23 @@ class Study:
             })
         return rows
 
-    def write_summary(self, results):
+    def write_summary(self, results, missing=()):
+        """Write ``results.json`` and ``results.csv``; with units ``missing``, the report's ``"partial"`` names them."""
         rows = self.summary(results)
-        report = {**self.spec, "data_source": next(iter(results.values()))["data_source"] if results else None,
-                  "results": rows}
-        (self.out / "results.json").write_text(json.dumps(report, indent=2) + "\n")
+        report = {**self.spec, "data_source": next(iter(results.values()))["data_source"] if results else None}
+        if missing:
+            report["partial"] = {"units_present": len(results), "units_total": len(self.units),
+                                 "units_missing": list(missing)}
+        report["results"] = rows
+        _write_atomically(self.out / "results.json", json.dumps(report, indent=2) + "\n")
         columns = ["key", "layers", "lr", "epochs", "batch_size", "init", "folds", "accuracy_mean", "accuracy_std",
                    "loss_mean", "loss_std", "test_accuracy_mean", "wall_seconds"]
-        with open(self.out / "results.csv", "w", newline="") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({**row, "layers": "-".join(map(str, row["layers"]))})
+        handle = io.StringIO(newline="")
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({**row, "layers": "-".join(map(str, row["layers"]))})
+        _write_atomically(self.out / "results.csv", handle.getvalue())
         return report
 
 
@@ -565,6 +684,9 @@ def report_figures(report):
     from mlpkit.plotting import whole_number_ticks
 
     rows, title = report["results"], report.get("title", "")
+    if report.get("partial"):  # a merge with units missing says so on every plot
+        partial = report["partial"]
+        title = f"{title + ': ' if title else ''}partial, {partial['units_present']} of {partial['units_total']} units"
     ax_accuracy = plot_accuracy(rows, title)
     ax_curves = plot_error_curves(rows, title)
     whole_number_ticks(ax_curves.xaxis)
