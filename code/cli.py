@@ -205,6 +205,8 @@ examples:
   mlpkit grade submissions/ --out grades.csv        # writes grades.csv, grades_feedback/, grades_units/
   mlpkit grade submissions/ --out grades.csv --only s0001.py s0002.ipynb
   mlpkit grade submissions/ --out grades.csv --merge-only
+  mlpkit grade canvas-download/ --out grades.csv --lms-export canvas --assignment "Exercises 1-3 (12345)"
+  mlpkit grade moodle-download/ --out grades.csv --lms-export moodle   # also writes grades_moodle.csv
 """,
 }
 
@@ -328,9 +330,11 @@ def _add_exercises(commands):
 
 
 def _add_grade(commands):
-    grade = commands.add_parser("grade", description="Grade every STUDENT.ipynb / STUDENT.py in a folder; resumable.",
+    grade = commands.add_parser("grade", description="Grade every STUDENT.ipynb / STUDENT.py in a folder, or a Canvas or "
+                                "Moodle download of the submissions (one per student: the newest); resumable.",
                                 epilog=EXAMPLES["grade"])
-    grade.add_argument("submissions", metavar="FOLDER", help="folder of STUDENT.ipynb / STUDENT.py files")
+    grade.add_argument("submissions", metavar="FOLDER",
+                       help="folder of STUDENT.ipynb / STUDENT.py files, or an unpacked Canvas or Moodle download")
     grade.add_argument("--out", required=True, metavar="CSV", help="the CSV to write (written atomically; required)")
     grade.add_argument("--chapters", type=_names, help="comma-separated (default: perceptron,xor,gradients)")
     grade.add_argument("--workers", type=_positive_int, default=os.cpu_count() or 1, help="processes (default: CPU count)")
@@ -341,6 +345,14 @@ def _add_grade(commands):
     grade.add_argument("--only", nargs="+", metavar="FILE",
                        help="grade only these submissions of FOLDER, e.g. one per batch job (default: all)")
     grade.add_argument("--merge-only", action="store_true", help="grade nothing; merge the finished units into the CSV (default: off)")
+    grade.add_argument("--layout", choices=["auto", "plain", "canvas", "moodle"], default="auto",
+                       help="how FOLDER names the submissions (default auto: detected)")
+    grade.add_argument("--lms-export", choices=["canvas", "moodle"],
+                       help="also write NAME_canvas.csv or NAME_moodle.csv beside the CSV, for the LMS's grade import "
+                            "(default: none)")
+    grade.add_argument("--assignment", metavar="HEADER",
+                       help="the assignment's column: for canvas, its header as Canvas exports it, 'Name (12345)' "
+                            "(required); for moodle, the grade column's name in a gradebook import (default Grade)")
 
 
 def build_parser():
@@ -765,13 +777,21 @@ def _check_grade_outputs(args):
 
 def run_grade(args, parser):
     _check_grade_outputs(args)
+    if args.lms_export == "canvas":
+        from mlpkit import lms
+
+        if not args.assignment or not lms.CANVAS_ASSIGNMENT.match(args.assignment):
+            _fail(parser, f"--assignment {args.assignment!r}: --lms-export canvas needs the assignment's column header as "
+                          "Canvas exports it, 'Name (12345)' (12345: the assignment's id, in its address .../assignments/12345)")
     _check_chapters(args.chapters, parser)
     from mlpkit import grader
 
     start = time.perf_counter()
     units = grader.grade(args.submissions, args.out, chapters=args.chapters, workers=args.workers, limits=_limits(args),
-                         units_dir=args.units, feedback_dir=args.feedback, only=args.only, merge_only=args.merge_only)
-    print(f"graded {len(units)} submissions in {time.perf_counter() - start:.1f} s; wrote {args.out}")
+                         units_dir=args.units, feedback_dir=args.feedback, only=args.only, merge_only=args.merge_only,
+                         layout=args.layout, lms_export=args.lms_export, assignment=args.assignment)
+    wrote = f"{args.out} and {grader.lms_export_path(args.out, args.lms_export)}" if args.lms_export else args.out
+    print(f"graded {len(units)} submissions in {time.perf_counter() - start:.1f} s; wrote {wrote}")
 
 
 # -- main -----------------------------------------------------------------------------------------------

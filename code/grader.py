@@ -1,7 +1,7 @@
 """Grade a folder of submissions: one submission in, one JSON unit out, merged into a CSV.
 
-Each submission (``STUDENT.ipynb`` or ``STUDENT.py``; the student id is the
-file name) is run by `mlpkit.sandbox` in worker processes that import
+Each submission (``STUDENT.ipynb`` or ``STUDENT.py``, the student id being the
+file name, or a Canvas or Moodle download: `mlpkit.lms`) is run by `mlpkit.sandbox` in worker processes that import
 TensorFlow once and fork a child per submission. Workers return only the
 values the submission's functions gave; this process, which never runs
 student code, judges them against the reference solution's values
@@ -23,7 +23,7 @@ import pathlib
 import re
 
 from mlpkit import exercises as bank
-from mlpkit import grading, sandbox
+from mlpkit import grading, lms, sandbox
 from mlpkit.progress import bar as progress_bar
 
 SUFFIXES = (".ipynb", ".py")
@@ -162,7 +162,7 @@ def _run_submission(path, run_plan, denied, limits):
     return sandbox.run(cells, run_plan, denied=denied, limits=limits)
 
 
-def _unit(path, sha256, exercises, raw, reference, key):
+def _unit(path, sha256, exercises, raw, reference, key, student=None):
     results = verdicts(exercises, raw, reference)
     notes = [f"{label}: {note}" for label, note in raw["cells"].items()]
     for name, result in results.items():
@@ -173,7 +173,7 @@ def _unit(path, sha256, exercises, raw, reference, key):
             serious = [e for e in errors if e.startswith(SERIOUS)]
             if serious:
                 notes.append(f"{name}: {serious[0]}")
-    return {"student": path.stem, "file": path.name, "sha256": sha256, "key": key, "exercises": results,
+    return {"student": student or path.stem, "file": path.name, "sha256": sha256, "key": key, "exercises": results,
             "total": round(sum(r["points"] for r in results.values()), 2),
             "maximum": sum(exercise.points for exercise in exercises), "notes": notes}
 
@@ -203,8 +203,9 @@ def feedback_text(unit):
         if hidden:
             lines.append(f"- Hidden checks: {sum(c['passed'] for c in hidden)} of {len(hidden)} passed")
         lines.append("")
-    if unit["notes"]:
-        lines += ["## Notes", ""] + [f"- {note}" for note in unit["notes"]] + [""]
+    notes = unit.get("listing_notes", []) + unit["notes"]
+    if notes:
+        lines += ["## Notes", ""] + [f"- {note}" for note in notes] + [""]
     return "\n".join(lines)
 
 
@@ -215,66 +216,69 @@ def _reference_task(chapters, limits):
     return reference_outcomes(exercises, chapters, limits)
 
 
-def _listing(paths, limit=5):
-    names = [p.name for p in paths]
-    return ", ".join(names[:limit]) + (f" and {len(names) - limit} more" if len(names) > limit else "")
+def find_submissions(directory, layout="auto"):
+    """The :class:`mlpkit.lms.Listing` of the folder ``directory``: one submission per student.
 
-
-def find_submissions(directory):
-    """The submission files ``STUDENT.ipynb`` / ``STUDENT.py`` directly in ``directory``, sorted.
-
-    ``GradingError`` if it is not a folder or holds none: the message names
-    what it holds instead (per-student subfolders, other files).
+    ``layout`` is ``auto`` (detected), ``plain`` (``STUDENT.ipynb`` /
+    ``STUDENT.py`` files), ``canvas`` or ``moodle`` (see `mlpkit.lms`).
+    ``GradingError`` if it is not a folder or holds no submission in that
+    layout: the message names what it holds and the layouts expected.
     """
     directory = pathlib.Path(directory)
     if not directory.exists():
         raise GradingError(f"FOLDER {directory}: no such folder of submissions")
     if not directory.is_dir():
-        raise GradingError(f"FOLDER {directory}: is a file; expected a folder of STUDENT.ipynb / STUDENT.py files")
-    entries = sorted(p for p in directory.iterdir() if not p.name.startswith("."))
-    paths = [p for p in entries if p.suffix in SUFFIXES and p.is_file()]
-    if not paths:
-        _no_submissions(directory, entries)
-    students = [p.stem for p in paths]
-    twice = sorted({s for s in students if students.count(s) > 1})
-    if twice:
-        raise GradingError(f"more than one submission for {', '.join(twice)} (one .ipynb or .py per student)")
-    return paths
+        raise GradingError(f"FOLDER {directory}: is a file; expected a folder of STUDENT.ipynb / STUDENT.py files "
+                           "or a Canvas or Moodle download")
+    try:
+        return lms.scan(directory, layout)
+    except lms.LayoutError as error:
+        raise GradingError(f"FOLDER {directory}: {error}") from None
+    except OSError as error:
+        raise GradingError(f"FOLDER {directory}: cannot list it ({error.strerror})") from None
 
 
-def _no_submissions(directory, entries):
-    expected = "the submissions must be files STUDENT.ipynb / STUDENT.py directly in the folder"
-    folders = [p for p in entries if p.is_dir()]
-    if folders:
-        raise GradingError(f"FOLDER {directory}: no submission files, but {len(folders)} subfolders ({_listing(folders)}); "
-                           f"{expected} (one subfolder per student, as learning-management systems export them, "
-                           "is not supported yet: move each student's file up into the folder, named by the student)")
-    others = f", only {_listing(entries)}" if entries else " (the folder is empty)"
-    raise GradingError(f"FOLDER {directory}: no submissions{others}; {expected}")
+def _chosen(submissions, only, directory):
+    """The submissions named by ``only`` (a graded file's name or path in the folder, or a student's key)."""
+    def names(submission):
+        relative = submission.path.relative_to(directory)
+        return {submission.student, submission.path.name, relative.as_posix()}
 
-
-def _chosen(paths, only, directory):
-    """The submissions named by ``only`` (file names in the folder); ``GradingError`` for names not there."""
-    names = {p.name: p for p in paths}
-    missing = [name for name in only if pathlib.Path(name).name not in names]
+    known = set().union(*(names(s) for s in submissions))
+    missing = [name for name in only if name not in known and pathlib.Path(name).name not in known]
     if missing:
         raise GradingError(f"--only: no submission {', '.join(missing)} in {directory}; expected names of "
-                           f"STUDENT.ipynb / STUDENT.py files in it, such as {paths[0].name}")
-    wanted = {pathlib.Path(name).name for name in only}
-    return [p for p in paths if p.name in wanted]
+                           f"the submissions' files in it, such as {submissions[0].path.relative_to(directory).as_posix()}")
+    wanted = set(only) | {pathlib.Path(name).name for name in only}
+    return [s for s in submissions if names(s) & wanted]
 
 
 def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_dir=None, feedback_dir=None,
-          only=None, merge_only=False, progress=True):
-    """Grade every submission in the folder ``submissions``; write the CSV and feedback; return the units."""
+          only=None, merge_only=False, progress=True, layout="auto", lms_export=None, assignment=None):
+    """Grade every submission in the folder ``submissions``; write the CSV and feedback; return the units.
+
+    ``layout``: see :func:`find_submissions`. ``lms_export`` (``canvas`` or
+    ``moodle``) also writes ``NAME_canvas.csv`` / ``NAME_moodle.csv`` beside
+    the CSV for the LMS's grade import (``assignment``: the column header).
+    """
     chapters = chapters or bank.CHAPTERS[:3]
     exercises = bank.load_exercises(chapters)
     out_csv = pathlib.Path(out_csv)
     units_dir = pathlib.Path(units_dir or out_csv.with_name(out_csv.stem + "_units"))
     feedback_dir = pathlib.Path(feedback_dir or out_csv.with_name(out_csv.stem + "_feedback"))
-    paths = find_submissions(submissions)
-    if only:
-        paths = _chosen(paths, only, submissions)
+    if lms_export == "canvas":
+        try:
+            lms.check_canvas_assignment(assignment)
+        except lms.LayoutError as error:
+            raise GradingError(str(error)) from None
+    elif lms_export not in (None, "moodle"):
+        raise GradingError(f"--lms-export {lms_export!r}: expected canvas or moodle")
+    submissions = pathlib.Path(submissions)
+    listing = find_submissions(submissions, layout)
+    if lms_export == "canvas" and listing.layout == "moodle":
+        raise GradingError("--lms-export canvas: the submissions are a Moodle download; Canvas cannot match Moodle's "
+                           "participant numbers (use --lms-export moodle)")
+    chosen = _chosen(listing.submissions, only, submissions) if only else listing.submissions
     limits = limits or sandbox.Limits()
     workers = max(1, workers or os.cpu_count() or 1)
     key = bank.source_key(chapters)
@@ -285,17 +289,17 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
             digests[path] = _sha256(path)
         return digests[path]
 
-    def unit_of(path):
-        unit_path = units_dir / f"{path.stem}.json"
+    def unit_of(submission):
+        unit_path = units_dir / f"{submission.student}.json"
         try:
             unit = json.loads(unit_path.read_text())
-            if unit.get("key") == key and unit.get("sha256") == digest(path):
+            if unit.get("key") == key and unit.get("sha256") == digest(submission.path):
                 return unit
         except (OSError, ValueError):
             pass
         return None
 
-    todo = [p for p in paths if unit_of(p) is None]
+    todo = [s for s in chosen if unit_of(s) is None]
     if todo and not merge_only:
         units_dir.mkdir(parents=True, exist_ok=True)
         reference_path = units_dir / f".reference-{key}.json"
@@ -308,39 +312,64 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
                     reference = once.submit(_reference_task, chapters, limits).result()
                 _write_atomic(reference_path, json.dumps(reference))
             # The submission's process may not read the submissions, the units, the feedback or the gradebook.
-            denied = [pathlib.Path(submissions).resolve(), units_dir.resolve(), feedback_dir.resolve(), out_csv.resolve()]
-            futures = {pool.submit(_run_submission, str(p), plan(exercises), denied, limits): p for p in todo}
+            denied = [submissions.resolve(), units_dir.resolve(), feedback_dir.resolve(), out_csv.resolve()]
+            futures = {pool.submit(_run_submission, str(s.path), plan(exercises), denied, limits): s for s in todo}
             bar = progress_bar(len(futures), "grading", "submission") if progress else None
             for future in concurrent.futures.as_completed(futures):
-                path = futures[future]
+                submission = futures[future]
                 try:
                     raw = future.result()
                 except Exception as error:  # the worker itself failed: record it, grade the others
                     raw = {"cells": {"<grader>": f"grading failed: {error}"}, "exercises": {}}
-                unit = _unit(path, digest(path), exercises, raw, reference, key)
-                _write_atomic(units_dir / f"{path.stem}.json", json.dumps(unit, indent=1))
+                unit = _unit(submission.path, digest(submission.path), exercises, raw, reference, key, submission.student)
+                _write_atomic(units_dir / f"{submission.student}.json", json.dumps(unit, indent=1))
                 bar and bar.update()
             bar and bar.close()
-    units = [unit for unit in (unit_of(p) for p in find_submissions(submissions)) if unit]
+    listing = find_submissions(submissions, layout)
+    units = []
+    for submission in listing.submissions:
+        unit = unit_of(submission)
+        if unit:
+            unit.update({"lms_id": submission.lms_id, "name": submission.name, "listing_notes": submission.notes()})
+            units.append(unit)
     if merge_only and not units:
         raise GradingError(f"--merge-only: no finished units in {units_dir} for the submissions in {submissions}; "
                            "grade them first (without --merge-only)")
-    write_outputs(units, exercises, out_csv, feedback_dir)
+    write_outputs(units, exercises, out_csv, feedback_dir, lms_columns=listing.layout != "plain")
+    if lms_export:
+        by_student = {s.student: s for s in listing.submissions}
+        graded = [(by_student[u["student"]], u["total"]) for u in units]
+        maximum = sum(exercise.points for exercise in exercises)
+        rows = lms.canvas_rows(graded, maximum, assignment) if lms_export == "canvas" else lms.moodle_rows(graded, maximum, assignment)
+        _write_atomic(lms_export_path(out_csv, lms_export), _csv_text(rows))
     return units
 
 
-def write_outputs(units, exercises, out_csv, feedback_dir):
+def lms_export_path(out_csv, lms_export):
+    out_csv = pathlib.Path(out_csv)
+    return out_csv.with_name(f"{out_csv.stem}_{lms_export}.csv")
+
+
+def _csv_text(rows):
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["student", *[e.name for e in exercises], "total", "maximum", "notes"])
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+
+
+def write_outputs(units, exercises, out_csv, feedback_dir, lms_columns=False):
+    """``grades.csv`` (with the LMS's ``lms_id`` and ``name`` after ``student`` when ``lms_columns``) and the feedback."""
+    cell = lms.csv_cell
+    rows = [["student", *(["lms_id", "name"] if lms_columns else []), *[e.name for e in exercises], "total", "maximum", "notes"]]
     for unit in sorted(units, key=lambda u: u["student"]):
-        writer.writerow([unit["student"], *[f"{unit['exercises'][e.name]['points']:g}" for e in exercises],
-                         f"{unit['total']:g}", f"{unit['maximum']:g}", "; ".join(unit["notes"])])
+        notes = unit.get("listing_notes", []) + unit["notes"]
+        rows.append([cell(unit["student"]), *([cell(unit.get("lms_id", "")), cell(unit.get("name", ""))] if lms_columns else []),
+                     *[f"{unit['exercises'][e.name]['points']:g}" for e in exercises],
+                     f"{unit['total']:g}", f"{unit['maximum']:g}", cell("; ".join(notes))])
     pathlib.Path(feedback_dir).mkdir(parents=True, exist_ok=True)
     for unit in units:
         _write_atomic(pathlib.Path(feedback_dir) / f"{unit['student']}.md", feedback_text(unit))
     pathlib.Path(out_csv).parent.mkdir(parents=True, exist_ok=True)
-    _write_atomic(out_csv, buffer.getvalue())
+    _write_atomic(out_csv, _csv_text(rows))
 
 
 # -- a student's self-check ----------------------------------------------------------------

@@ -282,8 +282,10 @@ def test_grade_an_empty_folder_end_to_end(tmp_path):
     result = run_mlpkit("grade", "class", "--out", "grades.csv", cwd=tmp_path)
     out, err = result.communicate(timeout=120)
     assert result.returncode == 2 and out == ""
-    assert err.strip() == ("mlpkit: error: FOLDER class: no submissions (the folder is empty); "
-                           "the submissions must be files STUDENT.ipynb / STUDENT.py directly in the folder")
+    assert err.strip() == ("mlpkit: error: FOLDER class: no submissions (the folder is empty); expected one of the layouts: "
+                           "plain (STUDENT.ipynb / STUDENT.py files), canvas (a Canvas bulk download: "
+                           "lastfirst_12345_67890_name.ipynb) or moodle (a Moodle download: "
+                           "'Full Name_12345_assignsubmission_file_' folders)")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["class"]
 
 
@@ -292,8 +294,8 @@ def test_grade_per_student_subfolders_are_named(tmp_path, capsys):
         (tmp_path / "class" / student).mkdir(parents=True)
         (tmp_path / "class" / student / "perceptron.ipynb").write_text("{}")
     code, line, _ = fail(capsys, "grade", tmp_path / "class", "--out", tmp_path / "grades.csv")
-    assert code == 2 and "no submission files, but 2 subfolders (alice, bob)" in line
-    assert "must be files STUDENT.ipynb / STUDENT.py directly in the folder" in line and "not supported yet" in line
+    assert code == 2 and "no submission files, but 2 subfolders not named as Moodle names them ('alice', 'bob')" in line
+    assert "plain (STUDENT.ipynb / STUDENT.py files), canvas (" in line and "moodle (a Moodle download" in line
 
 
 def test_grade_out_that_is_a_folder_fails_before_grading(tmp_path, capsys):
