@@ -188,6 +188,19 @@ def make_folds(labels, k, seed):
     return list(splitter.split(np.zeros(len(labels)), labels))
 
 
+# How load_data found the data, which can change between runs of one study while the data stay the same
+# (the first run, or one shard, downloads into the Keras cache; the next finds them there): left out when
+# the data sources of a study and of its units are compared.
+_HOW_FOUND = re.compile(r" \((the Keras cache|downloaded through keras\.datasets|full MNIST not found; .*)\)$")
+
+
+def same_data(source, other):
+    """Whether two data sources reported by ``load_data`` name the same data (wherever the first run found them)."""
+    if source is None or other is None:
+        return source is other
+    return _HOW_FOUND.sub("", source) == _HOW_FOUND.sub("", other)
+
+
 def parse_shard(text):
     """``(i, n)`` from ``"I/N"`` (1 <= I <= N), or ``ValueError`` saying what was expected."""
     match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(text), flags=re.ASCII)
@@ -395,11 +408,16 @@ class Study:
             raise StudyError(f"{spec_path} is not valid JSON; mlpkit leaves it alone: move it or choose another --out") from None
         if not isinstance(existing, dict):
             raise StudyError(f"{spec_path} is not a study description; mlpkit leaves it alone: move it or choose another --out")
-        keys = [key for key in self.spec if key not in ignore]
-        differing = [key for key in keys if existing.get(key) != self.spec[key]]
+        def same(key):
+            compare = same_data if key == "data_source" else (lambda there, here: there == here)
+            return compare(existing.get(key), self.spec[key])
+
+        differing = [key for key in self.spec if key not in ignore and not same(key)]
         if differing:
             detail = "; ".join("the configurations" if key == "configs" else
                                f"{key} {existing.get(key)!r} there, {self.spec[key]!r} here" for key in differing)
+            if "data_source" in differing:
+                detail += " (every run of a study, and every shard, needs the same data, e.g. the same --data-dir)"
             raise StudyError(
                 f"{self.out} holds results of a different study ({existing.get('title') or 'untitled'}, "
                 f"dataset {existing.get('dataset')}; differs in {detail}); choose another --out, "
@@ -422,7 +440,7 @@ class Study:
             try:
                 result = json.loads(path.read_text())
                 valid = result["config"] == config and result["fold"] == fold
-                valid = valid and (self.data_source is None or result["data_source"] == self.data_source)
+                valid = valid and (self.data_source is None or same_data(result["data_source"], self.data_source))
             except (ValueError, KeyError, TypeError):
                 valid = False
             if not valid:

@@ -246,3 +246,22 @@ def test_study_json_is_created_once_whole_and_compared_by_the_others(tmp_path):
         study.Study({"lr": [0.9], "folds": 2}, tmp_path / "out", images=300).run(progress=False, shard=(2, 2))
     assert (tmp_path / "out" / "study.json").read_text() == spec
     study.Study({"lr": [0.9], "folds": 2}, tmp_path / "out")._prepare()  # the same study: accepted
+
+
+def test_a_shard_that_finds_the_data_where_another_downloaded_them_joins_the_study(tmp_path):
+    # The first shard downloads into the Keras cache; the next finds the same files there. Other data is refused.
+    cache = "IDX files in /home/me/.keras/datasets/fashion-mnist"
+    first = study.Study({"lr": [0.9], "folds": 2}, tmp_path, data_source=f"{cache} (downloaded through keras.datasets)")
+    first._prepare()
+    name, (config, fold) = next(iter(first.units.items()))
+    first._save(name, {"config": config, "fold": fold, "data_source": first.data_source})
+    later = study.Study({"lr": [0.9], "folds": 2}, tmp_path, data_source=f"{cache} (the Keras cache)")
+    later._prepare()
+    assert list(later.finished()) == [name]
+    embedded = "the embedded default: 5,000 real MNIST digits"
+    assert study.same_data(embedded, f"{embedded} (full MNIST not found; a download through keras.datasets (offline))")
+    elsewhere = study.Study({"lr": [0.9], "folds": 2}, tmp_path, data_source="IDX files in /scratch/fashion-mnist")
+    with pytest.raises(study.StudyError, match="differs in data_source .* the same --data-dir"):
+        elsewhere._prepare()
+    with pytest.raises(study.StudyError, match="is not a result of this unit"):  # nor are the units of other data
+        elsewhere.finished()
