@@ -199,6 +199,7 @@ examples:
   mlpkit exercises release handout/                 # notebooks, .py stubs and checks.json for students
   mlpkit exercises check handout/perceptron.ipynb   # a student's self-check (public checks only)
   mlpkit exercises demo-class demo/ --students 20   # made-up submissions to try `mlpkit grade` on
+  mlpkit exercises gradescope autograder.zip --chapters perceptron,xor   # a Gradescope autograder
 """,
     "grade": """\
 examples:
@@ -310,8 +311,8 @@ def _add_study(commands):
 
 
 def _add_exercises(commands):
-    exercises = commands.add_parser("exercises", description="Release the exercises, run a submission's public checks, or write "
-                                                "a made-up class.", epilog=EXAMPLES["exercises"])
+    exercises = commands.add_parser("exercises", description="Release the exercises, run a submission's public checks, write "
+                                                "a made-up class or a Gradescope autograder.", epilog=EXAMPLES["exercises"])
     actions = exercises.add_subparsers(dest="action", required=True, parser_class=_Parser, metavar="ACTION")
     release = actions.add_parser("release", help="write the student notebooks, .py stubs and public checks",
                                  epilog=EXAMPLES["exercises"])
@@ -327,6 +328,12 @@ def _add_exercises(commands):
     demo.add_argument("out_dir", metavar="OUT_DIR", help="a new or empty folder")
     demo.add_argument("--students", type=_positive_int, default=200, help="submissions to write (default 200)")
     demo.add_argument("--seed", type=_seed, default=0, help=f"0 to {MAX_SEED} (default 0)")
+    gradescope = actions.add_parser("gradescope", help="write a Gradescope autograder zip that grades with the kit's checks",
+                                    epilog=EXAMPLES["exercises"])
+    gradescope.add_argument("out_zip", metavar="OUT_ZIP", help="the .zip to write (upload it as the assignment's autograder)")
+    gradescope.add_argument("--chapters", type=_names, help="comma-separated (default: perceptron,xor,gradients)")
+    gradescope.add_argument("--time-limit", type=_positive_float, default=60.0, help="seconds per cell and per exercise (default 60)")
+    gradescope.add_argument("--memory-limit", type=_memory_gb, default=3.0, help="GB resident per submission (default 3)")
 
 
 def _add_grade(commands):
@@ -750,9 +757,22 @@ def _self_check(args):
         sys.exit(1)
 
 
+def _gradescope(args, parser):
+    from mlpkit import exercises, gradescope, outputs
+
+    outputs.check_file(pathlib.Path(args.out_zip), "OUT_ZIP")
+    _check_chapters(args.chapters, parser)
+    chapters = args.chapters or exercises.CHAPTERS[:3]
+    names = gradescope.bundle(args.out_zip, chapters, limits=_limits(args))
+    print(f"wrote {args.out_zip} ({', '.join(names)}) for chapters {','.join(chapters)}: upload it as the "
+          "Gradescope assignment's autograder")
+
+
 def run_exercises(args, parser):
     if args.action == "demo-class":
         _demo_class(args)
+    elif args.action == "gradescope":
+        _gradescope(args, parser)
     elif args.action == "release":
         _release(args, parser)
     else:

@@ -1,0 +1,229 @@
+"""A Gradescope autograder that grades one submission with the kit's own checks.
+
+:func:`bundle` writes the zip to upload as a Gradescope programming
+assignment's autograder ("Zip file upload"):
+
+- ``setup.sh``: installs the kit from the wheel in the zip (pip brings
+  TensorFlow and the other dependencies from PyPI while Gradescope builds
+  the image);
+- ``mlpkit-VERSION-py3-none-any.whl``: the kit as installed here, without
+  the exercise sources (no solution travels);
+- ``autograder.json``: every check of the chosen chapters, public and
+  hidden, with the reference solution's values and the limits;
+- ``run_autograder``: runs ``python3 -m mlpkit.gradescope``, which grades
+  the ``.ipynb`` / ``.py`` files in ``$AUTOGRADER_ROOT/submission/``
+  (default root ``/autograder``; the zip is unpacked in ``source/``) as
+  `mlpkit grade` grades one, and writes ``results/results.json``: one test
+  per check (hidden ones shown "after_published"), and the total as
+  ``score``, the same total `mlpkit grade` gives.
+"""
+
+import base64
+import dataclasses
+import hashlib
+import importlib.metadata
+import io
+import json
+import os
+import pathlib
+import sys
+import zipfile
+
+from mlpkit import grader, grading, sandbox
+
+DEFAULT_ROOT = "/autograder"
+MAX_FILES = 50
+SETUP_SH = """#!/usr/bin/env bash
+# Gradescope runs this once, in /autograder/source, while it builds the autograder's image.
+set -euo pipefail
+cd "$(dirname "$0")"
+if ! python3 -m pip --version >/dev/null 2>&1; then
+    apt-get update && apt-get install -y python3 python3-pip
+fi
+python3 -m pip install --no-cache-dir ./{wheel} || python3 -m pip install --no-cache-dir --break-system-packages ./{wheel}
+"""
+RUN_AUTOGRADER = """#!/usr/bin/env bash
+# Gradescope runs this as /autograder/run_autograder for each submission: it grades the files in
+# $AUTOGRADER_ROOT/submission/ with the checks in $AUTOGRADER_ROOT/source/autograder.json and writes
+# $AUTOGRADER_ROOT/results/results.json.
+set -euo pipefail
+export AUTOGRADER_ROOT="${AUTOGRADER_ROOT:-/autograder}"
+export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
+cd "$AUTOGRADER_ROOT"
+exec python3 -m mlpkit.gradescope "$AUTOGRADER_ROOT"
+"""
+
+
+# -- the checks as data --------------------------------------------------------------------
+
+def checks_data(exercises, reference, limits):
+    """Every check (public and hidden) with the reference's value, and the limits, as JSON data."""
+    out = {"limits": dataclasses.asdict(limits), "exercises": []}
+    for exercise in exercises:
+        calls = []
+        for index, call in enumerate(exercise.calls):
+            fields = {f.name: getattr(call, f.name) for f in dataclasses.fields(call) if f.name not in ("args", "kwargs")}
+            calls.append({**fields, **grading.encode_args(call), "expected": reference[exercise.name][index]})
+        out["exercises"].append({"name": exercise.name, "chapter": exercise.chapter, "points": exercise.points,
+                                 "title": exercise.title, "calls": calls})
+    return out
+
+
+def load_checks(data):
+    """``(exercises, reference, limits)`` from :func:`checks_data`'s result."""
+    exercises, reference = [], {}
+    names = {f.name for f in dataclasses.fields(grading.Call)}
+    for item in data["exercises"]:
+        calls = []
+        for call in item["calls"]:
+            args, kwargs = grading.decode_args(call)
+            calls.append(grading.Call(**{k: v for k, v in call.items() if k in names and k not in ("args", "kwargs")},
+                                      args=args, kwargs=kwargs))
+        exercises.append(grading.Exercise(item["name"], item["chapter"], item["points"], item["title"], calls))
+        reference[item["name"]] = [call["expected"] for call in item["calls"]]
+    return exercises, reference, sandbox.Limits(**data["limits"])
+
+
+# -- the bundle ---------------------------------------------------------------------------------
+
+def _package_files():
+    """``(name in the wheel, path)`` for the installed kit's modules and data, without the exercise sources."""
+    package = pathlib.Path(grader.__file__).resolve().parent
+    files = [(f"mlpkit/{path.name}", path) for path in sorted(package.glob("*.py"))]
+    for folder in ("grids", "results"):
+        files += [(f"mlpkit/{folder}/{path.name}", path) for path in sorted((package / folder).glob("*.json"))]
+    return files
+
+
+def wheel_bytes():
+    """``(file name, bytes)`` of a wheel of the kit as installed here (pure Python; its dependencies as declared)."""
+    version = importlib.metadata.version("mlpkit")
+    info = f"mlpkit-{version}.dist-info"
+    metadata = ["Metadata-Version: 2.1", "Name: mlpkit", f"Version: {version}", "Requires-Python: >=3.10"]
+    metadata += [f"Requires-Dist: {requirement}" for requirement in importlib.metadata.requires("mlpkit") or []]
+    contents = [(name, path.read_bytes()) for name, path in _package_files()]
+    contents += [(f"{info}/METADATA", ("\n".join(metadata) + "\n").encode()),
+                 (f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: mlpkit\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
+                 (f"{info}/entry_points.txt", b"[console_scripts]\nmlpkit = mlpkit.cli:main\n")]
+    record = []
+    for name, data in contents:
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        record.append(f"{name},sha256={digest},{len(data)}")
+    record.append(f"{info}/RECORD,,")
+    contents.append((f"{info}/RECORD", ("\n".join(record) + "\n").encode()))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as wheel:
+        for name, data in contents:
+            wheel.writestr(zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0)), data, zipfile.ZIP_DEFLATED)
+    return f"mlpkit-{version}-py3-none-any.whl", buffer.getvalue()
+
+
+def _entry(name, mode):
+    info = zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0))
+    info.external_attr = (0o100000 | mode) << 16
+    info.compress_type = zipfile.ZIP_DEFLATED
+    return info
+
+
+def bundle(out_zip, chapters, limits=None, reference=None):
+    """Write the autograder zip for ``chapters`` to ``out_zip`` (atomically); return the names it holds.
+
+    ``reference`` is the reference run's outcomes (`mlpkit.grader.reference_outcomes`),
+    computed here when not given (call from a process that may fork).
+    """
+    from mlpkit import exercises as bank
+
+    limits = limits or sandbox.Limits()
+    exercises = bank.load_exercises(chapters)
+    if reference is None:
+        reference = grader.reference_outcomes(exercises, chapters, limits)
+    wheel_name, wheel = wheel_bytes()
+    files = [("setup.sh", SETUP_SH.format(wheel=wheel_name).encode(), 0o755),
+             ("run_autograder", RUN_AUTOGRADER.encode(), 0o755),
+             ("autograder.json", json.dumps(checks_data(exercises, reference, limits), indent=1).encode(), 0o644),
+             (wheel_name, wheel, 0o644)]
+    out_zip = pathlib.Path(out_zip)
+    out_zip.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_zip.with_name(f".{out_zip.name}.tmp-{os.getpid()}")
+    try:
+        with zipfile.ZipFile(tmp, "w") as archive:
+            for name, data, mode in files:
+                archive.writestr(_entry(name, mode), data)
+        os.replace(tmp, out_zip)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return [name for name, _, _ in files]
+
+
+# -- grading one submission (in Gradescope's container) -----------------------------------------
+
+def submission_files(folder):
+    """The ``.ipynb`` / ``.py`` files in ``folder`` and its subfolders (no hidden ones, no links followed), sorted."""
+    found = []
+    for here, folders, files in os.walk(folder, followlinks=False):
+        folders[:] = sorted(f for f in folders if not f.startswith(".") and f != "__pycache__")
+        for name in sorted(files):
+            path = pathlib.Path(here) / name
+            if not name.startswith(".") and name.endswith(grader.SUFFIXES) and path.is_file() and not path.is_symlink():
+                found.append(path)
+    return sorted(found, key=lambda p: p.relative_to(folder).as_posix())[:MAX_FILES]
+
+
+def submission_cells(folder):
+    """``(cells, notes)``: every statement of every submitted file, labelled with the file's name."""
+    cells, notes = [], []
+    for path in submission_files(folder):
+        relative = path.relative_to(folder).as_posix()
+        try:
+            cells += [(f"{relative} {label}", source) for label, source in grader.submission_cells(path)]
+        except grader.GradingError as error:
+            notes.append(str(error))
+    return cells, notes
+
+
+def results(unit, exercises):
+    """Gradescope's ``results.json`` for a graded unit: a test per check, the total as the score."""
+    tests = []
+    for number, exercise in enumerate(exercises, 1):
+        result = unit["exercises"][exercise.name]
+        each = round(exercise.points / max(1, len(result["checks"])), 4)
+        public = hidden = 0
+        for check in result["checks"]:
+            if check["public"]:
+                public += 1
+                name = f"{result['title']} ({exercise.name}): public check {public}"
+                output = check["message"] + (f"\n{check['detail']}" if check["detail"] and not check["passed"] else "")
+                visibility = "visible"
+            else:
+                hidden += 1
+                name = f"{result['title']} ({exercise.name}): hidden check {hidden}"
+                output, visibility = ("passed" if check["passed"] else "failed"), "after_published"
+            tests.append({"name": name, "number": f"{number}.{public + hidden}", "score": each if check["passed"] else 0.0,
+                          "max_score": each, "status": "passed" if check["passed"] else "failed", "output": output,
+                          "visibility": visibility})
+    notes = unit.get("listing_notes", []) + unit["notes"]
+    output = f"Total: {unit['total']:g} / {unit['maximum']:g} points." + "".join(f"\n- {note}" for note in notes)
+    return {"score": unit["total"], "output": output, "visibility": "visible", "stdout_visibility": "hidden",
+            "tests": tests}
+
+
+def run(root=None):
+    """Grade ``ROOT/submission/`` with ``ROOT/source/autograder.json``; write ``ROOT/results/results.json``."""
+    root = pathlib.Path(root or os.environ.get("AUTOGRADER_ROOT", DEFAULT_ROOT))
+    source, folder, out = root / "source", root / "submission", root / "results"
+    exercises, reference, limits = load_checks(json.loads((source / "autograder.json").read_text()))
+    cells, file_notes = submission_cells(folder)
+    if not cells and not file_notes:
+        file_notes.append("no notebook (.ipynb) or Python file (.py) in the submission")
+    sandbox.preload()
+    raw = sandbox.run(cells, grader.plan(exercises), denied=[source.resolve(), out.resolve(), folder.resolve()], limits=limits)
+    unit = grader._unit(folder, "", exercises, raw, reference, "", "submission")
+    unit["listing_notes"] = file_notes
+    out.mkdir(parents=True, exist_ok=True)
+    grader._write_atomic(out / "results.json", json.dumps(results(unit, exercises), indent=1))
+    return unit
+
+
+if __name__ == "__main__":
+    unit = run(sys.argv[1] if len(sys.argv) > 1 else None)
+    print(f"graded: {unit['total']:g} / {unit['maximum']:g}")

@@ -1,0 +1,148 @@
+"""The Gradescope autograder bundle, run here as Gradescope runs it.
+
+`mlpkit exercises gradescope` writes the zip for chapter 1; the test unpacks
+it into a folder laid out as Gradescope's ``/autograder`` (``source/``,
+``submission/``, ``run_autograder``) and runs ``run_autograder`` with that
+folder as ``AUTOGRADER_ROOT`` and this environment's Python, for the
+reference solution, a stub and a submission that crashes its process. Each
+``results/results.json`` must be in Gradescope's format and give the total
+`mlpkit grade` gives the same file (four TensorFlow start-ups in all).
+"""
+
+import json
+import os
+import pathlib
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+from mlpkit import cli, exercises, grader
+from mlpkit.sandbox import Limits
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+FULL = 7  # chapter 1: step 2, nand_weights 2, perceptron_forward 3
+
+
+def solution():
+    return (exercises.BANK_DIR / "perceptron.py").read_text()
+
+
+def crashing():
+    # Kills its process at import after defining nand_weights (the statements after it still run, in a fresh
+    # process), and nand_weights kills its process when called.
+    text = solution().replace("def nand_weights():\n", "def nand_weights():\n    import os\n    os._exit(3)\n", 1)
+    assert text != solution()
+    head, tail = text.split("def perceptron_forward", 1)
+    return head + "import os\nos._exit(5)\n\ndef perceptron_forward" + tail
+
+
+SUBMISSIONS = {
+    "correct": solution(),
+    "stub": exercises.python_text(exercises.student_cells("perceptron")),
+    "crashing": crashing(),
+}
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bundle") / "autograder.zip"
+    cli.main(["exercises", "gradescope", str(out), "--chapters", "perceptron", "--time-limit", "10", "--memory-limit", "1.5"])
+    return out
+
+
+def autograder_root(bundle, base, name, text):
+    """A folder laid out as Gradescope's /autograder, with one submitted file."""
+    root = base / name
+    (root / "source").mkdir(parents=True)
+    with zipfile.ZipFile(bundle) as archive:
+        archive.extractall(root / "source")
+        for info in archive.infolist():  # extractall drops the modes
+            os.chmod(root / "source" / info.filename, (info.external_attr >> 16) & 0o777)
+    shutil.copy2(root / "source" / "run_autograder", root / "run_autograder")
+    (root / "submission").mkdir()
+    (root / "submission" / f"{name}.py").write_text(text)
+    return root
+
+
+@pytest.fixture(scope="module")
+def runs(bundle, tmp_path_factory):
+    base = tmp_path_factory.mktemp("autograder")
+    bin_dir = pathlib.Path(sys.executable).parent
+    env = dict(os.environ, PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}", TF_CPP_MIN_LOG_LEVEL="2")
+    out = {}
+    for name, text in SUBMISSIONS.items():
+        root = autograder_root(bundle, base, name, text)
+        env["AUTOGRADER_ROOT"] = str(root)
+        result = subprocess.run([str(root / "run_autograder")], env=env, cwd=base, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        out[name] = json.loads((root / "results" / "results.json").read_text())
+    return out
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("class")
+    for name, text in SUBMISSIONS.items():
+        (folder / f"{name}.py").write_text(text)
+    out = tmp_path_factory.mktemp("grades") / "grades.csv"
+    units = grader.grade(folder, out, chapters=["perceptron"], workers=1, limits=Limits(seconds=10, memory=int(1.5 * 2**30)),
+                         progress=False)
+    return {unit["student"]: unit for unit in units}
+
+
+def test_bundle_holds_the_scripts_the_checks_and_a_wheel_without_solutions(bundle, tmp_path):
+    with zipfile.ZipFile(bundle) as archive:
+        names = archive.namelist()
+        assert {"setup.sh", "run_autograder", "autograder.json"} <= set(names)
+        for script in ("setup.sh", "run_autograder"):
+            assert (archive.getinfo(script).external_attr >> 16) & stat.S_IXUSR
+        wheel = next(name for name in names if name.endswith(".whl"))
+        assert f"./{wheel}" in archive.read("setup.sh").decode()
+        checks = json.loads(archive.read("autograder.json"))
+        archive.extract(wheel, tmp_path)
+    calls = [call for exercise in checks["exercises"] for call in exercise["calls"]]
+    assert [e["name"] for e in checks["exercises"]] == ["step", "nand_weights", "perceptron_forward"]
+    assert any(call["public"] for call in calls) and any(not call["public"] for call in calls)
+    assert all("expected" in call for call in calls)
+    with zipfile.ZipFile(tmp_path / wheel) as archive:
+        inside = archive.namelist()
+        assert "mlpkit/gradescope.py" in inside and "mlpkit/grader.py" in inside
+        assert not any("exercise_bank" in name for name in inside)
+        assert not any(b"### BEGIN SOLUTION" in archive.read(name) for name in inside if name.endswith(".py")
+                       and name != "mlpkit/exercises.py")
+    # the wheel installs (offline, without its dependencies) with its command
+    target = tmp_path / "installed"
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--target", str(target),
+                             str(tmp_path / wheel)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert (target / "mlpkit" / "gradescope.py").is_file() and (target / "bin" / "mlpkit").is_file()
+
+
+def test_results_are_in_gradescopes_format(runs):
+    for name, results in runs.items():
+        assert set(results) >= {"score", "tests", "output"}
+        for test in results["tests"]:
+            assert set(test) >= {"name", "score", "max_score", "output", "visibility"}
+            assert test["visibility"] == ("after_published" if "hidden check" in test["name"] else "visible")
+            assert 0 <= test["score"] <= test["max_score"]
+        assert sum(test["max_score"] for test in results["tests"]) == pytest.approx(FULL, abs=0.01)
+
+
+def test_hidden_checks_show_no_message(runs):
+    hidden_messages = [call.message for e in exercises.load_exercises(["perceptron"]) for call in e.calls
+                       if not call.public and call.message]
+    text = json.dumps(runs["stub"])
+    assert not any(message in text for message in hidden_messages)
+    assert any(t["output"] in ("passed", "failed") for t in runs["stub"]["tests"] if "hidden" in t["name"])
+
+
+def test_scores_match_mlpkit_grade(runs, graded):
+    assert runs["correct"]["score"] == graded["correct"]["total"] == FULL
+    assert runs["stub"]["score"] == graded["stub"]["total"] == 0
+    assert runs["crashing"]["score"] == graded["crashing"]["total"] == FULL - 2  # nand_weights lost
+    assert all(t["status"] == "passed" for t in runs["correct"]["tests"])
+    assert "os._exit" in runs["crashing"]["output"] or "exit" in runs["crashing"]["output"]
