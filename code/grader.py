@@ -278,6 +278,9 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
     if lms_export == "canvas" and listing.layout == "moodle":
         raise GradingError("--lms-export canvas: the submissions are a Moodle download; Canvas cannot match Moodle's "
                            "participant numbers (use --lms-export moodle)")
+    if lms_export == "moodle" and listing.layout == "canvas":
+        raise GradingError("--lms-export moodle: the submissions are a Canvas download; Moodle cannot match Canvas's "
+                           "user ids (use --lms-export canvas)")
     chosen = _chosen(listing.submissions, only, submissions) if only else listing.submissions
     limits = limits or sandbox.Limits()
     workers = max(1, workers or os.cpu_count() or 1)

@@ -224,20 +224,22 @@ def _canvas(folder, entries):
 
 
 def _moodle(folder, entries):
-    groups, stray = {}, []
+    groups, names, stray = {}, {}, []
     for name, is_dir, is_file, mtime in entries:
         parsed = parse_moodle_name(name)
         if not parsed:
             stray.append((name, "not named as Moodle names submissions"))
             continue
-        key = (parsed["participant"], parsed["name"])
+        key = parsed["participant"]  # one student's number, whatever names come with it
+        names.setdefault(key, parsed["name"])
         if is_dir:
             for inner, inner_dir, inner_file, inner_mtime in _entries(folder / name):
                 groups.setdefault(key, []).append((f"{name}/{inner}", inner_dir, inner_file, inner_mtime, inner))
         else:
             groups.setdefault(key, []).append((name, is_dir, is_file, mtime, parsed["original"]))
     submissions = []
-    for (participant, student_name), files in sorted(groups.items(), key=lambda item: int(item[0][0])):
+    for participant, files in sorted(groups.items(), key=lambda item: int(item[0])):
+        student_name = names[participant]
         code = [(rel, mtime) for rel, is_dir, is_file, mtime, original in files
                 if not original.startswith(".") and not _not_a_file(original, is_dir, is_file)]
         skipped = [(rel, _not_a_file(original, is_dir, is_file) or "a hidden file") for rel, is_dir, is_file, _, original in files

@@ -187,6 +187,25 @@ def test_symbolic_links_are_never_followed(tmp_path):
         lms.scan(folder, "moodle")
 
 
+def test_names_that_make_the_same_key_stay_apart(tmp_path):
+    write(tmp_path / "A B_5_assignsubmission_file_" / "a.py", "")
+    write(tmp_path / "A_B_6_assignsubmission_file_" / "b.py", "")
+    write(tmp_path / "A:B_6_assignsubmission_file_" / "c.py", "", age=10)  # the same participant under another name
+    listing = lms.scan(tmp_path)
+    assert [(s.student, s.path.name) for s in listing.submissions] == [("A_B_5", "a.py"), ("A_B_6", "b.py")]
+    assert listing.submissions[1].skipped == [("A:B_6_assignsubmission_file_/c.py", "an older file of the same submission")]
+
+
+@pytest.mark.parametrize("layout, export", [("canvas", "moodle"), ("moodle", "canvas")])
+def test_an_export_the_download_cannot_match_fails_before_grading(tmp_path, layout, export):
+    name = {"canvas": "doejane_1_2_a.py", "moodle": "Jane Doe_1_assignsubmission_file_a.py"}[layout]
+    write(tmp_path / "class" / name, "")
+    with pytest.raises(grader.GradingError, match=f"--lms-export {export}: the submissions are a {layout.title()} download"):
+        grader.grade(tmp_path / "class", tmp_path / "grades.csv", chapters=["perceptron"], lms_export=export,
+                     assignment="X (1)", progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["class"]
+
+
 def test_a_layout_asked_for_that_does_not_fit(tmp_path):
     write(tmp_path / "s1.py", "")
     with pytest.raises(lms.LayoutError, match=r"no canvas submissions .*'s1.py': not named as Canvas names submissions"):
