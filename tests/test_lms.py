@@ -296,3 +296,39 @@ def test_moodle_download_graded_with_participant_numbers(graded_classes):
         ["Participant 900001", "Jane Doe", "7", "7"],
         ["Participant 900002", "Zoë Ñúñez", "0", "7"]]
     assert sorted(p.name for p in (root / "moodle-grades_feedback").iterdir()) == ["Jane_Doe_900001.md", "Zoë_Ñúñez_900002.md"]
+
+
+def test_the_command_merges_and_exports_what_was_graded(graded_classes, capsys):
+    from mlpkit import cli
+
+    root, _ = graded_classes
+    out = root / "again" / "grades.csv"
+    cli.main(["grade", str(root / "canvas"), "--out", str(out), "--units", str(root / "units"), "--merge-only",
+              "--chapters", "perceptron", "--layout", "canvas", "--lms-export", "canvas", "--assignment", "Exercises 1 (4321)"])
+    assert f"wrote {out} and {root / 'again' / 'grades_canvas.csv'}" in capsys.readouterr().out
+    assert (root / "again" / "grades_canvas.csv").read_text() == (root / "canvas-grades_canvas.csv").read_text()
+    with pytest.raises(SystemExit) as error:  # as a plain folder, the same files are other students, not graded yet
+        cli.main(["grade", str(root / "canvas"), "--out", str(out), "--units", str(root / "units"), "--merge-only",
+                  "--chapters", "perceptron", "--layout", "plain"])
+    assert error.value.code == 2 and "--merge-only: no finished units" in capsys.readouterr().err
+
+
+def test_the_command_checks_the_canvas_assignment_header(tmp_path, capsys):
+    from mlpkit import cli
+
+    write(tmp_path / "class" / "doejane_1_2_a.py", "")
+    with pytest.raises(SystemExit) as error:
+        cli.main(["grade", str(tmp_path / "class"), "--out", str(tmp_path / "g.csv"), "--lms-export", "canvas"])
+    assert error.value.code == 2 and "--assignment None: --lms-export canvas needs" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["class"]
+
+
+def test_only_picks_by_file_path_or_student(tmp_path):
+    write(tmp_path / "Jane Doe_1_assignsubmission_file_" / "a.py", "")
+    write(tmp_path / "Sam Roe_2_assignsubmission_file_" / "b.py", "")
+    submissions = lms.scan(tmp_path).submissions
+    pick = [s.student for s in grader._chosen(submissions, ["Jane Doe_1_assignsubmission_file_/a.py"], tmp_path)]
+    assert pick == ["Jane_Doe_1"]
+    assert [s.student for s in grader._chosen(submissions, ["Sam_Roe_2", "a.py"], tmp_path)] == ["Jane_Doe_1", "Sam_Roe_2"]
+    with pytest.raises(grader.GradingError, match="--only: no submission c.py in"):
+        grader._chosen(submissions, ["c.py"], tmp_path)
