@@ -29,6 +29,8 @@ import pathlib
 import sys
 import zipfile
 
+import numpy as np
+
 from mlpkit import grader, grading, sandbox
 
 DEFAULT_ROOT = "/autograder"
@@ -56,14 +58,44 @@ exec python3 -m mlpkit.gradescope "$AUTOGRADER_ROOT"
 
 # -- the checks as data --------------------------------------------------------------------
 
+def to_data(value):
+    """A check's argument or setting as JSON data that :func:`from_data` turns back into the same Python value
+    (types kept: ``int`` stays ``int``, a tuple a tuple, a NumPy scalar or array its dtype and shape)."""
+    if isinstance(value, grading.Tensor):
+        return {"tensor": to_data(value.value), "dtype": value.dtype}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return {"plain": value}
+    if isinstance(value, (list, tuple)):
+        return {"sequence": [to_data(item) for item in value], "tuple": isinstance(value, tuple)}
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {"mapping": {key: to_data(item) for key, item in value.items()}}
+    if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in "biuf":
+        return {"array": np.asarray(value).tolist(), "dtype": str(value.dtype), "scalar": isinstance(value, np.generic)}
+    raise TypeError(f"cannot write {type(value).__name__} {value!r:.60} into the autograder's checks")
+
+
+def from_data(data):
+    if "tensor" in data:
+        return grading.Tensor(from_data(data["tensor"]), data["dtype"])
+    if "plain" in data:
+        return data["plain"]
+    if "sequence" in data:
+        items = [from_data(item) for item in data["sequence"]]
+        return tuple(items) if data["tuple"] else items
+    if "mapping" in data:
+        return {key: from_data(item) for key, item in data["mapping"].items()}
+    array = np.asarray(data["array"], dtype=data["dtype"])
+    return array[()] if data["scalar"] else array
+
+
 def checks_data(exercises, reference, limits):
     """Every check (public and hidden) with the reference's value, and the limits, as JSON data."""
     out = {"limits": dataclasses.asdict(limits), "exercises": []}
     for exercise in exercises:
         calls = []
         for index, call in enumerate(exercise.calls):
-            fields = {f.name: getattr(call, f.name) for f in dataclasses.fields(call) if f.name not in ("args", "kwargs")}
-            calls.append({**fields, **grading.encode_args(call), "expected": reference[exercise.name][index]})
+            fields = {f.name: to_data(getattr(call, f.name)) for f in dataclasses.fields(call)}
+            calls.append({"call": fields, "expected": reference[exercise.name][index]})
         out["exercises"].append({"name": exercise.name, "chapter": exercise.chapter, "points": exercise.points,
                                  "title": exercise.title, "calls": calls})
     return out
@@ -74,11 +106,7 @@ def load_checks(data):
     exercises, reference = [], {}
     names = {f.name for f in dataclasses.fields(grading.Call)}
     for item in data["exercises"]:
-        calls = []
-        for call in item["calls"]:
-            args, kwargs = grading.decode_args(call)
-            calls.append(grading.Call(**{k: v for k, v in call.items() if k in names and k not in ("args", "kwargs")},
-                                      args=args, kwargs=kwargs))
+        calls = [grading.Call(**{k: from_data(v) for k, v in call["call"].items() if k in names}) for call in item["calls"]]
         exercises.append(grading.Exercise(item["name"], item["chapter"], item["points"], item["title"], calls))
         reference[item["name"]] = [call["expected"] for call in item["calls"]]
     return exercises, reference, sandbox.Limits(**data["limits"])

@@ -9,6 +9,7 @@ reference solution, a stub and a submission that crashes its process. Each
 `mlpkit grade` gives the same file (four TensorFlow start-ups in all).
 """
 
+import dataclasses
 import json
 import os
 import pathlib
@@ -106,7 +107,8 @@ def test_bundle_holds_the_scripts_the_checks_and_a_wheel_without_solutions(bundl
         archive.extract(wheel, tmp_path)
     calls = [call for exercise in checks["exercises"] for call in exercise["calls"]]
     assert [e["name"] for e in checks["exercises"]] == ["step", "nand_weights", "perceptron_forward"]
-    assert any(call["public"] for call in calls) and any(not call["public"] for call in calls)
+    public = [call["call"]["public"]["plain"] for call in calls]
+    assert any(public) and not all(public)
     assert all("expected" in call for call in calls)
     with zipfile.ZipFile(tmp_path / wheel) as archive:
         inside = archive.namelist()
@@ -146,3 +148,37 @@ def test_scores_match_mlpkit_grade(runs, graded):
     assert runs["crashing"]["score"] == graded["crashing"]["total"] == FULL - 2  # nand_weights lost
     assert all(t["status"] == "passed" for t in runs["correct"]["tests"])
     assert "os._exit" in runs["crashing"]["output"] or "exit" in runs["crashing"]["output"]
+
+
+def test_checks_round_trip_as_json():
+    from mlpkit import gradescope
+
+    every = exercises.load_exercises()  # every chapter: probes, mistakes, keyword arguments
+    reference = {e.name: [[index] for index, _ in enumerate(e.calls)] for e in every}
+    limits = Limits(seconds=7, memory=2**30)
+    back, expected, back_limits = gradescope.load_checks(json.loads(json.dumps(gradescope.checks_data(every, reference, limits))))
+    assert back_limits == limits and expected == reference
+    for one, two in zip(every, back):
+        assert (one.name, one.chapter, one.points, one.title) == (two.name, two.chapter, two.points, two.title)
+        for a, b in zip(one.calls, two.calls, strict=True):
+            for field in dataclasses.fields(a):  # the same values of the same types
+                assert gradescope.to_data(getattr(a, field.name)) == gradescope.to_data(getattr(b, field.name)), field.name
+            assert [type(arg) for arg in a.args] == [type(arg) for arg in b.args]
+
+
+def test_submission_files_skip_hidden_files_and_links(tmp_path):
+    from mlpkit import gradescope
+
+    folder = tmp_path / "submission"
+    (folder / "sub" / ".ipynb_checkpoints").mkdir(parents=True)
+    (folder / "b.py").write_text("def f():\n    return 1\n")
+    (folder / "sub" / "a.ipynb").write_text("{not json")
+    (folder / "sub" / ".ipynb_checkpoints" / "a-checkpoint.ipynb").write_text("{}")
+    (folder / ".hidden.py").write_text("")
+    (folder / "notes.txt").write_text("")
+    (tmp_path / "outside.py").write_text("SECRET = 1\n")
+    (folder / "link.py").symlink_to(tmp_path / "outside.py")
+    assert [p.relative_to(folder).as_posix() for p in gradescope.submission_files(folder)] == ["b.py", "sub/a.ipynb"]
+    cells, notes = gradescope.submission_cells(folder)
+    assert [label for label, _ in cells] == ["b.py <line 1>"]
+    assert len(notes) == 1 and "a.ipynb: not a readable notebook" in notes[0]
