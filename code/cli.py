@@ -793,6 +793,8 @@ def _check_grade_outputs(args):
     outputs.check_file(out, "--out")
     outputs.check_folder(args.units or out.with_name(out.stem + "_units"), "--units")
     outputs.check_folder(args.feedback or out.with_name(out.stem + "_feedback"), "--feedback")
+    if args.lms_export:
+        outputs.check_file(out.with_name(f"{out.stem}_{args.lms_export}.csv"), "--lms-export")
 
 
 def run_grade(args, parser):

@@ -332,3 +332,14 @@ def test_only_picks_by_file_path_or_student(tmp_path):
     assert [s.student for s in grader._chosen(submissions, ["Sam_Roe_2", "a.py"], tmp_path)] == ["Jane_Doe_1", "Sam_Roe_2"]
     with pytest.raises(grader.GradingError, match="--only: no submission c.py in"):
         grader._chosen(submissions, ["c.py"], tmp_path)
+
+
+def test_the_command_checks_the_export_file_before_grading(tmp_path, capsys):
+    from mlpkit import cli
+
+    write(tmp_path / "class" / "Jane Doe_1_assignsubmission_file_a.py", "")
+    (tmp_path / "g_moodle.csv").mkdir()
+    with pytest.raises(SystemExit) as error:
+        cli.main(["grade", str(tmp_path / "class"), "--out", str(tmp_path / "g.csv"), "--lms-export", "moodle"])
+    assert error.value.code == 2 and "g_moodle.csv: is a folder; expected the name of a file to write" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["class", "g_moodle.csv"]
