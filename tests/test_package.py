@@ -175,3 +175,24 @@ def test_readme_is_short_and_points_only_at_pages_of_the_book():
     built = ROOT / "_build" / "html"
     if (built / "index.html").is_file():  # after `make book`: each linked page was built
         assert [page for page in linked if not (built / f"{page}.html").is_file()] == []
+
+
+def test_command_reference_has_a_section_for_every_command():
+    """book/commands.md's reference is generated from the parsers: every (sub)command gets its own section."""
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    try:
+        import cli_reference
+    finally:
+        sys.path.remove(str(ROOT / "book" / "_ext"))
+    from mlpkit import cli
+
+    names = [name for name, _ in cli_reference._commands(cli.build_parser(), "mlpkit")]
+    assert {"mlpkit train", "mlpkit grade", "mlpkit exercises check", "mlpkit study"} <= set(names)
+    page = ROOT / "_build" / "html" / "book" / "commands.html"
+    if not page.is_file():
+        pytest.skip("the book is not built (run `make book` first)")
+    html = page.read_text()
+    for name in names:
+        assert f'id="cli-{name.replace(" ", "-")}"' in html, f"no section for {name} in the built reference"
+    for option in ("--shard", "--lms-export", "--time-limit"):  # options of three different commands
+        assert option in html
