@@ -27,8 +27,11 @@ import re
 from mlpkit import grading
 
 BANK_DIR = pathlib.Path(__file__).resolve().parent / "exercise_bank"
-CHAPTERS = ["perceptron", "xor", "gradients", "training", "modern", "keras"]  # book order
-NUMBERS = {"perceptron": 1, "xor": 2, "gradients": 3, "training": 4, "modern": 7, "keras": 8}  # chapter numbers
+BOOK_ORDER = ["perceptron", "xor", "gradients", "training", "speed", "evaluation", "modern", "keras", "deep"]
+NUMBERS = {chapter: number for number, chapter in enumerate(BOOK_ORDER, start=1)}  # chapter numbers
+# The chapters with exercises, in book order: those with a source in the bank (every chapter when the bank is
+# absent, so that asking for one says the bank is missing rather than that the chapter has none).
+CHAPTERS = [c for c in BOOK_ORDER if (BANK_DIR / f"{c}.py").is_file()] if BANK_DIR.is_dir() else list(BOOK_ORDER)
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 CELL_MARKER = re.compile(r"^# %%(?: \[(\w+)\])?(.*)$")
 

@@ -10,7 +10,9 @@ with fewer solutions use the reference there. One grading run (module
 fixture) grades them all, public and hidden checks.
 """
 
+import importlib.util
 import json
+import pathlib
 import textwrap
 
 import pytest
@@ -601,6 +603,23 @@ WRONG = {
         """), "one epoch too patient"),
     ],
 }
+
+def _more_solutions():
+    """Solutions kept beside this file, one module per chapter: ``exercise_solutions/CHAPTER.py``.
+
+    Each defines ``ALTERNATIVES`` and ``WRONG`` as above (using ``code`` from this module's pattern).
+    """
+    for path in sorted((pathlib.Path(__file__).parent / "exercise_solutions").glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"exercise_solutions_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        for ours, theirs in ((ALTERNATIVES, module.ALTERNATIVES), (WRONG, module.WRONG)):
+            clash = set(ours) & set(theirs)
+            assert not clash, f"{path.name} repeats solutions of {sorted(clash)}"
+            ours.update(theirs)
+
+
+_more_solutions()
 
 EXERCISES = exercises.load_exercises()
 REFERENCE = {cell.exercise: cell.source for chapter in exercises.CHAPTERS for cell in exercises.chapter_cells(chapter)
