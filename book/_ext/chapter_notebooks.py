@@ -84,12 +84,19 @@ def render(source, url, branch):
     return nbformat.writes(notebook(source, url, branch)) + "\n"
 
 
-def write(directory, root=ROOT):
+def write(directory, root=ROOT, only=None):
+    """Write the chapter notebooks (``only``: just these chapters, by name) into ``directory``."""
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     url, branch = repository(root / "_config.yml")
+    sources = chapters(root)
+    unknown = sorted(set(only or []) - {source.stem for source in sources})
+    if unknown:
+        raise SystemExit(f"no chapter named {', '.join(unknown)}; the chapters are {', '.join(s.stem for s in sources)}")
     written = []
-    for source in chapters(root):
+    for source in sources:
+        if only and source.stem not in only:
+            continue
         target = directory / f"{source.stem}.ipynb"
         target.write_text(render(source, url, branch))
         written.append(target)
@@ -108,12 +115,14 @@ def stale(directory, root=ROOT):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("write", help="write every chapter notebook into each DIR").add_argument("dirs", nargs="+")
+    write_parser = commands.add_parser("write", help="write every chapter notebook into each DIR")
+    write_parser.add_argument("dirs", nargs="+")
+    write_parser.add_argument("--only", nargs="+", metavar="CHAPTER", help="just these chapters (e.g. gradients)")
     commands.add_parser("check", help="fail if DIR's notebooks differ from the sources").add_argument("dir")
     args = parser.parse_args(argv)
     if args.command == "write":
         for directory in args.dirs:
-            print(f"{len(write(directory))} chapter notebooks in {directory}/")
+            print(f"{len(write(directory, only=args.only))} chapter notebooks in {directory}/")
         return 0
     out_of_date = stale(args.dir)
     if out_of_date:
