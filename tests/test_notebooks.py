@@ -59,18 +59,26 @@ def test_first_cell_installs_from_the_configured_repository():
         assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code")
 
 
-def _run_setup_cell(mlpkit_present):
+def _run_setup_cell(mlpkit_present, pip_status=0):
     # Run the set-up cell in a fresh interpreter where `mlpkit` is (or seems)
-    # missing; record the pip command instead of running it (no network here).
+    # missing; record the pip command, and the constraints file it names,
+    # instead of running it (nothing is installed from the network here).
     cell = nbformat.read(ROOT / "book" / "xor.ipynb", as_version=4).cells[0].source
     harness = (
-        "import importlib.util, json, subprocess\n"
+        "import importlib.util, json, pathlib, subprocess\n"
         "calls = []\n"
-        f"real_find_spec = importlib.util.find_spec\n"
+        "real_find_spec = importlib.util.find_spec\n"
         f"importlib.util.find_spec = lambda name, *a: (real_find_spec(name, *a) if {mlpkit_present} or name != 'mlpkit' else None)\n"
-        "subprocess.run = lambda args, **kw: calls.append(args)\n"
-        + cell
-        + "\nprint('CALLS=' + json.dumps(calls))\n"
+        "def fake_run(args, **kw):\n"
+        "    files = {a: pathlib.Path(a).read_text() for a in args if a.endswith('-installed.txt')}\n"
+        "    calls.append({'args': args, 'files': files})\n"
+        f"    return subprocess.CompletedProcess(args, {pip_status})\n"
+        "subprocess.run = fake_run\n"
+        "try:\n"
+        + "".join(f"    {line}\n" for line in cell.splitlines())
+        + "except RuntimeError as error:\n"
+        "    print('ERROR=' + str(error))\n"
+        "print('CALLS=' + json.dumps(calls))\n"
     )
     result = subprocess.run([sys.executable, "-c", harness], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -78,10 +86,57 @@ def _run_setup_cell(mlpkit_present):
     return printed, json.loads(calls)
 
 
+def _installed():
+    from importlib import metadata
+
+    return {dist.metadata["Name"].lower(): dist.version for dist in metadata.distributions() if dist.metadata["Name"]}
+
+
 def test_setup_cell_installs_mlpkit_where_it_is_missing_and_says_so():
     printed, calls = _run_setup_cell(mlpkit_present=False)
-    assert calls == [[sys.executable, "-m", "pip", "install", "--quiet", f"mlpkit @ git+{URL}@{BRANCH}"]]
-    assert "not installed" in printed and "installing" in printed
+    assert len(calls) == 1 and "not installed" in printed and "installing" in printed
+    args = calls[0]["args"]
+    assert args[:4] == [sys.executable, "-m", "pip", "install"] and args[-1] == f"mlpkit @ git+{URL}@{BRANCH}"
+    assert "--constraint" in args and "--upgrade" not in args and "--force-reinstall" not in args
+
+
+def test_setup_cell_keeps_every_installed_package_at_its_version():
+    # Colab's own TensorFlow, Keras and NumPy stay as they are: pip gets every
+    # installed distribution as a constraint pinned at its installed version.
+    _, calls = _run_setup_cell(mlpkit_present=False)
+    (constraints,) = calls[0]["files"].values()
+    pinned = dict(line.lower().split("==", 1) for line in constraints.split())
+    installed = _installed()
+    for name in ("tensorflow", "keras", "numpy", "matplotlib"):
+        assert pinned[name] == installed[name], name
+    assert len(pinned) >= 0.9 * len(installed)
+
+
+def test_what_is_installed_already_satisfies_mlpkit_so_pip_changes_nothing(tmp_path):
+    # What the cell asks pip for, minus the download of mlpkit itself: its
+    # dependencies under the cell's constraints. With the packages this
+    # environment has, pip (offline) resolves them without installing,
+    # upgrading or removing anything.
+    import tomllib
+
+    _, calls = _run_setup_cell(mlpkit_present=False)
+    (constraints,) = calls[0]["files"].values()
+    (tmp_path / "constraints.txt").write_text(constraints)
+    dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    result = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--no-index", "--quiet",
+                             "--report", str(tmp_path / "report.json"), "--constraint", str(tmp_path / "constraints.txt"),
+                             *dependencies], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((tmp_path / "report.json").read_text())["install"] == []
+
+
+def test_setup_cell_says_what_failed_when_pip_cannot_keep_the_installed_versions():
+    printed, _ = _run_setup_cell(mlpkit_present=False, pip_status=1)
+    message = printed.split("ERROR=", 1)[1]
+    assert "tensorflow" in message.lower() and "mlpkit is installed." not in printed
+    dependencies = (ROOT / "pyproject.toml").read_text()
+    for requirement in ("tensorflow>=2.16,<3", "keras>=3.6,<4"):  # the ranges the message names are pyproject's
+        assert requirement in message.lower().replace(" ", "") and requirement in dependencies.replace(" ", "")
 
 
 def test_setup_cell_does_nothing_where_mlpkit_is_installed():

@@ -25,16 +25,31 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 INSTALL_CELL = '''\
 # Set-up: this chapter imports the course package `mlpkit`. Where it is not
 # installed (Colab, a fresh Jupyter), this cell installs it from the course
-# repository; where it is, the cell does nothing else.
+# repository and keeps every package already here at its version: Colab's own
+# TensorFlow, Keras and NumPy are never downgraded or reinstalled. Where mlpkit
+# is installed, the cell does nothing else.
 import importlib
+import importlib.metadata
 import importlib.util
+import re
 import subprocess
 import sys
+import tempfile
 
 MLPKIT = "mlpkit @ git+{url}@{branch}"
 if importlib.util.find_spec("mlpkit") is None:
     print(f"mlpkit is not installed here; installing {{MLPKIT}} (a minute or two) ...")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", MLPKIT], check=True)
+    keep = {{}}  # every installed distribution, pinned at its version
+    for dist in importlib.metadata.distributions():
+        name, version = dist.metadata["Name"], dist.version
+        if name and version and re.fullmatch(r"[0-9][0-9A-Za-z.+!-]*", version):
+            keep.setdefault(re.sub(r"[-_.]+", "-", name).lower(), f"{{name}}=={{version}}")
+    with tempfile.NamedTemporaryFile("w", suffix="-installed.txt", delete=False) as constraints:
+        constraints.write("\\n".join(sorted(keep.values())) + "\\n")
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--constraint", constraints.name, MLPKIT]
+    if subprocess.run(pip).returncode != 0:
+        raise RuntimeError("pip could not install mlpkit without changing a package installed here (its "
+                           "message is above); mlpkit needs TensorFlow >=2.16,<3 and Keras >=3.6,<4")
     importlib.invalidate_caches()
     print("mlpkit is installed.")
 else:
