@@ -46,7 +46,11 @@ class Call:
     ``options["finite"]`` runs it with TensorFlow's and NumPy's checks for
     infinities and NaN on, so an intermediate value that overflows fails it,
     and ``options["probe"]`` runs a returned Keras model on the probe's inputs
-    with the probe's weights (:func:`encode`). ``options["mistakes"]`` lists
+    with the probe's weights (:func:`encode`). ``options["calls"]`` makes the
+    last argument a list of argument tuples: the function, called with the
+    others, returns a function, which is called on each tuple in turn; the
+    value is its outputs and its number of traces (`mlpkit.sandbox`; judged
+    by ``"traced_calls"``). ``options["mistakes"]`` lists
     known wrong answers (encoded values) with a hint shown when one is matched.
 
     ``case`` names what the check tests beyond an ordinary call (``"tie"``,
@@ -178,14 +182,23 @@ def encode_args(call):
     def one(arg):
         if isinstance(arg, Tensor):
             return {"tensor": arg.array().tolist(), "dtype": arg.dtype}
+        if isinstance(arg, (list, tuple)) and _holds_tensor(arg):  # e.g. the argument tuples of options["calls"]
+            return {"items": [one(item) for item in arg], "tuple": isinstance(arg, tuple)}
         return {"value": encode(arg)}
     return {"args": [one(arg) for arg in call.args], "kwargs": {key: one(arg) for key, arg in call.kwargs.items()}}
+
+
+def _holds_tensor(value):
+    return isinstance(value, Tensor) or (isinstance(value, (list, tuple)) and any(map(_holds_tensor, value)))
 
 
 def decode_args(data):
     def one(arg):
         if "tensor" in arg:
             return Tensor(arg["tensor"], arg["dtype"])
+        if "items" in arg:
+            items = [one(item) for item in arg["items"]]
+            return tuple(items) if arg["tuple"] else items
         return decode(arg["value"])
     return tuple(one(arg) for arg in data["args"]), {key: one(arg) for key, arg in data["kwargs"].items()}
 
@@ -341,6 +354,73 @@ def _model_dropout(value, reference, call):
     return True, ""
 
 
+def _traced_calls(value, reference, call):
+    """What the submission's process brings back for ``options["calls"]`` (`mlpkit.sandbox`): the returned
+    function's output after each call, each as ``allclose`` with the reference's, and its number of traces,
+    which must be at least 1 (a ``tf.function`` that ran) and at most ``options["traces"]``."""
+    if not isinstance(value, dict) or not isinstance(value.get("outputs"), list):
+        return False, "expected the outputs of the function it returns"
+    outputs, wanted = value["outputs"], reference["outputs"]
+    if len(outputs) != len(wanted):
+        return False, f"{len(outputs)} outputs for {len(wanted)} calls"
+    for number, (got, want) in enumerate(zip(outputs, wanted), 1):
+        ok, detail = _allclose(got, want, call)
+        if not ok:
+            return False, f"call {number} of {len(wanted)}: {detail}"
+    traces, limit = value.get("traces"), call.options["traces"]
+    if traces is None:
+        return False, "the function it returns is not a tf.function (it has no experimental_get_tracing_count)"
+    count = np.asarray(traces) if isinstance(traces, np.ndarray) else np.asarray(None)
+    if count.shape != () or count.dtype.kind not in "iu":
+        return False, f"its experimental_get_tracing_count() gave {traces!r:.40}, not a whole number"
+    if not 1 <= int(count) <= limit:
+        return False, (f"right values, but traced {int(count)} times in {len(wanted)} calls (at most {limit} allowed): "
+                       "each new shape or dtype of a tensor argument, and each new value of a Python argument, "
+                       "makes a new trace")
+    return True, ""
+
+
+def _stratified_folds(value, reference, call):
+    """``value`` is k index arrays (``call.args``: the labels, then k) that together hold every example once,
+    each fold holding ``floor(n_c / k)`` or ``ceil(n_c / k)`` of the ``n_c`` examples of each class ``c``.
+    Any such split passes: the reference's own split (another seed, another shuffle) is not compared."""
+    labels = np.asarray(call.args[0]).ravel().astype(np.int64)
+    k, n = int(np.asarray(call.args[1])), len(np.asarray(call.args[0]).ravel())
+    if isinstance(value, np.ndarray) and value.ndim == 2:  # k folds of equal size, as one array
+        value = list(value)
+    if not isinstance(value, (list, tuple)):
+        return False, f"expected a list of k = {k} index arrays, got {type(value).__name__}"
+    if len(value) != k:
+        return False, f"{len(value)} folds, expected k = {k}"
+    seen, folds = np.zeros(n, dtype=np.int64), []
+    for number, fold in enumerate(value, 1):
+        try:
+            index = np.asarray(fold)
+        except ValueError:
+            return False, f"fold {number} is not an array of indices"
+        if index.ndim != 1 or (index.size and index.dtype.kind not in "iu"):
+            return False, f"fold {number}: expected a 1-D array of whole-number indices, got {index.dtype} of shape {index.shape}"
+        index = index.astype(np.int64)
+        if index.size and (index.min() < 0 or index.max() >= n):
+            return False, f"fold {number}: indices must be from 0 to {n - 1} (one per example)"
+        np.add.at(seen, index, 1)
+        folds.append(index)
+    if np.any(seen > 1):
+        return False, f"example {int(np.argmax(seen > 1))} is in {int(seen.max())} folds; each example belongs to exactly one"
+    if np.any(seen == 0):
+        return False, f"{int(np.sum(seen == 0))} of the {n} examples are in no fold (e.g. example {int(np.argmax(seen == 0))})"
+    classes, totals = np.unique(labels, return_counts=True)
+    for number, index in enumerate(folds, 1):
+        for label, total in zip(classes, totals):
+            count = int(np.sum(labels[index] == label))
+            low, high = total // k, -(-total // k)
+            if not low <= count <= high:
+                allowed = f"{low}" if low == high else f"{low} or {high}"
+                return False, (f"fold {number} has {count} examples of class {label}; with {total} in all and k = {k}, "
+                               f"each fold should have {allowed}: not stratified")
+    return True, ""
+
+
 PREDICATES = {
     "allclose": _allclose,
     "exact": _exact,
@@ -349,6 +429,8 @@ PREDICATES = {
     "integer": _integer,
     "model_outputs": _model_outputs,
     "model_dropout": _model_dropout,
+    "traced_calls": _traced_calls,
+    "stratified_folds": _stratified_folds,
 }
 
 
@@ -367,8 +449,8 @@ def judge(call, outcome, reference=None):
                 if _allclose(value, decode(mistake["value"]), call)[0]:
                     return False, mistake["hint"]
         return passed, detail
-    except (ValueError, TypeError, KeyError, IndexError) as error:
-        return False, f"could not check the value: {error}"
+    except Exception as error:  # the value is the submission's: whatever it breaks fails this check only
+        return False, f"could not check the value: {type(error).__name__}: {str(error)[:200]}"
 
 
 def score(points, passed, checks):

@@ -21,6 +21,7 @@ pools would not survive the fork); it only imports TensorFlow.
 
 import dataclasses
 import json
+import linecache
 import os
 import pathlib
 import select
@@ -111,6 +112,7 @@ def _child(write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, l
 
     os.setpgid(0, 0)
     os.chdir(workdir)
+    tempfile.tempdir = workdir  # AutoGraph writes each converted function to a temporary file: here, where writing is allowed
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)
@@ -132,6 +134,9 @@ def _child(write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, l
         if index in skip_cells:
             continue
         send({"cell": index})
+        # The cell's lines, where inspect finds them (as IPython keeps a notebook's): AutoGraph reads a
+        # function's source to turn a loop over a tensor inside a tf.function into a loop in the graph.
+        linecache.cache[label] = (len(source), None, source.splitlines(True), label)
         try:
             exec(compile(source, label, "exec"), namespace)
         except BaseException as error:  # SystemExit and KeyboardInterrupt included: a cell cannot stop the run
@@ -141,6 +146,8 @@ def _child(write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, l
     def argument(arg):
         if isinstance(arg, grading.Tensor):
             return tf.constant(arg.array())
+        if isinstance(arg, (list, tuple)):  # e.g. the argument tuples of options["calls"]
+            return type(arg)(argument(item) for item in arg)
         return np.array(arg, copy=True) if isinstance(arg, np.ndarray) else arg
 
     for exercise, calls in plan:
@@ -158,8 +165,12 @@ def _child(write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, l
                 else:
                     if not callable(target):
                         raise TypeError(f"{call.name} is a {type(target).__name__}, not a function")
-                    value = _call(target, [argument(a) for a in call.args], {k: argument(a) for k, a in call.kwargs.items()},
-                                  finite=call.options.get("finite", False))
+                    args, kwargs = [argument(a) for a in call.args], {k: argument(a) for k, a in call.kwargs.items()}
+                    finite = call.options.get("finite", False)
+                    if call.options.get("calls"):
+                        outcomes.append({"value": _calls(target, args[:-1], kwargs, args[-1], finite)})
+                        continue
+                    value = _call(target, args, kwargs, finite=finite)
                 outcomes.append({"value": grading.encode(value, probe=call.options.get("probe"))})
             except BaseException as error:
                 outcomes.append({"error": _describe(error)})
@@ -186,6 +197,20 @@ def _call(target, args, kwargs, finite=False):
         raise FloatingPointError(f"{op} gave an infinity or NaN") from None
     finally:
         tf.debugging.disable_check_numerics()
+
+
+def _calls(factory, args, kwargs, calls, finite=False):
+    """For ``options["calls"]``: ``factory(*args, **kwargs)`` returns a function, which is called once per
+    argument tuple of ``calls``, in order. Returns, encoded, ``{"outputs": [...], "traces": n}``: each output
+    as it was right after its call (a returned ``tf.Variable`` is read then), and the function's
+    ``experimental_get_tracing_count()`` after the last call, or None if it has none (not a ``tf.function``)."""
+    function = _call(factory, args, kwargs, finite=finite)
+    if not callable(function):
+        raise TypeError(f"returned a {type(function).__name__}, not a function")
+    outputs = [grading.encode(_call(function, list(arguments), {}, finite=finite)) for arguments in calls]
+    count = getattr(function, "experimental_get_tracing_count", None)
+    traces = grading.encode(count()) if callable(count) else None
+    return {"mapping": {"outputs": {"sequence": outputs, "tuple": False}, "traces": traces}}
 
 
 def _describe(error):

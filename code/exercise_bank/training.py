@@ -57,6 +57,35 @@ def train_step(w, b, x, y, lr):
     return w - lr * grad_w, b - lr * grad_b
     ### END SOLUTION
 
+# %% [markdown] exercise="train_epoch"
+# ## One epoch of mini-batch gradient descent
+#
+# Write `train_epoch(w, b, x, y, lr, batch_size)`: one epoch of mini-batch
+# gradient descent on the network of `train_step`, with the same cost and
+# update, returning the pair `(w, b)` after the last step. The batches are
+# the rows of `x` and `y` *in the order given* (no shuffling here: the
+# caller shuffles), cut into consecutive groups of `batch_size` rows: rows
+# `0 .. batch_size - 1` make the first step, the next `batch_size` rows the
+# second, and so on. When the number of rows `n` is not a multiple of
+# `batch_size`, the last batch is the smaller rest, and it is a step too, so
+# every row is used once. Each step's cost is the mean over *its own* batch
+# (rows and outputs), exactly as in `train_step`. Compute in the dtype of
+# `w` (float32 or float64); you may call your `train_step`.
+
+# %% exercise="train_epoch"
+def train_epoch(w, b, x, y, lr, batch_size):
+    ### BEGIN SOLUTION
+    w, b = tf.Variable(w), tf.Variable(b)
+    for start in range(0, int(x.shape[0]), batch_size):  # the last batch may be smaller
+        x_batch, y_batch = x[start : start + batch_size], y[start : start + batch_size]
+        with tf.GradientTape() as tape:
+            cost = tf.reduce_mean((tf.sigmoid(x_batch @ w + b) - y_batch) ** 2)
+        grad_w, grad_b = tape.gradient(cost, [w, b])
+        w.assign_sub(lr * grad_w)
+        b.assign_sub(lr * grad_b)
+    return tf.convert_to_tensor(w), tf.convert_to_tensor(b)
+    ### END SOLUTION
+
 # %% [markdown] exercise="accuracy"
 # ## Accuracy
 #
