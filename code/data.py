@@ -32,6 +32,7 @@ import io
 import os
 import pathlib
 import struct
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,7 +63,12 @@ IDX_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
 }
-_MAGIC = {3: 2051, 1: 2049}  # images (3 dimensions), labels (1 dimension)
+_MAGIC = {3: 2051, 1: 2049}  # images (3 dimensions), labels (1 dimension), both unsigned bytes (0x08)
+_IDX_NDIM = {"images": 3, "labels": 1}
+_IDX_SHAPE = {"images": (28, 28), "labels": ()}  # the dimensions after the first, the number of examples
+#: The most examples an IDX file of each split may hold: those of the full MNIST and Fashion-MNIST.
+IDX_MAX_COUNT = {"train": 60_000, "test": 10_000}
+_READ_CHUNK = 1 << 20  # decompressed bytes per read
 DEBIAN_FASHION_MNIST = pathlib.Path("/usr/share/datasets/fashion-mnist")
 
 CLASS_NAMES = {
@@ -104,38 +110,81 @@ def _sha256(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def read_idx(path, expected_sha256=None):
-    """Read one gzip-compressed IDX file into a uint8 array, checking everything it can."""
+def _idx_error(path, found, expected):
+    return DataFileError(f"{path}: {found}; expected {expected}")
+
+
+def _read_exactly(handle, size):
+    """Up to ``size`` decompressed bytes of ``handle`` as a uint8 array (shorter if the file ends first)."""
+    body = np.empty(size, dtype=np.uint8)
+    view, filled = memoryview(body), 0
+    while filled < size:
+        count = handle.readinto(view[filled:filled + _READ_CHUNK])
+        if not count:
+            break
+        filled += count
+    return body[:filled]
+
+
+def read_idx(path, expected_sha256=None, kind=None, max_count=max(IDX_MAX_COUNT.values())):
+    """Read one gzip-compressed IDX file into a uint8 array, checking its header before reading its body.
+
+    ``kind`` is ``"images"`` (shape ``(n, 28, 28)``) or ``"labels"`` (shape
+    ``(n,)``), or ``None`` to take the kind the magic number gives; ``n`` must
+    be from 1 to ``max_count``. Only then is the body decompressed, as a
+    stream, into an array of the size the header promises; one more byte is
+    read to find trailing data. A file that decompresses to far more than it
+    should (a gzip bomb) is refused after that many bytes, so reading it costs
+    no more memory than reading a good file.
+    """
     path = pathlib.Path(path)
     try:
         with gzip.open(path, "rb") as handle:
-            raw = handle.read()
-    except (OSError, EOFError, gzip.BadGzipFile) as error:
+            head = handle.read(4)
+            if len(head) < 4:
+                raise _idx_error(path, f"{len(head)} bytes after decompression",
+                                 "an IDX file, which starts with a 4-byte magic number")
+            magic, = struct.unpack(">i", head)
+            kinds = {ndim: name for name, ndim in _IDX_NDIM.items()}
+            wanted = [kind] if kind is not None else list(_IDX_NDIM)
+            if magic not in (_MAGIC[_IDX_NDIM[name]] for name in wanted):
+                expected = " or ".join(f"{_MAGIC[_IDX_NDIM[name]]} ({name})" for name in wanted)
+                raise _idx_error(path, f"magic number {magic}", f"{expected} for an unsigned-byte IDX file")
+            kind = kinds[head[3]]
+            ndim = _IDX_NDIM[kind]
+            dims_bytes = handle.read(4 * ndim)
+            if len(dims_bytes) < 4 * ndim:
+                raise _idx_error(path, f"{4 + len(dims_bytes)} bytes after decompression",
+                                 f"at least its header: {4 + 4 * ndim} bytes")
+            dims = struct.unpack(f">{ndim}I", dims_bytes)  # unsigned: a "negative" size shows as a huge one
+            shape = "(n, 28, 28) images" if kind == "images" else "(n,) labels"
+            if not 1 <= dims[0] <= max_count or tuple(dims[1:]) != _IDX_SHAPE[kind]:
+                raise _idx_error(path, f"its header gives the shape {dims}",
+                                 f"{shape} with n from 1 to {max_count:,} (the file is corrupt or not this data set's)")
+            header = 4 + 4 * ndim
+            size = int(np.prod(dims))
+            body = _read_exactly(handle, size)
+            if len(body) < size:
+                raise DataFileError(
+                    f"{path}: {header + len(body)} bytes after decompression; its header promises {dims} and so"
+                    f" {header + size} bytes (the file is truncated or corrupt)"
+                )
+            if handle.read(1):
+                raise DataFileError(
+                    f"{path}: more than {header + size} bytes after decompression; its header promises {dims} and so"
+                    f" exactly {header + size} bytes (the file has trailing data or is corrupt)"
+                )
+    except (OSError, EOFError, zlib.error) as error:
         raise DataFileError(f"{path}: not a readable gzip file ({error}); expected a gzip-compressed IDX file") from None
-    if len(raw) < 8:
-        raise DataFileError(f"{path}: {len(raw)} bytes after decompression; an IDX file has at least an 8-byte header")
-    magic, = struct.unpack(">i", raw[:4])
-    ndim = raw[3]
-    if magic not in _MAGIC.values() or _MAGIC.get(ndim) != magic:
-        raise DataFileError(
-            f"{path}: magic number {magic}; expected 2051 (images) or 2049 (labels) for an unsigned-byte IDX file"
-        )
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise DataFileError(f"{path}: {len(raw)} bytes after decompression; its header alone needs {header}")
-    dims = struct.unpack(f">{ndim}i", raw[4:header])
-    expected_size = header + int(np.prod(dims))
-    if len(raw) != expected_size:
-        raise DataFileError(
-            f"{path}: {len(raw)} bytes after decompression; its header promises {dims} and so {expected_size} bytes"
-            " (the file is truncated or corrupt)"
-        )
-    if expected_sha256 is not None and _sha256(raw) != expected_sha256:
-        raise DataFileError(
-            f"{path}: SHA-256 of the decompressed bytes is {_sha256(raw)}; expected {expected_sha256}"
-            " (the file is corrupt or belongs to another data set)"
-        )
-    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
+    if expected_sha256 is not None:
+        digest = hashlib.sha256(head + dims_bytes)
+        digest.update(body)
+        if digest.hexdigest() != expected_sha256:
+            raise DataFileError(
+                f"{path}: SHA-256 of the decompressed bytes is {digest.hexdigest()}; expected {expected_sha256}"
+                " (the file is corrupt or belongs to another data set)"
+            )
+    return body.reshape(dims)
 
 
 def _check_pair(images, labels, where):
@@ -158,7 +207,8 @@ def read_idx_dir(directory, name, splits=("train", "test")):
         pair = []
         for stem in IDX_FILES[split]:
             path = directory / f"{stem}.gz"
-            pair.append(read_idx(path, IDX_SHA256.get(name, {}).get(stem)))
+            kind = "images" if "-images-" in stem else "labels"
+            pair.append(read_idx(path, IDX_SHA256.get(name, {}).get(stem), kind=kind, max_count=IDX_MAX_COUNT[split]))
         _check_pair(*pair, f"{directory} ({split})")
         arrays[split] = tuple(pair)
     return arrays["train"], arrays["test"]

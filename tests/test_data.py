@@ -2,6 +2,9 @@
 
 import gzip
 import pathlib
+import re
+import struct
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -59,19 +62,75 @@ def test_truncated_idx_content_is_reported(idx_dir, monkeypatch):
         data.load_data("fashion_mnist", data_dir=directory)
 
 
+def _header(magic, *dims):
+    return struct.pack(f">I{len(dims)}I", magic, *dims)
+
+
+TEN_IMAGES = _header(2051, 10, 28, 28) + bytes(10 * 28 * 28)  # a valid test-images file of 10 blank images
+
+
 @pytest.mark.parametrize(
     "stem, content, message",
     [
-        ("t10k-labels-idx1-ubyte", b"\x00\x00\x09\x01" + b"\x00" * 20, r"magic number 2305; expected 2051 \(images\) or 2049 \(labels\)"),
-        ("t10k-images-idx3-ubyte", b"\x00\x00\x08\x03" + b"\x00" * 6, "10 bytes after decompression; its header alone needs 16"),
+        ("t10k-labels-idx1-ubyte", b"\x00\x00\x09\x01" + bytes(20), r"magic number 2305; expected 2049 \(labels\) for an unsigned-byte"),
+        ("t10k-images-idx3-ubyte", _header(2049, 10) + bytes(10), r"magic number 2049; expected 2051 \(images\)"),
+        ("t10k-images-idx3-ubyte", b"\x00\x00\x08", r"3 bytes after decompression; expected an IDX file"),
+        ("t10k-images-idx3-ubyte", b"\x00\x00\x08\x03" + bytes(6), "10 bytes after decompression; expected at least its header: 16 bytes"),
+        # -1 as a signed 32-bit size: read unsigned, it is refused as too many, before anything is allocated
+        ("t10k-images-idx3-ubyte", _header(2051, 2**32 - 1, 28, 28),
+         r"its header gives the shape \(4294967295, 28, 28\); expected \(n, 28, 28\) images with n from 1 to 10,000"),
+        ("t10k-images-idx3-ubyte", _header(2051, 10, 28, 2**30), r"its header gives the shape \(10, 28, 1073741824\); expected \(n, 28, 28\) images"),
+        ("t10k-images-idx3-ubyte", _header(2051, 0, 28, 28), r"its header gives the shape \(0, 28, 28\); expected \(n, 28, 28\) images with n from 1"),
+        ("train-labels-idx1-ubyte", _header(2049, 2**31 - 1), r"its header gives the shape \(2147483647,\); expected \(n,\) labels with n from 1 to 60,000"),
+        ("t10k-images-idx3-ubyte", TEN_IMAGES + b"more",
+         r"more than 7856 bytes after decompression; its header promises \(10, 28, 28\) and so exactly 7856 bytes \(the file has trailing data"),
     ],
 )
-def test_malformed_idx_header_is_reported(idx_dir, monkeypatch, stem, content, message):
+def test_malformed_idx_file_is_reported_with_its_name_and_what_was_expected(idx_dir, monkeypatch, stem, content, message):
     directory, _, _ = idx_dir
     monkeypatch.setitem(data.IDX_SHA256, "fashion_mnist", {})
-    (directory / f"{stem}.gz").write_bytes(gzip.compress(content))
-    with pytest.raises(DataFileError, match=message):
+    path = directory / f"{stem}.gz"
+    path.write_bytes(gzip.compress(content))
+    with pytest.raises(DataFileError, match=re.escape(f"{path}: ") + message):
         data.load_data("fashion_mnist", data_dir=directory)
+
+
+def _gzip_of(path, head, zeros):
+    """Write ``head`` followed by ``zeros`` zero bytes, gzip-compressed, a MiB at a time."""
+    chunk = bytes(1 << 20)
+    with gzip.open(path, "wb", compresslevel=1) as handle:
+        handle.write(head)
+        for _ in range(zeros // len(chunk)):
+            handle.write(chunk)
+
+
+@pytest.mark.parametrize("head, message", [
+    (TEN_IMAGES[:16], "more than 7856 bytes after decompression"),  # a valid header, then 64 MiB of body
+    (b"", "magic number 0; expected 2051 (images)"),  # nothing but zeros
+])
+def test_gzip_bomb_is_refused_without_decompressing_it(tmp_path, head, message):
+    # 64 MiB of zeros compress to about 0.3 MiB; reading the whole file, as a reader that checks the size
+    # afterwards does, would hold all 64 MiB at once. This reader stops one byte past what the header allows.
+    path = tmp_path / "t10k-images-idx3-ubyte.gz"
+    _gzip_of(path, head, 64 << 20)
+    assert path.stat().st_size < 1 << 20
+    tracemalloc.start()
+    try:
+        with pytest.raises(DataFileError, match=re.escape(f"{path}: {message}")):
+            data.read_idx(path, kind="images", max_count=data.IDX_MAX_COUNT["test"])
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4 << 20  # bytes; measured about 1.1 MiB (the 1 MiB read chunk)
+
+
+def test_idx_reader_stops_at_the_size_the_header_promises(tmp_path):
+    path = tmp_path / "images.gz"
+    path.write_bytes(gzip.compress(TEN_IMAGES))
+    images = data.read_idx(path)
+    assert images.shape == (10, 28, 28) and images.dtype == np.uint8 and not images.any()
+    with pytest.raises(DataFileError, match=r"n from 1 to 9"):
+        data.read_idx(path, max_count=9)
 
 
 def test_mismatched_image_and_label_counts_are_reported(idx_dir, monkeypatch):
