@@ -55,3 +55,83 @@ def sigmoid_layer_backward(x, w, b, grad_a):
     delta = grad_a * s * (1 - s)
     return tf.transpose(x) @ delta, tf.reduce_sum(delta, axis=0), delta @ tf.transpose(w)
     ### END SOLUTION
+
+# %% [markdown] exercise="two_layer_backward"
+# ## Backpropagation through two sigmoid layers
+#
+# A network with one hidden layer computes, for a batch `x` of shape
+# `(B, n0)`, `a1 = sigmoid(x @ w1 + b1)` and `y = sigmoid(a1 @ w2 + b2)`,
+# with `w1 (n0, n1)`, `b1 (n1,)`, `w2 (n1, n2)`, `b2 (n2,)`. With targets `t`
+# of shape `(B, n2)`, the cost is `C = reduce_mean((y - t) ** 2)`, the mean
+# over the batch **and** the outputs. Write
+# `two_layer_backward(x, w1, b1, w2, b2, t)` returning the tuple
+# `(grad_w1, grad_b1, grad_w2, grad_b2)` of $\partial C / \partial w_1$,
+# $\partial C / \partial b_1$, $\partial C / \partial w_2$ and
+# $\partial C / \partial b_2$, each with the shape of its parameter and in the
+# inputs' dtype (float64 in the checks). Derive it with the chain rule, one
+# layer at a time from the output back: the checks cannot tell whether you
+# used `tf.GradientTape`, but the exercise is to write backpropagation
+# yourself, and to check it against the tape.
+
+# %% exercise="two_layer_backward"
+def two_layer_backward(x, w1, b1, w2, b2, t):
+    ### BEGIN SOLUTION
+    a1 = tf.sigmoid(x @ w1 + b1)  # (B, n1)
+    y = tf.sigmoid(a1 @ w2 + b2)  # (B, n2)
+    d_cost__d_y = 2.0 * (y - t) / tf.cast(tf.size(y), y.dtype)  # (B, n2)
+    d_cost__d_z2 = d_cost__d_y * y * (1 - y)  # (B, n2)
+    d_cost__d_a1 = d_cost__d_z2 @ tf.transpose(w2)  # (B, n1)
+    d_cost__d_z1 = d_cost__d_a1 * a1 * (1 - a1)  # (B, n1)
+    return (tf.transpose(x) @ d_cost__d_z1, tf.reduce_sum(d_cost__d_z1, axis=0),
+            tf.transpose(a1) @ d_cost__d_z2, tf.reduce_sum(d_cost__d_z2, axis=0))
+    ### END SOLUTION
+
+# %% [markdown] exercise="numerical_gradient_of_cost"
+# ## A finite-difference gradient
+#
+# A sigmoid neuron without a bias has a weight vector `w` of shape `(n,)`;
+# on a batch `x` of shape `(B, n)` with targets `t` of shape `(B,)` its cost
+# is $C(w) = \frac{1}{B}\sum_i (\sigma(x_i \cdot w) - t_i)^2$, the mean over
+# the batch. Write `numerical_gradient_of_cost(w, x, t, h)` returning the
+# central differences
+# $\frac{C(w + h e_k) - C(w - h e_k)}{2h}$ for every $k$, where $e_k$ is the
+# $k$-th unit vector: a float64 array of shape `(n,)`, computed in float64
+# whatever the inputs' dtype. Compute the difference quotients themselves, not
+# the exact gradient: with a large step such as `h = 0.5` the two differ, and
+# the checks use such steps too.
+
+# %% exercise="numerical_gradient_of_cost"
+def numerical_gradient_of_cost(w, x, t, h):
+    ### BEGIN SOLUTION
+    w = np.asarray(w, dtype=np.float64)
+    x, t = np.asarray(x, dtype=np.float64), np.asarray(t, dtype=np.float64)
+
+    def cost(weights):
+        return np.mean((1 / (1 + np.exp(-(x @ weights))) - t) ** 2)
+
+    grad = np.zeros_like(w)
+    for k in range(len(w)):
+        step = np.zeros_like(w)
+        step[k] = h
+        grad[k] = (cost(w + step) - cost(w - step)) / (2 * h)
+    return grad
+    ### END SOLUTION
+
+# %% [markdown] exercise="relative_error"
+# ## The relative error of a gradient check
+#
+# A gradient check compares two gradients `a` and `b` (arrays of the same
+# shape) by their relative error, element by element:
+# $\frac{|a_i - b_i|}{\max(|a_i|, |b_i|)}$, taken as 0 where $a_i$ and $b_i$
+# are both 0. Write `relative_error(a, b)` returning the largest of these as a
+# float.
+
+# %% exercise="relative_error"
+def relative_error(a, b):
+    ### BEGIN SOLUTION
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    scale = np.maximum(np.abs(a), np.abs(b))
+    both_zero = scale == 0
+    errors = np.abs(a - b) / np.where(both_zero, 1.0, scale)
+    return float(np.max(np.where(both_zero, 0.0, errors)))
+    ### END SOLUTION
