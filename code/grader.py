@@ -17,10 +17,12 @@ import csv
 import hashlib
 import io
 import json
+import math
 import multiprocessing
 import os
 import pathlib
 import re
+import shutil
 
 from mlpkit import exercises as bank
 from mlpkit import grading, lms, sandbox
@@ -147,6 +149,55 @@ def verdicts(exercises, raw, reference, public_only=False):
     return results
 
 
+# -- what comes back from a submission's process is data, never trusted ------------------
+
+MAX_NOTE = 500  # characters of a note, error or label kept from a submission's process
+MAX_CELL_NOTES = 200  # notes on failed cells kept per submission
+MALFORMED = "the submission's process sent results in the wrong form (nothing of it is trusted)"
+
+
+def _note(value, limit=MAX_NOTE):
+    """A note from a submission's process as a short one-line string, whatever it was."""
+    if not isinstance(value, str):
+        return f"(a {type(value).__name__} where a message belongs)"
+    value = " ".join(value.split())
+    return value if len(value) <= limit else value[:limit] + " [...]"
+
+
+def validated(raw, run_plan):
+    """``raw`` (`sandbox.run`'s result) reduced to the form :func:`verdicts` judges, or errors in its place.
+
+    Every label and note becomes a short string, every exercise of the plan has either one
+    outcome per call (``{"value": ...}`` or ``{"error": "..."}``) or an ``{"error": ...}``;
+    anything else in ``raw`` is dropped. The values themselves are judged by `mlpkit.grading`,
+    which treats them as hostile too.
+    """
+    if not isinstance(raw, dict):
+        return {"cells": {"<grader>": MALFORMED}, "exercises": {name: {"error": MALFORMED} for name, _ in run_plan}}
+    cells = {}
+    raw_cells = raw.get("cells")
+    if isinstance(raw_cells, dict):
+        for label, note in list(raw_cells.items())[:MAX_CELL_NOTES]:
+            cells[_note(label, 80)] = _note(note)
+    else:
+        cells["<grader>"] = MALFORMED
+    raw_exercises = raw.get("exercises") if isinstance(raw.get("exercises"), dict) else {}
+    exercises = {}
+    for name, calls in run_plan:
+        result = raw_exercises.get(name)
+        if isinstance(result, dict) and set(result) == {"error"}:
+            exercises[name] = {"error": _note(result["error"])}
+            continue
+        outcomes = result.get("outcomes") if isinstance(result, dict) else None
+        if (not isinstance(outcomes, list) or len(outcomes) != len(calls)
+                or not all(isinstance(o, dict) and len(o) == 1 and ("value" in o or "error" in o) for o in outcomes)):
+            exercises[name] = {"error": MALFORMED}
+            continue
+        exercises[name] = {"outcomes": [{"error": _note(o["error"])} if "error" in o else {"value": o["value"]}
+                                        for o in outcomes]}
+    return {"cells": cells, "exercises": exercises}
+
+
 # -- one submission --------------------------------------------------------------------
 
 def _sha256(path):
@@ -163,6 +214,17 @@ def _run_submission(path, run_plan, denied, limits):
 
 
 def _unit(path, sha256, exercises, raw, reference, key, student=None):
+    """The unit of one submission; a failure to judge it becomes a note on it (and a rerun grades it again)."""
+    try:
+        return _judged_unit(path, sha256, exercises, validated(raw, plan(exercises)), reference, key, student)
+    except Exception as error:  # a bug or a value no predicate foresaw: this student only
+        unit = _judged_unit(path, sha256, exercises, {"cells": {}, "exercises": {}}, reference, key, student)
+        unit["notes"] = [f"the grader could not judge this submission ({type(error).__name__}); it is graded again on the next run"]
+        unit["infrastructure"] = True
+        return unit
+
+
+def _judged_unit(path, sha256, exercises, raw, reference, key, student=None):
     results = verdicts(exercises, raw, reference)
     notes = [f"{label}: {note}" for label, note in raw["cells"].items()]
     for name, result in results.items():
@@ -178,6 +240,24 @@ def _unit(path, sha256, exercises, raw, reference, key, student=None):
             "maximum": sum(exercise.points for exercise in exercises), "notes": notes}
 
 
+def unit_is_sound(unit, exercises):
+    """Whether ``unit`` (read back from disk) has the form :func:`_unit` writes; any other is graded again."""
+    def number(value):
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+    try:
+        return (isinstance(unit, dict) and isinstance(unit.get("student"), str) and isinstance(unit.get("file"), str)
+                and number(unit["total"]) and number(unit["maximum"])
+                and isinstance(unit["notes"], list) and all(isinstance(note, str) for note in unit["notes"])
+                and isinstance(unit["exercises"], dict) and set(unit["exercises"]) >= {e.name for e in exercises}
+                and all(number(unit["exercises"][e.name]["points"]) and number(unit["exercises"][e.name]["maximum"])
+                        and isinstance(unit["exercises"][e.name]["checks"], list)
+                        and all(isinstance(c, dict) and isinstance(c.get("passed"), bool) for c in unit["exercises"][e.name]["checks"])
+                        for e in exercises))
+    except (KeyError, TypeError):
+        return False
+
+
 def _write_atomic(path, text):
     path = pathlib.Path(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -188,16 +268,28 @@ def _write_atomic(path, text):
         tmp.unlink(missing_ok=True)
 
 
+MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark may be escaped in CommonMark
+
+
+def as_text(value):
+    """Text from a submission (its file name, its errors, what its values were) as Markdown that renders
+    as that text: one line, every punctuation mark escaped, so no markup or HTML in it takes effect."""
+    return MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(value).split()))
+
+
 def feedback_text(unit):
-    lines = [f"# Feedback for {unit['student']}", "", f"File: `{unit['file']}`. Total: **{unit['total']:g} / {unit['maximum']:g}** points.", ""]
+    """The student's feedback in Markdown. The kit's own words (titles, check messages) are Markdown; everything
+    that comes from the submission or its file name goes through :func:`as_text`."""
+    lines = [f"# Feedback for {as_text(unit['student'])}", "",
+             f"File: {as_text(unit['file'])}. Total: **{unit['total']:g} / {unit['maximum']:g}** points.", ""]
     for name, result in unit["exercises"].items():
         lines.append(f"## {result['title']} (`{name}`): {result['points']:g} / {result['maximum']:g}")
         if result["note"]:
-            lines.append(f"- Could not check: {result['note']}")
+            lines.append(f"- Could not check: {as_text(result['note'])}")
         for check in result["checks"]:
             if check["public"]:
                 mark = "passed" if check["passed"] else "FAILED"
-                detail = f" ({check['detail']})" if check["detail"] and not check["passed"] else ""
+                detail = f" ({as_text(check['detail'])})" if check["detail"] and not check["passed"] else ""
                 lines.append(f"- Public check {mark}: {check['message']}{detail}")
         hidden = [c for c in result["checks"] if not c["public"]]
         if hidden:
@@ -205,7 +297,7 @@ def feedback_text(unit):
         lines.append("")
     notes = unit.get("listing_notes", []) + unit["notes"]
     if notes:
-        lines += ["## Notes", ""] + [f"- {note}" for note in notes] + [""]
+        lines += ["## Notes", ""] + [f"- {as_text(note)}" for note in notes] + [""]
     return "\n".join(lines)
 
 
@@ -253,6 +345,43 @@ def _chosen(submissions, only, directory):
     return [s for s in submissions if names(s) & wanted]
 
 
+STOPPED_WORKER = ("the submission stopped the process grading it (graded alone, it did so again); "
+                  "nothing of it could be judged")
+
+
+def _run_marked(marker, path, run_plan, denied, limits):
+    """In a worker: :func:`_run_submission`, with ``marker`` present while it runs (a worker that dies leaves it)."""
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(str(os.getpid()))
+    raw = _run_submission(path, run_plan, denied, limits)
+    marker.unlink(missing_ok=True)
+    return raw
+
+
+def _grade_batch(batch, size, context, exercises, denied, limits, running, record):
+    """Grade ``batch`` in a pool of ``size`` workers, calling ``record(submission, raw)`` for each;
+    return the submissions left ungraded because a worker died (``BrokenProcessPool``)."""
+    broken = []
+    with concurrent.futures.ProcessPoolExecutor(size, mp_context=context, initializer=sandbox.preload) as pool:
+        futures = {pool.submit(_run_marked, running / s.student, str(s.path), plan(exercises), denied, limits): s
+                   for s in batch}
+        for future in concurrent.futures.as_completed(futures):
+            submission = futures[future]
+            try:
+                raw = future.result()
+            except concurrent.futures.process.BrokenProcessPool:
+                broken.append(submission)
+                continue
+            except Exception as error:  # the worker failed otherwise: a note, and graded again on the next run
+                raw = {"cells": {"<grader>": f"grading failed: {type(error).__name__}; it is graded again on the next run"},
+                       "exercises": {}}
+                record(submission, raw, infrastructure=True)
+                continue
+            (running / submission.student).unlink(missing_ok=True)
+            record(submission, raw)
+    return sorted(broken, key=lambda s: s.student)
+
+
 def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_dir=None, feedback_dir=None,
           only=None, merge_only=False, progress=True, layout="auto", lms_export=None, assignment=None):
     """Grade every submission in the folder ``submissions``; write the CSV and feedback; return the units.
@@ -296,7 +425,8 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
         unit_path = units_dir / f"{submission.student}.json"
         try:
             unit = json.loads(unit_path.read_text())
-            if unit.get("key") == key and unit.get("sha256") == digest(submission.path):
+            if (unit_is_sound(unit, exercises) and not unit.get("infrastructure")
+                    and unit.get("key") == key and unit.get("sha256") == digest(submission.path)):
                 return unit
         except (OSError, ValueError):
             pass
@@ -307,27 +437,47 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
         units_dir.mkdir(parents=True, exist_ok=True)
         reference_path = units_dir / f".reference-{key}.json"
         context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=sandbox.preload) as pool:
-            if reference_path.is_file():
-                reference = json.loads(reference_path.read_text())
-            else:  # in its own process: no worker that forks students' code ever holds the expected values
-                with concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=sandbox.preload) as once:
-                    reference = once.submit(_reference_task, chapters, limits).result()
-                _write_atomic(reference_path, json.dumps(reference))
-            # The submission's process may not read the submissions, the units, the feedback or the gradebook.
-            denied = [submissions.resolve(), units_dir.resolve(), feedback_dir.resolve(), out_csv.resolve()]
-            futures = {pool.submit(_run_submission, str(s.path), plan(exercises), denied, limits): s for s in todo}
-            bar = progress_bar(len(futures), "grading", "submission") if progress else None
-            for future in concurrent.futures.as_completed(futures):
-                submission = futures[future]
-                try:
-                    raw = future.result()
-                except Exception as error:  # the worker itself failed: record it, grade the others
-                    raw = {"cells": {"<grader>": f"grading failed: {error}"}, "exercises": {}}
-                unit = _unit(submission.path, digest(submission.path), exercises, raw, reference, key, submission.student)
-                _write_atomic(units_dir / f"{submission.student}.json", json.dumps(unit, indent=1))
-                bar and bar.update()
-            bar and bar.close()
+        if reference_path.is_file():
+            reference = json.loads(reference_path.read_text())
+        else:  # in its own process: no worker that forks students' code ever holds the expected values
+            with concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=sandbox.preload) as once:
+                reference = once.submit(_reference_task, chapters, limits).result()
+            _write_atomic(reference_path, json.dumps(reference))
+        # The submission's process may not read the submissions, the units, the feedback or the gradebook.
+        denied = [submissions.resolve(), units_dir.resolve(), feedback_dir.resolve(), out_csv.resolve()]
+        running = units_dir / ".running"
+        shutil.rmtree(running, ignore_errors=True)  # markers a killed run left behind
+        bar = progress_bar(len(todo), "grading", "submission") if progress else None
+
+        def record(submission, raw, infrastructure=False):
+            unit = _unit(submission.path, digest(submission.path), exercises, raw, reference, key, submission.student)
+            if infrastructure:  # not the submission's doing: a rerun grades it again
+                unit["infrastructure"] = True
+            _write_atomic(units_dir / f"{submission.student}.json", json.dumps(unit, indent=1))
+            bar and bar.update()
+
+        # A worker that dies (a submission killed it) breaks the pool: the submissions it was running
+        # are graded again one at a time, each in a fresh pool, and those only queued in a fresh shared pool.
+        pending, alone = list(todo), []
+        while pending or alone:
+            batch, size = (alone[:1], 1) if alone else (pending, workers)
+            if alone:
+                alone = alone[1:]
+            else:
+                pending = []
+            broken = _grade_batch(batch, size, context, exercises, denied, limits, running, record)
+            if size == 1 and broken:
+                (submission,) = broken
+                if not (running / submission.student).exists():  # died before it ran the submission
+                    raise GradingError("a grading worker stopped before running any submission; "
+                                       "the finished units are kept: run the same command again")
+                (running / submission.student).unlink()
+                record(submission, {"cells": {"<grader>": STOPPED_WORKER}, "exercises": {}})  # alone: its own doing
+            elif broken:
+                suspects = {s.student for s in broken if (running / s.student).exists()} or {s.student for s in broken}
+                alone += [s for s in broken if s.student in suspects]
+                pending += [s for s in broken if s.student not in suspects]
+        bar and bar.close()
     listing = find_submissions(submissions, layout)
     units = []
     for submission in listing.submissions:
@@ -441,6 +591,7 @@ def self_check(submission, checks_path=None, limits=None):
     if expected is None:  # from a clone: the reference's public values
         expected = reference_outcomes(exercises, [c for c in bank.CHAPTERS if c in chapters])
     raw = sandbox.run(cells, plan(exercises), denied=[checks_path.resolve().parent] if checks_path.is_file() else [], limits=limits)
+    raw = validated(raw, plan(exercises))
     return verdicts(exercises, raw, expected, public_only=True), raw["cells"]
 
 

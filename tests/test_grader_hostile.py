@@ -1,0 +1,150 @@
+"""The grader's main process trusts nothing that comes back from a submission.
+
+- Results in the wrong form (forged by a submission that reached the grader's
+  channel) become notes on that student: `grader.validated` and `grader._unit`
+  never raise, whatever the values are (a 401-digit integer, NaN, a number
+  where a message belongs, a huge list).
+- A unit file on disk in the wrong form, or recorded as the grader's own
+  failure, is graded again.
+- Feedback shows text from a submission as text: no Markdown or HTML in it
+  takes effect.
+- A worker that dies does not cost anyone points: what it was running is
+  graded again alone, what was queued behind it on a fresh pool; only a
+  submission that stops its grading process again, alone, is recorded so.
+"""
+
+import json
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from mlpkit import exercises, grader, grading
+from mlpkit.sandbox import Limits
+
+CHAPTERS = ["perceptron"]
+EXERCISES = exercises.load_exercises(CHAPTERS)
+PLAN = grader.plan(EXERCISES)
+MAXIMUM = sum(e.points for e in EXERCISES)
+
+
+def _reference():
+    # The reference's values as the judge sees them: the values each check expects.
+    return {e.name: [None] * len(e.calls) for e in EXERCISES}
+
+
+FORGED = [
+    "not a dict",
+    {"cells": "not a dict", "exercises": {}},
+    {"cells": {}, "exercises": {"step": {"outcomes": []}}},  # too few outcomes
+    {"cells": {}, "exercises": {"step": {"outcomes": [{"value": 1, "error": "x"}] * 9}}},
+    {"cells": {}, "exercises": {"step": {"error": 12345}}},  # a number where a message belongs
+    {"cells": {"<cell 1>": ["a", "list"], 7: "a label that is a number"}, "exercises": "nope"},
+    {"cells": {f"<cell {i}>": "x" * 10**5 for i in range(1000)}, "exercises": {}},
+]
+
+
+@pytest.mark.parametrize("raw", FORGED, ids=range(len(FORGED)))
+def test_results_in_the_wrong_form_become_notes_never_a_crash(raw):
+    clean = grader.validated(raw, PLAN)
+    assert set(clean["exercises"]) == {name for name, _ in PLAN}
+    assert all(isinstance(label, str) and isinstance(note, str) and len(note) <= grader.MAX_NOTE + 10
+               for label, note in clean["cells"].items())
+    assert len(clean["cells"]) <= grader.MAX_CELL_NOTES
+    for name, calls in PLAN:
+        result = clean["exercises"][name]
+        assert isinstance(result.get("error"), str) or len(result["outcomes"]) == len(calls)
+    unit = grader._unit(grader.pathlib.Path("s.py"), "0" * 64, EXERCISES, raw, _reference(), "k", "s")
+    assert unit["total"] == 0 and grader.unit_is_sound(unit, EXERCISES)
+
+
+@pytest.mark.parametrize("value", [10**400, -(10**400), float("nan"), "1e999", [[[[]]]], {"parameters": 10**400},
+                                   [10**400, 1.0], {"__tensor__": 1}, None, True],
+                         ids=lambda v: type(v).__name__)
+def test_a_forged_value_fails_its_check_and_nothing_else(value):
+    # Any value where an answer belongs, judged by every predicate the bank uses: a failed check, no exception.
+    for exercise in exercises.load_exercises():
+        for call in exercise.calls[:1]:
+            passed, detail = grading.judge(call, {"value": value}, [0.25, 0.5])
+            assert passed is False and isinstance(detail, str)
+
+
+def test_a_unit_from_the_raw_values_of_a_forged_run_can_be_written_out(tmp_path):
+    raw = {"cells": {"<cell 1>": "<img src=x onerror=alert(1)> **bold** [link](http://example.org)"},
+           "exercises": {name: {"outcomes": [{"value": 10**400}] * len(calls)} for name, calls in PLAN}}
+    unit = grader._unit(tmp_path / "=cmd|' -C calc'!A0.py", "0" * 64, EXERCISES, raw, _reference(), "k", "=cmd|' -C calc'!A0")
+    grader.write_outputs([unit], EXERCISES, tmp_path / "grades.csv", tmp_path / "feedback")
+    row = (tmp_path / "grades.csv").read_text().splitlines()[1]
+    assert row.startswith("'=cmd")  # a spreadsheet shows it as text, never runs it
+    feedback = (tmp_path / "feedback" / "=cmd|' -C calc'!A0.md").read_text()
+    html = pytest.importorskip("markdown_it").MarkdownIt().render(feedback)
+    assert "<img" not in html and "<strong>bold" not in html and "<a " not in html
+    assert "&lt;img src=x onerror=alert(1)&gt; **bold** [link](http://example.org)" in html  # shown as the text it is
+
+
+def test_markdown_from_a_submission_renders_as_its_text():
+    markdown_it = pytest.importorskip("markdown_it")
+    text = "<b>x</b> *y* `z` [a](b) # h \\ _u_ ![i](j) | t |"
+    html = markdown_it.MarkdownIt().render(grader.as_text(text))
+    assert "<b>" not in html and "<em>" not in html and "<code>" not in html and "<a " not in html and "<img" not in html
+    import html as html_module
+
+    assert html_module.unescape(html.strip().removeprefix("<p>").removesuffix("</p>")) == text
+
+
+def test_a_unit_on_disk_in_the_wrong_form_is_not_trusted():
+    raw = {"cells": {}, "exercises": {}}
+    unit = grader._unit(grader.pathlib.Path("s.py"), "0" * 64, EXERCISES, raw, _reference(), "k", "s")
+    assert grader.unit_is_sound(unit, EXERCISES)
+    for change in [lambda u: u.update(total="22"), lambda u: u.update(total=float("inf")), lambda u: u.pop("notes"),
+                   lambda u: u["exercises"].pop("step"), lambda u: u["exercises"]["step"].update(points=[1]),
+                   lambda u: u.update(notes=[{"a": 1}]), lambda u: u["exercises"]["step"]["checks"].append("passed")]:
+        forged = json.loads(json.dumps(unit))
+        change(forged)
+        assert not grader.unit_is_sound(forged, EXERCISES)
+
+
+# -- a worker that dies --------------------------------------------------------------------
+
+SLOW = "import time\ntime.sleep(3)\n"  # long enough for the test to see which worker runs it
+
+
+def _killer(running, name, stop):
+    """Kill, every time, the worker that runs the submission ``name`` (its pid is in the grader's marker)."""
+    killed = set()
+    while not stop.is_set():
+        try:
+            pid = int((running / name).read_text())
+        except (OSError, ValueError):
+            pid = None
+        if pid and pid not in killed:
+            os.kill(pid, signal.SIGKILL)
+            killed.add(pid)
+        time.sleep(0.02)
+    return killed
+
+
+def test_a_dead_worker_costs_only_the_submission_that_kills_it(tmp_path):
+    solution = (exercises.BANK_DIR / "perceptron.py").read_text()
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    (folder / "a_culprit.py").write_text(SLOW + solution)
+    for name in ("b_honest", "c_honest", "d_honest"):
+        (folder / f"{name}.py").write_text(SLOW + solution)
+    out = tmp_path / "grades.csv"
+    stop = threading.Event()
+    thread = threading.Thread(target=_killer, args=(tmp_path / "grades_units" / ".running", "a_culprit", stop), daemon=True)
+    thread.start()
+    try:
+        units = grader.grade(folder, out, chapters=CHAPTERS, workers=1, limits=Limits(seconds=30), progress=False)
+    finally:
+        stop.set()
+        thread.join()
+    by_student = {unit["student"]: unit for unit in units}
+    assert sorted(by_student) == ["a_culprit", "b_honest", "c_honest", "d_honest"]
+    for name in ("b_honest", "c_honest", "d_honest"):  # queued behind it: graded in full, on a fresh worker
+        assert by_student[name]["total"] == MAXIMUM and not by_student[name].get("infrastructure"), by_student[name]
+    culprit = by_student["a_culprit"]
+    assert culprit["total"] == 0 and any(grader.STOPPED_WORKER in note for note in culprit["notes"])
