@@ -421,7 +421,37 @@ def _stratified_folds(value, reference, call):
     return True, ""
 
 
+def _uniform_weights(value, reference, call):
+    """Random weights judged by their statistics: ``options["shape"]`` and ``["dtype"]``, every value within
+    ``±options["limit"]``, and mean, variance (``options["variance"]``) and kurtosis those of a uniform
+    distribution on that range within ``options.get("sigmas", 6)`` standard deviations of their sampling error."""
+    options = call.options
+    got = np.asarray(value) if isinstance(value, np.ndarray) else None
+    if got is None or got.dtype.kind not in "iuf":
+        return False, f"expected an array of numbers, got {type(value).__name__}"
+    if list(got.shape) != list(options["shape"]):
+        return False, f"shape {got.shape}, expected {tuple(options['shape'])}"
+    if got.dtype != np.dtype(options["dtype"]):
+        return False, f"dtype {got.dtype}, expected {options['dtype']}"
+    w = got.astype(np.float64)
+    if not np.all(np.isfinite(w)):
+        return False, "the weights contain NaN or infinity"
+    limit, variance, sigmas, n = options["limit"], options["variance"], options.get("sigmas", 6.0), w.size
+    if np.abs(w).max() > limit * (1 + 1e-6):
+        return False, f"a weight of {np.abs(w).max():.4g} lies outside ±{limit:.4g}"
+    if abs(w.mean()) > sigmas * limit / np.sqrt(3 * n):
+        return False, f"their mean, {w.mean():.3g}, is too far from 0"
+    second = float(np.mean(w**2))
+    # U(-a, a): the sample mean of w^2 has relative standard deviation sqrt(0.8 / n), the kurtosis about 1.15 / sqrt(n)
+    if abs(second / variance - 1) > sigmas * np.sqrt(0.8 / n):
+        return False, f"their variance is {second:.4g}, expected {variance:.4g}"
+    if second == 0 or abs(float(np.mean(w**4)) / second**2 - 1.8) > sigmas * 1.15 / np.sqrt(n):
+        return False, "they are not spread as a uniform distribution is (is it another distribution?)"
+    return True, ""
+
+
 PREDICATES = {
+    "uniform_weights": _uniform_weights,
     "allclose": _allclose,
     "exact": _exact,
     "computes_gate": _computes_gate,
