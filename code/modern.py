@@ -82,6 +82,27 @@ def cross_entropy(logits, labels):
     return tf.reduce_mean(-tf.reduce_sum(tf.cast(labels, logits.dtype) * log_softmax(logits), axis=-1))
 
 
+def cross_entropy_gradient(logits, labels):
+    """``dC/dz_L = (softmax(z_L) - t) / B`` for ``C = cross_entropy(logits, labels)``: shape ``(B, classes)``.
+
+    The derivative of the function above, derived in chapter 7: the softmax's Jacobian and the
+    logarithm's ``1 / y`` cancel, leaving no ``sigma'``-like factor that could vanish."""
+    labels = tf.convert_to_tensor(labels)
+    if labels.shape.rank == 1:
+        labels = tf.one_hot(tf.cast(labels, tf.int32), tf.shape(logits)[-1], dtype=logits.dtype)
+    batch = tf.cast(tf.shape(logits)[0], logits.dtype)
+    return (softmax(logits) - tf.cast(labels, logits.dtype)) / batch
+
+
+def sigmoid_mse_gradient(z, targets):
+    """``dC/dz_L = 2 (y - t) sigma'(z_L) / (B n_L)`` for ``y = sigmoid(z_L)`` and ``C = mean((y - t)^2)``
+    over all ``B n_L`` entries (``loss_function("mse")``): shape ``(B, n_L)``. With ``sigma'(z) =
+    y (1 - y)``, it vanishes wherever an output is saturated, right or wrong."""
+    y = tf.sigmoid(z)
+    targets = tf.cast(targets, z.dtype)
+    return 2 * (y - targets) * y * (1 - y) / tf.cast(tf.size(z), z.dtype)
+
+
 def naive_cross_entropy(logits, labels):
     """The same, through ``log(exp(z) / sum exp(z))``: overflows to inf/NaN once a logit passes about 88 (float32)."""
     e = tf.exp(logits)
@@ -401,6 +422,79 @@ def train_recipe(settings, x_train, y_train, x_test, y_test, epochs=5, validatio
     return train(net, x_train, y_train, x_test, y_test, loss=settings["loss"], optimizer=settings["optimizer"],
                  lr=settings["lr"], epochs=epochs, batch_size=settings["batch_size"], validation=validation, seed=seed,
                  progress=False)
+
+
+# -- a saturated start: mean squared error against cross-entropy ------------------------------------
+
+def saturate_outputs(model, bias=10.0, favoured=0):
+    """Set the output biases of ``model`` to ``+bias`` for class ``favoured`` and ``-bias`` for the others.
+
+    With small weights every input then gets the same answer, ``favoured``: sigmoid outputs sit near 1
+    there and near 0 elsewhere, saturated and wrong for every example of another class."""
+    if not np.isfinite(bias) or bias <= 0:
+        raise ValueError(f"bias must be a positive number; got {bias}")
+    b = model.layers[-1].b
+    b.assign(np.where(np.arange(b.shape[0]) == favoured, bias, -bias).astype(b.dtype.as_numpy_dtype))
+    return model
+
+
+SATURATED_RUNS = {"sigmoid + MSE": ("sigmoid", "mse"), "softmax + cross-entropy": ("logits", "cross_entropy")}
+
+
+def saturated_comparison(x_train, y_train, x_test, y_test, layer_sizes=(784, 30, 10), bias=10.0, lr=0.9, epochs=2,
+                         batch_size=20, seed=0):
+    """``{name: History}``: the same sigmoid network, from the same saturated start (``saturate_outputs``),
+    trained the same way (SGD, same rate, batches and order) with each output and loss of ``SATURATED_RUNS``."""
+    runs = {}
+    for name, (output, loss) in SATURATED_RUNS.items():
+        net = saturate_outputs(MLP(layer_sizes, "sigmoid", output, seed=seed), bias)
+        runs[name] = train(net, x_train, y_train, x_test, y_test, loss=loss, optimizer="sgd", lr=lr, epochs=epochs,
+                           batch_size=batch_size, seed=seed, progress=False)
+    return runs
+
+
+def epoch_seconds(x_train, y_train, batch_size, layer_sizes=(784, 30, 10), epochs=2, seed=0):
+    """The shortest time of an epoch of ``train`` (SGD, cross-entropy) over ``x_train`` in batches of
+    ``batch_size``, from epoch 2 on (the first also traces the step): a figure for this machine, now."""
+    history = train(MLP(layer_sizes, "relu", seed=seed), x_train, y_train, x_train[:10], y_train[:10], optimizer="sgd",
+                    lr=0.1, epochs=max(int(epochs), 2), batch_size=batch_size, seed=seed, progress=False)
+    return min(row["seconds"] for row in history.epochs[2:])
+
+
+# -- batch size: how noisy the gradient is, how long an epoch takes ------------------------------
+
+def flat_gradient(model, x, y_onehot):
+    """The gradient of the mean cross-entropy over ``(x, y_onehot)`` with respect to all of ``model.params``,
+    flattened into one vector ``(number of parameters,)``."""
+    with tf.GradientTape() as tape:
+        value = cross_entropy(model(x), y_onehot)
+    return tf.concat([tf.reshape(g, [-1]) for g in tape.gradient(value, model.params)], axis=0)
+
+
+def gradient_spread(model, x, y_onehot, batch_sizes=(8, 32, 128, 512), batches=32, seed=0):
+    """``{B: sqrt(mean |g_B - g|^2)}``: how far the gradient ``g_B`` of a mini-batch of ``B`` examples
+    is, in root mean square over ``batches`` mini-batches, from the full-batch gradient ``g`` on all of
+    ``x``. Mini-batches are consecutive slices of random orders of the examples, as in training (no
+    example twice in one batch); with ``n`` examples the spread is ``s sqrt((n - B) / (B (n - 1)))``
+    for a per-example spread ``s`` (sampling without replacement)."""
+    x, y_onehot = tf.convert_to_tensor(x, tf.float32), tf.convert_to_tensor(y_onehot, tf.float32)
+    n, rng = int(x.shape[0]), np.random.default_rng(seed)
+    if not all(1 <= int(b) < n for b in batch_sizes):
+        raise ValueError(f"batch sizes must be between 1 and the {n:,} examples less one; got {list(batch_sizes)}")
+    full = flat_gradient(model, x, y_onehot)
+    step = tf.function(lambda xb, yb: flat_gradient(model, xb, yb), reduce_retracing=True)
+    spread = {}
+    for b in map(int, batch_sizes):
+        squares = []
+        while len(squares) < batches:
+            order = rng.permutation(n)
+            for start in range(0, n - b + 1, b):
+                index = order[start:start + b]
+                squares.append(float(tf.reduce_sum(tf.square(step(tf.gather(x, index), tf.gather(y_onehot, index)) - full))))
+                if len(squares) == batches:
+                    break
+        spread[b] = float(np.sqrt(np.mean(squares)))
+    return spread
 
 
 # -- reading the results ----------------------------------------------------------------------
