@@ -54,7 +54,8 @@ def limit_call(n_in, n_out, **call):
 
 
 def decay_call(w, grad, lr, lam, **call):
-    mistake = {"value": encode(np.asarray(w) - lr * (np.asarray(grad) + lam / 2 * np.asarray(w))),
+    w_array, grad_array = (v.array() if isinstance(v, Tensor) else np.asarray(v) for v in (w, grad))
+    mistake = {"value": encode(w_array - lr * (grad_array + lam / 2 * w_array)),
                "hint": "the derivative of (lam / 2) ||W||^2 is lam * W, not lam / 2 * W"}
     return Call("l2_decay_step", (w, grad, lr, lam), rtol=1e-9, atol=1e-12, options={"mistakes": [mistake]}, **call)
 
