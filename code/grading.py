@@ -199,6 +199,8 @@ def decode_args(data):
         if "items" in arg:
             items = [one(item) for item in arg["items"]]
             return tuple(items) if arg["tuple"] else items
+        if isinstance(arg["value"], dict) and "number" in arg["value"]:  # a Python int or float, as the grader passes it
+            return arg["value"]["number"]
         return decode(arg["value"])
     return tuple(one(arg) for arg in data["args"]), {key: one(arg) for key, arg in data["kwargs"].items()}
 

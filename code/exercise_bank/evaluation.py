@@ -28,10 +28,10 @@ def stratified_folds(labels, k, seed):
     ### BEGIN SOLUTION
     labels = np.asarray(labels)
     if not 2 <= k <= len(labels):
-        raise ValueError(f"k must be from 2 to the number of examples ({len(labels)}); got {k}")
+        raise ValueError(f"k must be from 2 to the number of labels, {len(labels)}; got {k}")
     rng = np.random.default_rng(seed)
     folds = [[] for _ in range(k)]
-    dealt = 0  # dealing continues from class to class, so the folds' sizes differ by one at most
+    dealt = 0  # dealt on from class to class: fold sizes differ by one at most
     for label in np.unique(labels):
         for index in rng.permutation(np.flatnonzero(labels == label)):
             folds[dealt % k].append(index)
@@ -60,7 +60,7 @@ def stratified_folds(labels, k, seed):
 
 # %% exercise="fold_losses"
 def start_weights(n_in, n_out, seed):
-    """A fresh network's weights: w of shape (n_in, n_out), normal with standard deviation 1 / sqrt(n_in); b zeros."""
+    """A fresh network: w (n_in, n_out) normal with std 1 / sqrt(n_in), b zeros."""
     rng = np.random.Generator(np.random.PCG64(seed))
     return rng.normal(0.0, 1.0 / np.sqrt(n_in), (n_in, n_out)), np.zeros(n_out)
 

@@ -61,9 +61,9 @@ def make_predict(w, b):
 def make_train_step(w, b):
     ### BEGIN SOLUTION
     w, b = tf.Variable(w), tf.Variable(b)
-    signature = [tf.TensorSpec(None, w.dtype), tf.TensorSpec(None, w.dtype), tf.TensorSpec([], w.dtype)]
+    batch, scalar = tf.TensorSpec(None, w.dtype), tf.TensorSpec([], w.dtype)
 
-    @tf.function(input_signature=signature)
+    @tf.function(input_signature=[batch, batch, scalar])
     def step(x, y, lr):
         with tf.GradientTape() as tape:
             cost = tf.reduce_mean((tf.sigmoid(x @ w + b) - y) ** 2)
@@ -98,7 +98,9 @@ def make_epoch(w, b, batch_size):
     ### BEGIN SOLUTION
     w, b = tf.Variable(w), tf.Variable(b)
     n_in, n_out = w.shape
-    signature = [tf.TensorSpec([None, n_in], w.dtype), tf.TensorSpec([None, n_out], w.dtype), tf.TensorSpec([], w.dtype)]
+    signature = [tf.TensorSpec([None, n_in], w.dtype),   # x: any number of rows
+                 tf.TensorSpec([None, n_out], w.dtype),  # y
+                 tf.TensorSpec([], w.dtype)]             # lr
 
     @tf.function(input_signature=signature)
     def epoch(x, y, lr):
