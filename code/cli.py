@@ -814,6 +814,11 @@ def run_grade(args, parser):
                          layout=args.layout, lms_export=args.lms_export, assignment=args.assignment)
     wrote = f"{args.out} and {grader.lms_export_path(args.out, args.lms_export)}" if args.lms_export else args.out
     print(f"graded {len(units)} submissions in {time.perf_counter() - start:.1f} s; wrote {wrote}")
+    skipped = grader.skipped_path(args.out)
+    if skipped.is_file():
+        entries = len(skipped.read_text().splitlines()) - 1
+        print(f"not graded: {entries} entries of {args.submissions} that are not submissions (a folder, a link, "
+              f"another kind of file); {skipped} lists them and why", file=sys.stderr)
 
 
 # -- main -----------------------------------------------------------------------------------------------

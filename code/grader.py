@@ -460,13 +460,14 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
         # are graded again one at a time, each in a fresh pool, and those only queued in a fresh shared pool.
         pending, alone = list(todo), []
         while pending or alone:
-            batch, size = (alone[:1], 1) if alone else (pending, workers)
-            if alone:
+            solo = bool(alone)
+            batch, size = (alone[:1], 1) if solo else (pending, workers)
+            if solo:
                 alone = alone[1:]
             else:
                 pending = []
             broken = _grade_batch(batch, size, context, exercises, denied, limits, running, record)
-            if size == 1 and broken:
+            if solo and broken:
                 (submission,) = broken
                 if not (running / submission.student).exists():  # died before it ran the submission
                     raise GradingError("a grading worker stopped before running any submission; "
@@ -489,6 +490,11 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
         raise GradingError(f"--merge-only: no finished units in {units_dir} for the submissions in {submissions}; "
                            "grade them first (without --merge-only)")
     write_outputs(units, exercises, out_csv, feedback_dir, lms_columns=listing.layout != "plain")
+    skipped = skipped_path(out_csv)
+    if listing.stray:  # entries that are no student's submission: listed, never passed over in silence
+        _write_atomic(skipped, _csv_text([["entry", "why it was not graded"], *[[lms.csv_cell(name), why] for name, why in listing.stray]]))
+    else:
+        skipped.unlink(missing_ok=True)
     if lms_export:
         by_student = {s.student: s for s in listing.submissions}
         graded = [(by_student[u["student"]], u["total"]) for u in units]
@@ -496,6 +502,12 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
         rows = lms.canvas_rows(graded, maximum, assignment) if lms_export == "canvas" else lms.moodle_rows(graded, maximum, assignment)
         _write_atomic(lms_export_path(out_csv, lms_export), _csv_text(rows))
     return units
+
+
+def skipped_path(out_csv):
+    """Where :func:`grade` lists the entries of the submissions folder it did not grade, and why."""
+    out_csv = pathlib.Path(out_csv)
+    return out_csv.with_name(f"{out_csv.stem}_skipped.csv")
 
 
 def lms_export_path(out_csv, lms_export):

@@ -11,6 +11,8 @@
 - A worker that dies does not cost anyone points: what it was running is
   graded again alone, what was queued behind it on a fresh pool; only a
   submission that stops its grading process again, alone, is recorded so.
+- Entries of the submissions folder that are no submission (a folder named
+  like one, a symbolic link) are listed in ``grades_skipped.csv``.
 """
 
 import json
@@ -133,6 +135,8 @@ def test_a_dead_worker_costs_only_the_submission_that_kills_it(tmp_path):
     (folder / "a_culprit.py").write_text(SLOW + solution)
     for name in ("b_honest", "c_honest", "d_honest"):
         (folder / f"{name}.py").write_text(SLOW + solution)
+    (folder / "e_folder.py").mkdir()  # a folder named like a submission
+    (folder / "f_link.py").symlink_to(folder / "b_honest.py")  # a link to another's submission
     out = tmp_path / "grades.csv"
     stop = threading.Event()
     thread = threading.Thread(target=_killer, args=(tmp_path / "grades_units" / ".running", "a_culprit", stop), daemon=True)
@@ -146,5 +150,7 @@ def test_a_dead_worker_costs_only_the_submission_that_kills_it(tmp_path):
     assert sorted(by_student) == ["a_culprit", "b_honest", "c_honest", "d_honest"]
     for name in ("b_honest", "c_honest", "d_honest"):  # queued behind it: graded in full, on a fresh worker
         assert by_student[name]["total"] == MAXIMUM and not by_student[name].get("infrastructure"), by_student[name]
+    skipped = grader.skipped_path(out).read_text()  # neither graded nor passed over in silence
+    assert "e_folder.py,a folder" in skipped and "f_link.py,not a regular file" in skipped
     culprit = by_student["a_culprit"]
     assert culprit["total"] == 0 and any(grader.STOPPED_WORKER in note for note in culprit["notes"])
