@@ -148,7 +148,8 @@ def trajectory(optimizer, surface, start, steps):
     w = np.asarray(start, dtype=np.float64)
     path = [w]
     for _ in range(int(steps)):
-        w = optimizer.step(w, surface.gradient(w))
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging run is reported below, by name
+            w = optimizer.step(w, surface.gradient(w))
         if not np.all(np.isfinite(w)):
             raise FloatingPointError(f"the weights left the finite numbers at step {len(path)}: the learning rate is too large")
         path.append(w)
