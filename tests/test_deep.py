@@ -45,8 +45,9 @@ def test_hand_deltas_give_the_tapes_weight_gradients(activation, init):
 
 
 def test_delta_shrinks_by_about_a_quarter_a_sigmoid_layer_and_not_at_all_with_relu_and_he(digits):
-    # Seeds 0-2: Glorot sigmoid 0.25-0.30 a layer, U(-1, 1) sigmoid 0.43-1.32, ReLU + He 0.90-1.14, ReLU + U(-1, 1) 1.9-8.5.
-    x, t = probe(digits)
+    # Seeds 0-2 on the chapter's 1,000 digits: Glorot sigmoid 0.25-0.30 a layer, U(-1, 1) sigmoid 0.43-1.32,
+    # ReLU + He 0.90-1.14, ReLU + U(-1, 1) 1.9-8.5 (on 300 digits its last factor can fall to 1.4).
+    x, t = digits[0][:1000], digits[1][:1000]
     for seed in SEEDS:
         shrink = {s: np.array(deep.delta_shrink(deep.deep_network(DEEPEST, *s, seed=seed), x, t)) for s in deep.SETTINGS}
         assert ((shrink["sigmoid", "glorot"] > 0.2) & (shrink["sigmoid", "glorot"] < 0.35)).all(), seed
