@@ -47,6 +47,46 @@ def softmax_cross_entropy(logits, labels):
     return -tf.reduce_mean(picked)
     ### END SOLUTION
 
+# %% [markdown] exercise="softmax_cross_entropy_gradient"
+# ## Cross-entropy's gradient with respect to the logits
+#
+# Write `softmax_cross_entropy_gradient(logits, labels)`: for `logits` of shape
+# `(batch, classes)` (float32 or float64) and integer `labels` of shape
+# `(batch,)`, return the gradient of the *mean* cross-entropy over the batch,
+# `softmax_cross_entropy` above, with respect to the logits: the array
+# `(softmax(logits) - t) / batch` of shape `(batch, classes)`, where `t` is the
+# one-hot encoding of `labels`. Compute it in the logits' dtype, and stably:
+# logits of 1000 must give a finite gradient with no infinity or NaN on the way
+# (the checks look, as for `softmax`). Do not use `tf.GradientTape`: the point
+# is the formula the chapter derives.
+
+# %% exercise="softmax_cross_entropy_gradient"
+def softmax_cross_entropy_gradient(logits, labels):
+    ### BEGIN SOLUTION
+    shifted = logits - tf.reduce_max(logits, axis=1, keepdims=True)
+    e = tf.exp(shifted)
+    probabilities = e / tf.reduce_sum(e, axis=1, keepdims=True)
+    t = tf.one_hot(tf.cast(labels, tf.int32), tf.shape(logits)[1], dtype=logits.dtype)
+    return (probabilities - t) / tf.cast(tf.shape(logits)[0], logits.dtype)
+    ### END SOLUTION
+
+# %% [markdown] exercise="relu_backward"
+# ## ReLU's backward pass
+#
+# A ReLU layer computes `a = relu(z) = max(0, z)` element by element. Write
+# `relu_backward(z, grad_a)`: given `z` and the gradient `grad_a` of the cost
+# with respect to `a` (both of the same shape, float32 or float64), return the
+# gradient with respect to `z`, of the same shape and dtype: `grad_a` where
+# `z > 0` and 0 elsewhere. At `z = 0` exactly, where ReLU has no derivative,
+# take it to be 0, as TensorFlow's `tf.nn.relu` does; the checks include
+# entries with `z = 0`.
+
+# %% exercise="relu_backward"
+def relu_backward(z, grad_a):
+    ### BEGIN SOLUTION
+    return grad_a * tf.cast(z > 0, z.dtype)
+    ### END SOLUTION
+
 # %% [markdown] exercise="adam_step"
 # ## One step of Adam
 #

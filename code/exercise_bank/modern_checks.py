@@ -57,6 +57,40 @@ CHECKS = {
         Call("softmax_cross_entropy", (Tensor([[0.0, 900.0, -900.0], [-700.0, 0.0, 700.0]]), np.array([0, 2])), rtol=1e-5,
              options=FINITE, case="overflow"),
     ]),
+    "softmax_cross_entropy_gradient": dict(points=3, calls=[
+        Call("softmax_cross_entropy_gradient", (Tensor([[2.0, 1.0, 0.1], [0.5, 2.5, 0.3]]), np.array([0, 1])), public=True,
+             message="(softmax(logits) - one_hot(labels)) / batch: here each row of softmax minus its one-hot row, "
+                     "divided by 2; each row of the answer sums to 0"),
+        Call("softmax_cross_entropy_gradient", (Tensor([[1000.0, 0.0, -1000.0], [0.0, 1000.0, 0.0]]), np.array([2, 1])),
+             public=True, atol=1e-6, options=FINITE, case="overflow",
+             message="logits of 1000 must give a finite gradient, with no infinity or NaN on the way (subtract each "
+                     "row's maximum before exp): [[0.5, 0, -0.5], [0, 0, 0]]"),
+        Call("softmax_cross_entropy_gradient", (Tensor([[0.5, -1.0, 2.0, 0.0], [3.0, 0.0, -2.0, 1.0], [0.1, 0.2, 0.3, 0.4]],
+                                                       "float64"), np.array([2, 1, 0])),
+             public=True, rtol=1e-10, atol=1e-13, options={"dtype": "float64"},
+             message="for float64 logits the gradient should be float64, and float64-accurate (within 1e-10); "
+                     "the batch here is 3"),
+        Call("softmax_cross_entropy_gradient", (Tensor(rng.normal(0, 5, size=(16, 10)), "float64"), rng.integers(0, 10, 16)),
+             rtol=1e-10, atol=1e-13),
+        Call("softmax_cross_entropy_gradient", (Tensor(rng.normal(0, 2, size=(1, 7)), "float64"), np.array([6])),
+             rtol=1e-10, atol=1e-13),
+        Call("softmax_cross_entropy_gradient", (Tensor([[-700.0, 0.0, 700.0], [900.0, -900.0, 899.0]], "float64"),
+                                                np.array([0, 2])),
+             rtol=1e-10, atol=1e-13, options=FINITE, case="overflow"),
+    ]),
+    "relu_backward": dict(points=2, calls=[
+        Call("relu_backward", (Tensor([[-2.0, 0.5, 3.0], [1.5, -0.1, 4.0]]), Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])),
+             public=True, message="grad_a where z > 0, 0 where z < 0: [[0, 2, 3], [4, 0, 6]]"),
+        Call("relu_backward", (Tensor([0.0, -1.0, 0.0, 2.0]), Tensor([7.0, 7.0, -7.0, 7.0])), public=True, case="zero",
+             message="at z = 0 exactly the gradient is taken to be 0 (as tf.nn.relu's): [0, 0, 0, 7]"),
+        Call("relu_backward", (Tensor([[0.25, -3.0], [1e-300, -1e-300]], "float64"), Tensor([[0.1, 0.2], [0.3, 0.4]], "float64")),
+             public=True, rtol=1e-12, atol=0, options={"dtype": "float64"},
+             message="for float64 z and grad_a the answer should be float64, the same shape: [[0.1, 0], [0.3, 0]]"),
+        Call("relu_backward", (Tensor(np.where(rng.uniform(size=(6, 5)) < 0.2, 0.0, rng.normal(size=(6, 5))), "float64"),
+                               Tensor(rng.normal(size=(6, 5)), "float64")),
+             rtol=1e-12, atol=0, case="zero"),
+        Call("relu_backward", (Tensor(rng.normal(size=(3, 2, 4))), Tensor(rng.normal(size=(3, 2, 4))))),
+    ]),
     "adam_step": dict(points=3, calls=[
         # A tiny gradient at t = 1 (sqrt(v_hat) = 1e-6, next to eps = 1e-7) tells the paper's form from the efficient one.
         adam((np.array([0.5, -1.0, 2.0]), np.array([1e-6, -2e-7, 3e-6]), np.zeros(3), np.zeros(3), 1), public=True,
