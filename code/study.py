@@ -190,12 +190,12 @@ def make_folds(labels, k, seed):
 
 # How load_data found the data, which can change between runs of one study while the data stay the same
 # (the first run, or one shard, downloads into the Keras cache; the next finds them there): left out when
-# the data sources of a study and of its units are compared.
+# the data sources of a study and of its units are compared. What the data are is the fingerprint's to say.
 _HOW_FOUND = re.compile(r" \((the Keras cache|downloaded through keras\.datasets|full MNIST not found; .*)\)$")
 
 
 def same_data(source, other):
-    """Whether two data sources reported by ``load_data`` name the same data (wherever the first run found them)."""
+    """Whether two data sources reported by ``load_data`` name the same place (however the first run found the data)."""
     if source is None or other is None:
         return source is other
     return _HOW_FOUND.sub("", source) == _HOW_FOUND.sub("", other)
@@ -271,7 +271,7 @@ def _load(dataset, data_dir, images):
         if images:  # a stratified subset of the training set, for quick studies
             x_train, y_train = subsample(x_train, y_train, images)
         _DATA.clear()
-        _DATA[key] = (x_train, y_train, x_test, y_test, loaded.source)
+        _DATA[key] = (x_train, y_train, x_test, y_test, loaded.source, loaded.fingerprint)
     return _DATA[key]
 
 
@@ -303,7 +303,7 @@ def run_unit(config, fold, folds, seed, dataset, data_dir=None, images=None):
     from mlpkit import data, training
     from mlpkit.model import SigmoidMLP
 
-    x_train, y_train, x_test, y_test, source = _load(dataset, data_dir, images)
+    x_train, y_train, x_test, y_test, source, fingerprint = _load(dataset, data_dir, images)
     if folds > 1:
         train_index, val_index = make_folds(y_train, folds, seed)[fold]
         x_fit, y_fit, x_val, y_val = x_train[train_index], y_train[train_index], x_train[val_index], y_train[val_index]
@@ -332,6 +332,7 @@ def run_unit(config, fold, folds, seed, dataset, data_dir=None, images=None):
         "history": history.epochs,
         "wall_seconds": time.perf_counter() - start,
         "data_source": source,
+        "data_fingerprint": fingerprint,
     }
 
 
@@ -355,11 +356,14 @@ class Study:
         self.title = grid.get("title", "")
         self.out = pathlib.Path(out)
         self.options = {"dataset": dataset, "data_dir": None if data_dir is None else str(data_dir), "images": images}
-        # data_source (what load_data reported) ties the results to the data they came from: a study
-        # resumed on other data (say full MNIST after the embedded default) is refused, not mixed.
+        # Two records tie the results to the data: data_source, where load_data found them (compared without
+        # how it found them: a download, a failed download, the cache), and data_fingerprint, the SHA-256 of
+        # the data the units load (Data.fingerprint, set by run()). A study resumed on other data (say full
+        # MNIST after the embedded default, or another --data-dir) is refused, not mixed.
         self.data_source = data_source
+        self.data_fingerprint = None
         self.spec = {"title": self.title, "configs": self.configs, "folds": self.folds, "seed": self.seed,
-                     "dataset": dataset, "images": images, "data_source": data_source,
+                     "dataset": dataset, "images": images, "data_source": data_source, "data_fingerprint": None,
                      "evaluated_on": "the test set (k = 1)" if self.folds == 1 else f"{self.folds} validation folds"}
         if len(set(self.units)) != len(self.configs) * max(self.folds, 1):
             raise StudyError("the grid lists the same configuration twice")
@@ -391,6 +395,8 @@ class Study:
         }
 
     def _prepare(self):
+        # The data as the units load them (the workers' way, in this process; with one worker, loaded once).
+        self.data_fingerprint = self.spec["data_fingerprint"] = _load(*self._data_options())[5]
         self.out.mkdir(parents=True, exist_ok=True)
         (self.out / "units").mkdir(exist_ok=True)
         # Every part of a sharded study runs this: the first creates study.json whole, the others compare.
@@ -409,14 +415,24 @@ class Study:
         if not isinstance(existing, dict):
             raise StudyError(f"{spec_path} is not a study description; mlpkit leaves it alone: move it or choose another --out")
         def same(key):
-            compare = same_data if key == "data_source" else (lambda there, here: there == here)
-            return compare(existing.get(key), self.spec[key])
+            if key == "data_fingerprint":  # a study.json written before fingerprints were recorded has none
+                return existing.get(key) is None or self.spec[key] is None or existing[key] == self.spec[key]
+            if key == "data_source":
+                return same_data(existing.get(key), self.spec[key])
+            return existing.get(key) == self.spec[key]
+
+        def describe(key):
+            if key == "configs":
+                return "the configurations"
+            if key == "data_fingerprint":
+                return (f"the data (SHA-256 {existing[key][:12]}... there, from {existing.get('data_source')!r}; "
+                        f"{self.spec[key][:12]}... here, from {self.spec['data_source']!r})")
+            return f"{key} {existing.get(key)!r} there, {self.spec[key]!r} here"
 
         differing = [key for key in self.spec if key not in ignore and not same(key)]
         if differing:
-            detail = "; ".join("the configurations" if key == "configs" else
-                               f"{key} {existing.get(key)!r} there, {self.spec[key]!r} here" for key in differing)
-            if "data_source" in differing:
+            detail = "; ".join(map(describe, differing))
+            if {"data_source", "data_fingerprint"} & set(differing):
                 detail += " (every run of a study, and every shard, needs the same data, e.g. the same --data-dir)"
             raise StudyError(
                 f"{self.out} holds results of a different study ({existing.get('title') or 'untitled'}, "
@@ -439,14 +455,23 @@ class Study:
                 continue
             try:
                 result = json.loads(path.read_text())
-                valid = result["config"] == config and result["fold"] == fold
-                valid = valid and (self.data_source is None or same_data(result["data_source"], self.data_source))
+                valid = result["config"] == config and result["fold"] == fold and self._on_this_data(result)
             except (ValueError, KeyError, TypeError):
                 valid = False
             if not valid:
                 raise StudyError(f"{path} is not a result of this unit; mlpkit leaves it alone: delete it to redo the unit")
             results[name] = result
         return results
+
+    def _on_this_data(self, result):
+        """Whether the unit ``result`` was trained on this study's data (a unit file without a fingerprint: by source)."""
+        if self.data_fingerprint is not None and result.get("data_fingerprint") is not None:
+            if result["data_fingerprint"] != self.data_fingerprint:
+                return False
+        return self.data_source is None or same_data(result["data_source"], self.data_source)
+
+    def _data_options(self):
+        return self.options["dataset"], self.options["data_dir"], self.options["images"]
 
     def _save(self, name, result):
         # A temporary name of this process, then a rename: the unit file is whole or absent.
@@ -472,8 +497,7 @@ class Study:
         if progress:
             bar = progress_bar(len(names), "study" if shard is None else f"shard {shard[0]}/{shard[1]}", "unit",
                                initial=len(done))
-        arguments = {name: (*self.units[name], self.folds, self.seed, self.options["dataset"], self.options["data_dir"],
-                            self.options["images"]) for name in pending}
+        arguments = {name: (*self.units[name], self.folds, self.seed, *self._data_options()) for name in pending}
         try:
             if workers <= 1 or len(pending) <= 1:
                 for name in pending:
@@ -491,13 +515,14 @@ class Study:
     def merge(self, allow_missing=False):
         """Summarise the unit files in ``out`` without training: write and return the report (``results.json``).
 
-        ``study.json`` must describe this study (its data source aside: the
-        merge loads no data, and takes the one the units were trained on).
+        ``study.json`` must describe this study (its data aside: the merge
+        loads no data, and takes those the units were trained on).
         With units missing, raise ``StudyError`` naming them and write nothing,
         unless ``allow_missing``: then the report's ``"partial"`` lists them.
         """
-        existing = self._check_spec(ignore=("data_source",))
+        existing = self._check_spec(ignore=("data_source", "data_fingerprint"))
         self.data_source = self.spec["data_source"] = existing.get("data_source")
+        self.data_fingerprint = self.spec["data_fingerprint"] = existing.get("data_fingerprint")
         done = self.finished()
         missing = [name for name in self.units if name not in done]
         if not done:

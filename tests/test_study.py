@@ -221,3 +221,59 @@ def test_summary_is_computed_from_the_unit_files(offline, tmp_path):
 def test_published_results_name_what_exists():
     with pytest.raises(study.StudyError, match="figure18"):
         study.published_results("figure99")
+
+
+def test_offline_rerun_with_default_options_reuses_every_unit_and_refuses_other_data(offline, monkeypatch, capsys):
+    # Offline, the command's own loading tries a download and notes its failure in the data source; the units
+    # load without trying. A rerun, with the download failing again or not tried (MLPKIT_NO_DOWNLOAD), finds
+    # every unit done: the data are identified by their fingerprint, and their source without the note.
+    from mlpkit import cli, data
+
+    def no_network(name):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/mnist.npz: None -- [Errno -3] offline")
+
+    monkeypatch.setattr(data, "_download", no_network)
+    monkeypatch.setattr(study, "_DATA", {})
+    out = offline / "run"
+    command = ["study", "--lr", "0.9", "--epochs", "1", "--folds", "2", "--images", "300", "--workers", "1",
+               "--out", str(out)]
+    monkeypatch.delenv("MLPKIT_NO_DOWNLOAD")
+    cli.main(command)
+    spec = json.loads((out / "study.json").read_text())
+    assert "full MNIST not found" in spec["data_source"] and len(spec["data_fingerprint"]) == 64
+    units = sorted((out / "units").glob("*.json"))
+    assert len(units) == 2 and all(json.loads(u.read_text())["data_fingerprint"] == spec["data_fingerprint"] for u in units)
+    times = [unit.stat().st_mtime_ns for unit in units]
+
+    def retrain(*args):
+        raise AssertionError("a finished unit was trained again")
+
+    monkeypatch.setattr(study, "run_unit", retrain)
+    for no_download in ("", "1"):  # the download fails again; then it is not tried
+        monkeypatch.setenv("MLPKIT_NO_DOWNLOAD", no_download)
+        cli.main(command)
+        assert "2 units (1 configurations x 2 folds)" in capsys.readouterr().out
+    assert [unit.stat().st_mtime_ns for unit in units] == times
+
+    # Other data under the same source sentence (one pixel of the embedded set changed): refused by fingerprint.
+    embedded = data.embedded_mnist
+
+    def other_pixels(*args, **kwargs):
+        (x_train, y_train), test = embedded(*args, **kwargs)
+        x_train = x_train.copy()
+        x_train[0, 0, 0] ^= 1
+        return (x_train, y_train), test
+
+    monkeypatch.setattr(data, "embedded_mnist", other_pixels)
+    monkeypatch.setattr(study, "_DATA", {})
+    with pytest.raises(study.StudyError, match=r"differs in the data \(SHA-256 [0-9a-f]{12}\.\.\. there, from 'the embedded"):
+        study.Study({"lr": [0.9], "epochs": [1], "folds": 2}, out, images=300, data_source=spec["data_source"]).run(
+            workers=1, progress=False)
+    # And a unit file of other data, in a folder of this study's: not taken as a result of this unit.
+    monkeypatch.setattr(data, "embedded_mnist", embedded)
+    monkeypatch.setattr(study, "_DATA", {})
+    result = json.loads(units[1].read_text())
+    units[1].write_text(json.dumps({**result, "data_fingerprint": "0" * 64}))
+    with pytest.raises(study.StudyError, match=f"{units[1].name} is not a result of this unit"):
+        study.Study({"lr": [0.9], "epochs": [1], "folds": 2}, out, images=300, data_source=spec["data_source"]).run(
+            workers=1, progress=False)
