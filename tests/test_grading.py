@@ -24,7 +24,8 @@ from mlpkit.sandbox import Limits
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = ["perceptron", "xor", "gradients"]
 POINTS = {"step": 2, "nand_weights": 2, "perceptron_forward": 3, "xor_weights": 3, "sigmoid": 2, "parameter_count": 2,
-          "sigmoid_prime": 2, "mse_gradient": 2, "sigmoid_layer_backward": 4}
+          "sigmoid_prime": 2, "mse_gradient": 2, "sigmoid_layer_backward": 4,
+          "two_layer_backward": 4, "numerical_gradient_of_cost": 3, "relative_error": 2}
 FULL = sum(POINTS.values())
 LIMITS = Limits(seconds=4, memory=int(1.5 * 2**30))
 
