@@ -262,7 +262,9 @@ def requirement(call):
             return f"array of kind {arg.dtype.kind}"
         return type(arg).__name__
 
-    options = {key: value for key, value in call.options.items() if key not in ("probe", "mistakes", "table")}
+    # values the predicate compares with (like a call's arguments) are not requirements
+    options = {key: value for key, value in call.options.items()
+               if key not in ("probe", "mistakes", "table", "shape", "limit", "variance")}
     return (call.compare, call.variable, tuple(map(kind, call.args)), tuple(sorted((k, kind(v)) for k, v in call.kwargs.items())),
             repr(sorted(options.items())), "probe" in call.options, call.case)
 

@@ -71,12 +71,12 @@ CHECKS = {
              message="for float64 logits the gradient should be float64, and float64-accurate (within 1e-10); "
                      "the batch here is 3"),
         Call("softmax_cross_entropy_gradient", (Tensor(rng.normal(0, 5, size=(16, 10)), "float64"), rng.integers(0, 10, 16)),
-             rtol=1e-10, atol=1e-13),
+             rtol=1e-10, atol=1e-13, options={"dtype": "float64"}),
         Call("softmax_cross_entropy_gradient", (Tensor(rng.normal(0, 2, size=(1, 7)), "float64"), np.array([6])),
-             rtol=1e-10, atol=1e-13),
-        Call("softmax_cross_entropy_gradient", (Tensor([[-700.0, 0.0, 700.0], [900.0, -900.0, 899.0]], "float64"),
+             rtol=1e-10, atol=1e-13, options={"dtype": "float64"}),
+        Call("softmax_cross_entropy_gradient", (Tensor([[-700.0, 0.0, 700.0], [900.0, -900.0, 899.0]]),
                                                 np.array([0, 2])),
-             rtol=1e-10, atol=1e-13, options=FINITE, case="overflow"),
+             atol=1e-6, options=FINITE, case="overflow"),
     ]),
     "relu_backward": dict(points=2, calls=[
         Call("relu_backward", (Tensor([[-2.0, 0.5, 3.0], [1.5, -0.1, 4.0]]), Tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])),
@@ -86,9 +86,8 @@ CHECKS = {
         Call("relu_backward", (Tensor([[0.25, -3.0], [1e-300, -1e-300]], "float64"), Tensor([[0.1, 0.2], [0.3, 0.4]], "float64")),
              public=True, rtol=1e-12, atol=0, options={"dtype": "float64"},
              message="for float64 z and grad_a the answer should be float64, the same shape: [[0.1, 0], [0.3, 0]]"),
-        Call("relu_backward", (Tensor(np.where(rng.uniform(size=(6, 5)) < 0.2, 0.0, rng.normal(size=(6, 5))), "float64"),
-                               Tensor(rng.normal(size=(6, 5)), "float64")),
-             rtol=1e-12, atol=0, case="zero"),
+        Call("relu_backward", (Tensor(np.where(rng.uniform(size=(6, 5)) < 0.2, 0.0, rng.normal(size=(6, 5)))),
+                               Tensor(rng.normal(size=(6, 5)))), case="zero"),
         Call("relu_backward", (Tensor(rng.normal(size=(3, 2, 4))), Tensor(rng.normal(size=(3, 2, 4))))),
     ]),
     "adam_step": dict(points=3, calls=[
