@@ -6,7 +6,10 @@ fresh temporary directory, with its output sent to ``/dev/null``, a memory
 limit, a file-size limit and an audit hook (PEP 578) that refuses to open
 files outside that directory for writing, to read the exercise sources, the
 kit's own modules, the submissions folder or the gradebook, and to start
-processes, send signals, load C libraries or open sockets. It runs the
+processes, send signals, load C libraries or open sockets. Before that hook,
+the kernel confines the child (`mlpkit.confine`: Landlock and seccomp), which
+plain Python cannot undo: the hook alone is the weaker guard, allowed only with
+``Limits(kernel_guard=False)`` where the kernel offers no confinement. It runs the
 submission's cells one by one (an error in one cell loses only what that cell
 defines), then each exercise's calls, and reports over a pipe, one JSON line
 at a time. The parent enforces a time limit per cell and per exercise and the
@@ -31,7 +34,7 @@ import tempfile
 import time
 import traceback
 
-from mlpkit import grading
+from mlpkit import confine, grading
 
 PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
 
@@ -44,6 +47,8 @@ class Limits:
     memory: int = 3 * 2**30  # TensorFlow alone is about 0.7 GB resident
     file_size: int = 64 * 2**20
     total_seconds: float = 600.0
+    # Kernel confinement (`mlpkit.confine`) is required; False allows the audit hook alone where the kernel offers none.
+    kernel_guard: bool = True
 
 
 def preload():
@@ -104,6 +109,19 @@ def _install_guard(workdir, denied):
     sys.addaudithook(guard)
 
 
+def readable_paths():
+    """What a confined child may read: Python, its libraries and the system's, and its own /proc entries.
+    Not the kit's folder, the submissions or the gradebook (the virtual environment is a folder of its own)."""
+    roots = [sys.base_prefix, sys.prefix, "/usr"]
+    paths = [*roots, "/lib", "/lib64", "/etc/ld.so.cache", "/etc/localtime", "/proc/self", "/proc/thread-self",
+             "/sys/devices/system/cpu", "/dev/null", "/dev/urandom", "/dev/zero"]
+    for entry in sys.path:
+        real = os.path.realpath(entry) if entry else ""
+        if os.path.isdir(real) and any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
+            paths.append(real)
+    return list(dict.fromkeys(paths))
+
+
 def _child(write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, limits):
     import resource
 
@@ -128,6 +146,12 @@ def _child(write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, l
 
     for name in [name for name in sys.modules if name.startswith("mlpkit.") and name not in ("mlpkit.grading", "mlpkit.sandbox")]:
         del sys.modules[name]
+    if limits.kernel_guard or confine.available():
+        try:
+            confine.confine(workdir, readable_paths())
+        except BaseException as error:  # never run the submission with less protection than asked for
+            send({"unconfined": f"{type(error).__name__}: {error}"})
+            return
     _install_guard(workdir, denied)
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
     for index, (label, source) in enumerate(cells):
@@ -286,6 +310,9 @@ def _attempt(cells, plan, skip_cells, skip_exercises, denied, limits, deadline):
                     failure = "wrote to the grader's channel"
                     break
                 messages.append(message)
+                if "unconfined" in message and where == ("setup", None):
+                    failure = f"the kernel's confinement failed ({str(message['unconfined'])[:300]})"
+                    break
                 if "cell" in message:
                     where = ("cell", message["cell"])
                 elif "start" in message:
@@ -324,6 +351,10 @@ def run(cells, plan, denied=(), limits=None):
     (``{"value": ...}`` or ``{"error": ...}``) or why it could not be run.
     """
     limits = limits or Limits()
+    if limits.kernel_guard and not confine.available():
+        raise RuntimeError("cannot confine submissions with the kernel: "
+                           f"{confine.status().reason or 'Landlock and seccomp are not available'} "
+                           "(Limits(kernel_guard=False) allows the weaker audit hook alone)")
     denied = [PACKAGE_DIR, *denied]
     calls_of = dict(plan)
     skip_cells, skip_exercises = set(), set()
