@@ -177,6 +177,21 @@ def test_readme_is_short_and_points_only_at_pages_of_the_book():
         assert [page for page in linked if not (built / f"{page}.html").is_file()] == []
 
 
+def test_readme_lists_every_chapter_its_modules_and_the_exercise_count():
+    """The README's chapter table follows _toc.yml's chapters, names modules that exist, and counts the bank's exercises."""
+    from mlpkit import exercises
+
+    readme = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| (\d+) \| [^|]+ \| ([^|]+) \|$", readme, re.M)
+    assert [int(number) for number, _ in rows] == list(range(1, len(exercises.BOOK_ORDER) + 1))
+    for _, modules in rows:
+        for module in re.findall(r"`mlpkit\.(\w+)`", modules):
+            assert (ROOT / "code" / f"{module}.py").is_file(), f"README names mlpkit.{module}, which does not exist"
+    total = sum(len(exercises.load_exercises([chapter])) for chapter in exercises.CHAPTERS)
+    assert f"({total} in all)" in readme, f"the README should say there are {total} exercises"
+    assert set(exercises.CHAPTERS) == set(exercises.BOOK_ORDER), "every chapter has exercises, as the README says"
+
+
 def test_command_reference_has_a_section_for_every_command():
     """book/commands.md's reference is generated from the parsers: every (sub)command gets its own section."""
     sys.path.insert(0, str(ROOT / "book" / "_ext"))
