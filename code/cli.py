@@ -334,6 +334,9 @@ def _add_exercises(commands):
     gradescope.add_argument("--chapters", type=_names, help="comma-separated (default: perceptron,xor,gradients)")
     gradescope.add_argument("--time-limit", type=_positive_float, default=60.0, help="seconds per cell and per exercise (default 60)")
     gradescope.add_argument("--memory-limit", type=_memory_gb, default=3.0, help="GB resident per submission (default 3)")
+    gradescope.add_argument("--allow-weak-guard", action="store_true",
+                            help="let the autograder run where the kernel offers no confinement (Landlock and seccomp), "
+                                 "with the Python audit hook alone (default: it refuses and says why)")
 
 
 def _add_grade(commands):
@@ -360,6 +363,10 @@ def _add_grade(commands):
     grade.add_argument("--assignment", metavar="HEADER",
                        help="the assignment's column: for canvas, its header as Canvas exports it, 'Name (12345)' "
                             "(required); for moodle, the grade column's name in a gradebook import (default Grade)")
+    grade.add_argument("--allow-weak-guard", action="store_true",
+                       help="grade even where the kernel offers no confinement (Landlock and seccomp), with the Python "
+                            "audit hook alone, which a determined submission can defeat; the feedback says so "
+                            "(default: refuse and say why)")
 
 
 def build_parser():
@@ -783,7 +790,11 @@ def _limits(args):
     from mlpkit.sandbox import Limits
 
     memory = getattr(args, "memory_limit", 3.0)
-    return Limits(seconds=args.time_limit, memory=int(memory * 2**30))
+    # Grading needs the kernel's confinement unless the instructor accepts less; a student's self-check runs
+    # their own code on their own machine, confined where the kernel can, with the audit hook elsewhere.
+    kernel_guard = args.command == "grade" and not args.allow_weak_guard or (
+        args.command == "exercises" and args.action == "gradescope" and not args.allow_weak_guard)
+    return Limits(seconds=args.time_limit, memory=int(memory * 2**30), kernel_guard=kernel_guard)
 
 
 def _check_grade_outputs(args):
@@ -814,6 +825,10 @@ def run_grade(args, parser):
                          layout=args.layout, lms_export=args.lms_export, assignment=args.assignment)
     wrote = f"{args.out} and {grader.lms_export_path(args.out, args.lms_export)}" if args.lms_export else args.out
     print(f"graded {len(units)} submissions in {time.perf_counter() - start:.1f} s; wrote {wrote}")
+    weak = sum(unit.get("guard") == grader.WEAK_GUARD for unit in units)
+    if weak:
+        print(f"warning: {weak} submissions were graded without the kernel's confinement (--allow-weak-guard); "
+              "their feedback says so", file=sys.stderr)
     skipped = grader.skipped_path(args.out)
     if skipped.is_file():
         entries = len(skipped.read_text().splitlines()) - 1

@@ -25,7 +25,7 @@ import re
 import shutil
 
 from mlpkit import exercises as bank
-from mlpkit import grading, lms, sandbox
+from mlpkit import confine, grading, lms, sandbox
 from mlpkit.progress import bar as progress_bar
 
 SUFFIXES = (".ipynb", ".py")
@@ -277,6 +277,12 @@ def as_text(value):
     return MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(value).split()))
 
 
+# How a unit's submission was confined (the unit's "guard"): by the kernel, or, where it offers nothing and the
+# instructor accepted it, by the Python audit hook alone.
+KERNEL_GUARD = "kernel"
+WEAK_GUARD = "audit hook only"
+
+
 def feedback_text(unit):
     """The student's feedback in Markdown. The kit's own words (titles, check messages) are Markdown; everything
     that comes from the submission or its file name goes through :func:`as_text`."""
@@ -296,6 +302,8 @@ def feedback_text(unit):
             lines.append(f"- Hidden checks: {sum(c['passed'] for c in hidden)} of {len(hidden)} passed")
         lines.append("")
     notes = unit.get("listing_notes", []) + unit["notes"]
+    if unit.get("guard") == WEAK_GUARD:
+        notes = notes + ["Graded without the kernel's confinement (the instructor allowed the weaker Python guard)."]
     if notes:
         lines += ["## Notes", ""] + [f"- {as_text(note)}" for note in notes] + [""]
     return "\n".join(lines)
@@ -414,6 +422,12 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
     limits = limits or sandbox.Limits()
     workers = max(1, workers or os.cpu_count() or 1)
     key = bank.source_key(chapters)
+    guard = KERNEL_GUARD if confine.available() else WEAK_GUARD
+    if guard == WEAK_GUARD and limits.kernel_guard and not merge_only:
+        raise GradingError(f"cannot grade safely here: the kernel offers no confinement for submissions "
+                           f"({confine.status().reason}); the Python audit hook alone can be defeated by a "
+                           "determined submission. Grade on Linux with Landlock (5.13 or later), or pass "
+                           "--allow-weak-guard to accept the weaker guard (the feedback then says so)")
     digests = {}
 
     def digest(path):  # each submission is read and hashed once per run
@@ -453,6 +467,7 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
             unit = _unit(submission.path, digest(submission.path), exercises, raw, reference, key, submission.student)
             if infrastructure:  # not the submission's doing: a rerun grades it again
                 unit["infrastructure"] = True
+            unit["guard"] = guard
             _write_atomic(units_dir / f"{submission.student}.json", json.dumps(unit, indent=1))
             bar and bar.update()
 
@@ -602,6 +617,8 @@ def self_check(submission, checks_path=None, limits=None):
     sandbox.preload()
     if expected is None:  # from a clone: the reference's public values
         expected = reference_outcomes(exercises, [c for c in bank.CHAPTERS if c in chapters])
+    # The student's own code on the student's own machine: confined where the kernel can, the audit hook elsewhere.
+    limits = limits or sandbox.Limits(kernel_guard=False)
     raw = sandbox.run(cells, plan(exercises), denied=[checks_path.resolve().parent] if checks_path.is_file() else [], limits=limits)
     raw = validated(raw, plan(exercises))
     return verdicts(exercises, raw, expected, public_only=True), raw["cells"]

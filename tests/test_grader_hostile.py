@@ -154,3 +154,28 @@ def test_a_dead_worker_costs_only_the_submission_that_kills_it(tmp_path):
     assert "e_folder.py,a folder" in skipped and "f_link.py,not a regular file" in skipped
     culprit = by_student["a_culprit"]
     assert culprit["total"] == 0 and any(grader.STOPPED_WORKER in note for note in culprit["notes"])
+
+
+# -- no kernel confinement: refuse, unless the instructor accepts the weaker guard ---------------------------------
+
+def test_grading_refuses_where_the_kernel_offers_no_confinement_and_names_the_way_out(tmp_path, monkeypatch, capsys):
+    from mlpkit import cli, confine
+
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "ada.py").write_text("def step(z):\n    return z\n")
+    monkeypatch.setattr(confine, "available", lambda: False)
+    with pytest.raises(grader.GradingError, match="--allow-weak-guard"):
+        grader.grade(tmp_path / "subs", tmp_path / "grades.csv", chapters=CHAPTERS, workers=1, progress=False)
+    with pytest.raises(SystemExit) as stopped:
+        cli.main(["grade", str(tmp_path / "subs"), "--out", str(tmp_path / "grades.csv"), "--chapters", "perceptron"])
+    assert stopped.value.code == 2 and "--allow-weak-guard" in capsys.readouterr().err
+    assert not (tmp_path / "grades.csv").exists() and not (tmp_path / "grades_units").exists()  # nothing graded
+
+
+def test_feedback_says_when_a_submission_was_graded_with_the_weaker_guard():
+    import pathlib
+
+    unit = grader._unit(pathlib.Path("ada.py"), "0" * 64, EXERCISES, {"cells": [], "results": {}}, _reference(), "key", "ada")
+    assert "kernel" not in grader.feedback_text(unit)
+    unit["guard"] = grader.WEAK_GUARD
+    assert "Graded without the kernel" in grader.feedback_text(unit)
