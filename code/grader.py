@@ -25,7 +25,7 @@ import re
 import shutil
 
 from mlpkit import exercises as bank
-from mlpkit import confine, grading, lms, sandbox
+from mlpkit import confine, grading, lifetime, lms, sandbox
 from mlpkit.progress import bar as progress_bar
 
 SUFFIXES = (".ipynb", ".py")
@@ -370,7 +370,9 @@ def _grade_batch(batch, size, context, exercises, denied, limits, running, recor
     """Grade ``batch`` in a pool of ``size`` workers, calling ``record(submission, raw)`` for each;
     return the submissions left ungraded because a worker died (``BrokenProcessPool``)."""
     broken = []
-    with concurrent.futures.ProcessPoolExecutor(size, mp_context=context, initializer=sandbox.preload) as pool:
+    # Each worker dies with this process (lifetime.start_worker), and each submission's child with its worker.
+    with concurrent.futures.ProcessPoolExecutor(size, mp_context=context, initializer=lifetime.start_worker,
+                                                initargs=(os.getpid(), sandbox.preload)) as pool:
         futures = {pool.submit(_run_marked, running / s.student, str(s.path), plan(exercises), denied, limits): s
                    for s in batch}
         for future in concurrent.futures.as_completed(futures):
@@ -454,7 +456,8 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
         if reference_path.is_file():
             reference = json.loads(reference_path.read_text())
         else:  # in its own process: no worker that forks students' code ever holds the expected values
-            with concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=sandbox.preload) as once:
+            with concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=lifetime.start_worker,
+                                                        initargs=(os.getpid(), sandbox.preload)) as once:
                 reference = once.submit(_reference_task, chapters, limits).result()
             _write_atomic(reference_path, json.dumps(reference))
         # The submission's process may not read the submissions, the units, the feedback or the gradebook.

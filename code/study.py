@@ -46,6 +46,7 @@ import time
 
 import numpy as np
 
+from mlpkit import lifetime
 from mlpkit.progress import bar as progress_bar
 
 GRID_DIR = pathlib.Path(__file__).parent / "grids"
@@ -540,7 +541,9 @@ class Study:
         from concurrent.futures.process import BrokenProcessPool
 
         # "spawn": a fresh interpreter per worker; TensorFlow's runtime does not survive fork reliably.
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init)
+        # Each worker dies with this process (lifetime.start_worker), so a killed study leaves no worker running.
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=lifetime.start_worker, initargs=(os.getpid(), _worker_init))
         futures = {pool.submit(run_unit, *args): name for name, args in arguments.items()}
         try:
             for future in as_completed(futures):
