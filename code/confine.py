@@ -20,7 +20,9 @@ What each layer stops:
   new namespaces), sockets, signals to any process but itself, tracing or
   reading other processes' memory, ``mount`` and its kin, ``bpf``,
   ``perf_event_open``, ``io_uring``, keyrings, shared memory and message
-  queues, ``memfd_create``, and raising its own resource limits.
+  queues, ``memfd_create``, raising its own resource limits, changing file
+  modes, owners and extended attributes (which Landlock does not cover), other
+  processes' priorities, and the machine's settings (clock, modules, reboot).
 
 What they do not stop: reading what ``readable`` grants (Python, the
 libraries, ``/proc/self``, CPU information) and metadata everywhere (``stat``
@@ -69,6 +71,13 @@ REFUSED = [
     "io_uring_setup", "io_uring_enter", "io_uring_register", "keyctl", "add_key", "request_key",
     "memfd_create", "memfd_secret", "shmget", "shmat", "mq_open", "msgget", "semget", "setrlimit",
     "kcmp", "personality",
+    # Changes Landlock does not cover (file modes, owners, attributes) or that reach other processes or the machine.
+    "chmod", "fchmod", "fchmodat", "fchmodat2", "chown", "fchown", "lchown", "fchownat",
+    "setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr",
+    "setpriority", "ioprio_set", "migrate_pages", "move_pages", "name_to_handle_at",
+    "reboot", "swapon", "swapoff", "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load",
+    "iopl", "ioperm", "syslog", "acct", "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
+    "sethostname", "setdomainname", "quotactl", "vhangup",
 ]
 
 

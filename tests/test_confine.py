@@ -153,6 +153,9 @@ PROBES = {
     "memfd": lambda workdir, _: os.memfd_create("x"),
     "raise_limit": _raise_limit,
     "syscall_execve": _syscall_execve,
+    "chmod": lambda workdir, path: os.chmod(path, 0o777),
+    "renice": lambda workdir, _: os.setpriority(os.PRIO_PROCESS, os.getppid(), 19),
+    "proc_root": lambda workdir, path: _read(workdir, "/proc/self/root" + path),
     "pidfd": lambda workdir, _: __import__("signal").pidfd_send_signal(os.pidfd_open(os.getppid()), 0),
     "tensorflow": _tensorflow,
     "nothing": lambda workdir, _: None,
@@ -174,12 +177,12 @@ def test_the_kernel_offers_landlock_and_seccomp_here():
 @pytest.mark.parametrize("probe, target", [
     ("read", BANK_FILE), ("read", "OUTSIDE"), ("listdir", str(exercises.BANK_DIR)), ("write", "OUTSIDE"),
     ("write", "/tmp/mlpkit-confine-escape.txt"), ("mkdir", "OUTSIDE.d"), ("remove", "OUTSIDE"), ("rename", "OUTSIDE"),
-    ("rename_in", "OUTSIDE"), ("link_in", "OUTSIDE"),
+    ("rename_in", "OUTSIDE"), ("link_in", "OUTSIDE"), ("proc_root", BANK_FILE), ("chmod", "OUTSIDE"),
 ])
 def test_files_outside_the_working_folder_are_out_of_reach(worker, outside, probe, target):
     report = worker(_confined, probe, target.replace("OUTSIDE", outside))
     assert report.get("errno") in (errno.EACCES, errno.EPERM, errno.EXDEV), report
-    assert open(outside).read() == "secret" and not os.path.exists("/tmp/mlpkit-confine-escape.txt")
+    assert open(outside).read() == "secret" and os.stat(outside).st_mode & 0o777 != 0o777 and not os.path.exists("/tmp/mlpkit-confine-escape.txt")
 
 
 def test_the_working_folder_is_writable_and_python_readable(worker):
@@ -188,7 +191,7 @@ def test_the_working_folder_is_writable_and_python_readable(worker):
 
 
 @pytest.mark.parametrize("probe", ["execv", "subprocess", "fork", "syscall_execve", "socket_inet", "socket_unix",
-                                   "kill_parent", "kill_group", "memfd", "raise_limit", "pidfd"])
+                                   "kill_parent", "kill_group", "memfd", "raise_limit", "pidfd", "renice"])
 def test_processes_sockets_signals_and_limits_are_refused(worker, probe):
     report = worker(_confined, probe)
     if probe == "raise_limit":  # Python reports setrlimit's EPERM as a ValueError
