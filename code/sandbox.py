@@ -34,9 +34,10 @@ import tempfile
 import time
 import traceback
 
-from mlpkit import confine, grading
+from mlpkit import confine, grading, lifetime
 
 PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
+MAX_SENT = 64 * 2**20  # bytes a child may send in all; answers to every exercise take far less
 
 
 @dataclasses.dataclass
@@ -269,16 +270,22 @@ def _attempt(cells, plan, skip_cells, skip_exercises, denied, limits, deadline):
     """Fork one child; return its messages and, if it did not finish, why and where."""
     read_fd, write_fd = os.pipe()
     workdir = tempfile.mkdtemp(prefix="mlpkit-submission-")
+    worker = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child never returns
         try:
+            lifetime.die_with_parent(worker)  # a worker that is killed takes its child with it
             os.close(read_fd)
             _child(write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, limits)
             os._exit(0)
         except BaseException:
             os._exit(70)
     os.close(write_fd)
-    messages, buffer, where, failure = [], b"", ("setup", None), None
+    messages, buffer, where, failure, received, loaded = [], b"", ("setup", None), None, 0, False
+    # The child's own progress messages restart the per-step clock, so only genuine progress may: cells in
+    # increasing order, then the plan's exercises in order. A forged message cannot buy a submission more time.
+    next_cells = iter(sorted(i for i in range(len(cells)) if i not in skip_cells))
+    next_exercises = iter([exercise for exercise, _ in plan if exercise not in skip_exercises])
     step_deadline = time.monotonic() + limits.seconds
     try:
         while True:
@@ -296,7 +303,8 @@ def _attempt(cells, plan, skip_cells, skip_exercises, denied, limits, deadline):
             if not chunk:  # the child is gone
                 break
             buffer += chunk
-            if len(buffer) > 64 * 2**20:
+            received += len(chunk)
+            if received > MAX_SENT:  # all a submission sends, not one message: the parent's memory stays bounded
                 failure = "sent more data than any answer needs"
                 break
             *lines, buffer = buffer.split(b"\n")
@@ -314,9 +322,20 @@ def _attempt(cells, plan, skip_cells, skip_exercises, denied, limits, deadline):
                     failure = f"the kernel's confinement failed ({str(message['unconfined'])[:300]})"
                     break
                 if "cell" in message:
+                    if where[0] != "setup" and where[0] != "cell" or message["cell"] != next(next_cells, None):
+                        failure = "wrote to the grader's channel"
+                        break
                     where = ("cell", message["cell"])
                 elif "start" in message:
+                    if message["start"] != next(next_exercises, None):
+                        failure = "wrote to the grader's channel"
+                        break
                     where = ("exercise", message["start"])
+                elif "loaded" in message:
+                    if where[0] == "exercise" or loaded:
+                        failure = "wrote to the grader's channel"
+                        break
+                    loaded = True
                 if "cell" in message or "start" in message or "loaded" in message:
                     step_deadline = time.monotonic() + limits.seconds
                 if "end" in message:

@@ -179,3 +179,65 @@ def test_feedback_says_when_a_submission_was_graded_with_the_weaker_guard():
     assert "kernel" not in grader.feedback_text(unit)
     unit["guard"] = grader.WEAK_GUARD
     assert "Graded without the kernel" in grader.feedback_text(unit)
+
+
+# -- kill -9 of the grader: no worker or child survives it ---------------------------------------------------------
+
+def _children():
+    """{pid: parent pid} of every process, from /proc (zombies left out: they have ended)."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()  # after "(command name)": state, ppid, ...
+            if fields[0] != "Z":
+                table[int(entry)] = int(fields[1])
+    return table
+
+
+def _descendants(root):
+    table, found, frontier = _children(), set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in table.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux's /proc to list processes")
+def test_after_kill_9_of_the_grader_no_worker_or_submission_process_survives(tmp_path):
+    import subprocess
+    import sys
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "sleeper.py").write_text("import time\ntime.sleep(300)\n")
+    mlpkit = os.path.join(os.path.dirname(sys.executable), "mlpkit")
+    main = subprocess.Popen([mlpkit, "grade", str(subs), "--out", str(tmp_path / "grades.csv"), "--chapters", "perceptron",
+                             "--workers", "1", "--time-limit", "600"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    marker, seen = tmp_path / "grades_units" / ".running" / "sleeper", set()
+    try:
+        deadline = time.monotonic() + 240  # two TensorFlow imports on a busy machine
+        while time.monotonic() < deadline and main.poll() is None:
+            seen = _descendants(main.pid)
+            if marker.is_file() and len(seen) >= 2:  # the worker and the submission's child, asleep in its cell
+                break
+            time.sleep(0.5)
+        assert marker.is_file() and len(seen) >= 2, "the grader never reached the sleeping submission"
+        time.sleep(1)
+        seen = _descendants(main.pid)
+        os.kill(main.pid, signal.SIGKILL)
+        main.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and set(_children()) & seen:
+            time.sleep(0.2)
+        assert not set(_children()) & seen, f"processes survived the grader: {sorted(set(_children()) & seen)}"
+    finally:
+        for pid in [main.pid, *seen]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
