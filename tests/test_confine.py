@@ -274,3 +274,31 @@ def _run_broken():
         return _run([("<cell>", "raise RuntimeError('ran')\n")], ["perceptron"], sandbox.Limits())
     finally:
         confine.confine = original
+
+
+FORGER = """
+import os, time
+for _ in range(40):  # 10 s of forged progress messages on every descriptor the child might hold
+    for fd in range(3, 64):
+        for message in (b'{"loaded": true}\\n', b'{"cell": 0}\\n'):
+            try:
+                os.write(fd, message)
+            except OSError:
+                pass
+    time.sleep(0.25)
+"""
+
+
+def _timed_run(cells, chapters, limits):
+    start = time.monotonic()
+    raw = _run(cells, chapters, limits)
+    return raw, time.monotonic() - start
+
+
+def test_forged_progress_messages_buy_no_time(worker):
+    """Progress messages restart the per-step clock only in order: forging them ends the step early, never late."""
+    raw, seconds = worker(_timed_run, [("<forge>", FORGER), ("<after>", "y = 2\n")], ["perceptron"],
+                          sandbox.Limits(seconds=3, total_seconds=120))
+    assert raw["cells"]["<forge>"] in ("wrote to the grader's channel", "took longer than 3 s"), raw["cells"]
+    assert "<after>" not in raw["cells"]  # the next cell still runs, in a fresh child
+    assert seconds < 9, f"the forging cell ran {seconds:.1f} s, past its 3 s limit"
