@@ -790,10 +790,9 @@ def _limits(args):
     from mlpkit.sandbox import Limits
 
     memory = getattr(args, "memory_limit", 3.0)
-    # Grading needs the kernel's confinement unless the instructor accepts less; a student's self-check runs
-    # their own code on their own machine, confined where the kernel can, with the audit hook elsewhere.
-    kernel_guard = args.command == "grade" and not args.allow_weak_guard or (
-        args.command == "exercises" and args.action == "gradescope" and not args.allow_weak_guard)
+    # Grading (the commands with --allow-weak-guard) needs the kernel's confinement unless the instructor accepts
+    # less; a student's self-check runs their own code on their own machine: confined where the kernel can.
+    kernel_guard = not getattr(args, "allow_weak_guard", True)
     return Limits(seconds=args.time_limit, memory=int(memory * 2**30), kernel_guard=kernel_guard)
 
 

@@ -618,10 +618,10 @@ def self_check(submission, checks_path=None, limits=None):
     exercises = [e for e in exercises if e.chapter in chapters]
     cells = submission_cells(submission)
     sandbox.preload()
-    if expected is None:  # from a clone: the reference's public values
-        expected = reference_outcomes(exercises, [c for c in bank.CHAPTERS if c in chapters])
     # The student's own code on the student's own machine: confined where the kernel can, the audit hook elsewhere.
     limits = limits or sandbox.Limits(kernel_guard=False)
+    if expected is None:  # from a clone: the reference's public values
+        expected = reference_outcomes(exercises, [c for c in bank.CHAPTERS if c in chapters], limits)
     raw = sandbox.run(cells, plan(exercises), denied=[checks_path.resolve().parent] if checks_path.is_file() else [], limits=limits)
     raw = validated(raw, plan(exercises))
     return verdicts(exercises, raw, expected, public_only=True), raw["cells"]
