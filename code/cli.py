@@ -703,7 +703,7 @@ def run_study(args, parser):
 # -- exercises and grading ----------------------------------------------------------------------------
 
 def _check_chapters(chapters, parser):
-    from mlpkit import exercises
+    from mlpkit.grading import bank as exercises
 
     unknown = [name for name in chapters or [] if name not in exercises.CHAPTERS]
     if unknown:
@@ -712,7 +712,8 @@ def _check_chapters(chapters, parser):
 
 
 def _demo_class(args):
-    from mlpkit import grader, outputs
+    from mlpkit import outputs
+    from mlpkit.grading import grader
 
     outputs.check_folder(args.out_dir, "OUT_DIR", empty=True)
     with outputs.staged_folder(args.out_dir) as stage:
@@ -722,7 +723,8 @@ def _demo_class(args):
 
 
 def _release(args, parser):
-    from mlpkit import exercises, outputs
+    from mlpkit import outputs
+    from mlpkit.grading import bank as exercises
 
     outputs.check_folder(args.out_dir, "OUT_DIR")
     _check_chapters(args.chapters, parser)
@@ -743,7 +745,7 @@ def _check_detail(check):
 
 
 def _self_check(args):
-    from mlpkit import grader
+    from mlpkit.grading import grader
 
     verdicts, cell_notes = grader.self_check(args.submission, args.checks, limits=_limits(args))
     for label, note in cell_notes.items():
@@ -765,7 +767,9 @@ def _self_check(args):
 
 
 def _gradescope(args, parser):
-    from mlpkit import exercises, gradescope, outputs
+    from mlpkit import outputs
+    from mlpkit.grading import bank as exercises
+    from mlpkit.grading import gradescope
 
     outputs.check_file(pathlib.Path(args.out_zip), "OUT_ZIP")
     _check_chapters(args.chapters, parser)
@@ -787,7 +791,7 @@ def run_exercises(args, parser):
 
 
 def _limits(args):
-    from mlpkit.sandbox import Limits
+    from mlpkit.grading.sandbox import Limits
 
     memory = getattr(args, "memory_limit", 3.0)
     # Grading (the commands with --allow-weak-guard) needs the kernel's confinement unless the instructor accepts
@@ -810,13 +814,13 @@ def _check_grade_outputs(args):
 def run_grade(args, parser):
     _check_grade_outputs(args)
     if args.lms_export == "canvas":
-        from mlpkit import lms
+        from mlpkit.grading import lms
 
         if not args.assignment or not lms.CANVAS_ASSIGNMENT.match(args.assignment):
             _fail(parser, f"--assignment {args.assignment!r}: --lms-export canvas needs the assignment's column header as "
                           "Canvas exports it, 'Name (12345)' (12345: the assignment's id, in its address .../assignments/12345)")
     _check_chapters(args.chapters, parser)
-    from mlpkit import grader
+    from mlpkit.grading import grader
 
     start = time.perf_counter()
     units = grader.grade(args.submissions, args.out, chapters=args.chapters, workers=args.workers, limits=_limits(args),
@@ -842,7 +846,7 @@ COMMANDS = {"train": run_train, "evaluate": run_evaluate, "bench": run_bench, "s
 
 # The errors that mean "bad input" (one line, exit 2), by module: a module that was never imported raised none.
 EXPECTED_ERRORS = {"mlpkit.outputs": "OutputError", "mlpkit.data": "DataError", "mlpkit.training": "TrainingDiverged",
-                   "mlpkit.study": "StudyError", "mlpkit.exercises": "ExerciseError", "mlpkit.grader": "GradingError",
+                   "mlpkit.study": "StudyError", "mlpkit.grading.bank": "ExerciseError", "mlpkit.grading.grader": "GradingError",
                    "mlpkit.export": "ModelError"}
 
 

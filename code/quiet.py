@@ -82,7 +82,7 @@ def import_tensorflow(compile_xla=True):
     TensorFlow before 2.21 logs XLA's start ("XLA service ... initialized",
     "Compiled cluster using XLA!") at the first compilation of a process
     (about 0.1 s). That runs an operation, which a process that will fork
-    must not do (see ``mlpkit.sandbox``): it passes ``compile_xla=False``.
+    must not do (see ``mlpkit.grading.sandbox``): it passes ``compile_xla=False``.
 
     Lines on standard error that are not TensorFlow's log lines (a real
     error message, say) are written to ``sys.stderr`` afterwards. Safe to call

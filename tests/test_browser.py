@@ -20,7 +20,7 @@ import urllib.parse
 
 import pytest
 
-from mlpkit import exercises
+from mlpkit.grading import bank as exercises
 from mlpkit.quiet import leaked_lines
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]

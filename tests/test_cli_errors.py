@@ -369,7 +369,8 @@ def test_exercises_check_bad_files(tmp_path, capsys, monkeypatch, files, argv, m
 
 
 def test_chapters_of_a_submission(tmp_path):
-    from mlpkit import exercises, grader
+    from mlpkit.grading import bank as exercises
+    from mlpkit.grading import grader
 
     every = exercises.load_exercises()
     cases = {"mine.py": (ONE_EXERCISE, {"perceptron"}),

@@ -3,7 +3,7 @@
 Each test forks a child from a worker that has imported TensorFlow (as the
 grader's workers do: the pytest process has run operations, so it must not
 fork children that use TensorFlow), confines it to a fresh working folder with
-`mlpkit.confine`, tries one thing there and reports back over a pipe.
+`mlpkit.grading.confine`, tries one thing there and reports back over a pipe.
 """
 
 import concurrent.futures
@@ -17,7 +17,8 @@ import time
 
 import pytest
 
-from mlpkit import confine, exercises, grader, sandbox
+from mlpkit.grading import bank as exercises
+from mlpkit.grading import child, confine, grader, sandbox
 
 STATUS = confine.status()
 pytestmark = pytest.mark.skipif(not confine.available(), reason=STATUS.reason or "no kernel confinement here")
@@ -43,7 +44,7 @@ def _confined(probe, arg=None):
             os.close(read_fd)
             tempfile.tempdir = workdir
             start = time.perf_counter()
-            confine.confine(workdir, sandbox.readable_paths())
+            confine.confine(workdir, child.readable_paths())
             report = {"seconds": time.perf_counter() - start}
             try:
                 report["value"] = PROBES[probe](workdir, arg)

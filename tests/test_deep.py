@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from mlpkit import data, deep, modern, study
 from mlpkit.gradients import mse
-from mlpkit.grading import Call, _uniform_weights
+from mlpkit.grading.checks import Call, _uniform_weights
 
 DEEPEST = [784, 400, 200, 100, 50, 25, 10]  # thesis Figure 27, model 12
 SEEDS = (0, 1, 2)

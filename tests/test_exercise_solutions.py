@@ -17,8 +17,9 @@ import textwrap
 
 import pytest
 
-from mlpkit import exercises, grader
-from mlpkit.sandbox import Limits
+from mlpkit.grading import bank as exercises
+from mlpkit.grading import grader
+from mlpkit.grading.sandbox import Limits
 
 HEADER = "import keras\nimport numpy as np\nimport tensorflow as tf\n"
 

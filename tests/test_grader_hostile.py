@@ -23,8 +23,10 @@ import time
 
 import pytest
 
-from mlpkit import exercises, grader, grading
-from mlpkit.sandbox import Limits
+from mlpkit.grading import bank as exercises
+from mlpkit.grading import checks as grading
+from mlpkit.grading import grader
+from mlpkit.grading.sandbox import Limits
 
 CHAPTERS = ["perceptron"]
 EXERCISES = exercises.load_exercises(CHAPTERS)
@@ -159,7 +161,8 @@ def test_a_dead_worker_costs_only_the_submission_that_kills_it(tmp_path):
 # -- no kernel confinement: refuse, unless the instructor accepts the weaker guard ---------------------------------
 
 def test_grading_refuses_where_the_kernel_offers_no_confinement_and_names_the_way_out(tmp_path, monkeypatch, capsys):
-    from mlpkit import cli, confine
+    from mlpkit import cli
+    from mlpkit.grading import confine
 
     (tmp_path / "subs").mkdir()
     (tmp_path / "subs" / "ada.py").write_text("def step(z):\n    return z\n")
@@ -241,3 +244,67 @@ def test_after_kill_9_of_the_grader_no_worker_or_submission_process_survives(tmp
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+
+
+# -- a Keras-model exercise is judged on a real model ---------------------------------------------------------------
+
+MODEL_LIMITS = Limits(seconds=180, memory=3 * 2**30, total_seconds=900)
+DICT_ATTACK = """
+import json
+import numpy as np
+_answers = iter(json.loads(ANSWERS))
+def build_dropout_model():  # what a real model gave, as a dict that describes it
+    answer = next(_answers)
+    return {key: np.array(value) if key in ("inference", "training_mean", "training_std") else value
+            for key, value in answer.items()}
+"""
+DUCK_ATTACK = """
+class LooksLikeAModel:  # a real model inside, behind methods of the same names
+    def __init__(self, inner):
+        self.inner, self.layers = inner, inner.layers
+    def count_params(self):
+        return self.inner.count_params()
+    def get_weights(self):
+        return self.inner.get_weights()
+    def set_weights(self, weights):
+        self.inner.set_weights(weights)
+    def __call__(self, x, training=False):
+        return self.inner(x, training=training)
+_real_model = build_dropout_model
+def build_dropout_model():
+    return LooksLikeAModel(_real_model())
+"""
+
+
+def _model_submissions():
+    """In a grading worker: the reference's model, a dict holding exactly what that model gave, and an object
+    that only looks like a model, each judged against the reference's values. Returns {variant: verdict}."""
+    import numpy as np
+
+    from mlpkit.grading import sandbox
+
+    (exercise,) = [e for e in exercises.load_exercises(["keras"]) if e.name == "build_dropout_model"]
+    run_plan = grader.plan([exercise])
+    cells = exercises.reference_cells(["keras"])
+    real = sandbox.run(cells, run_plan, limits=MODEL_LIMITS)
+    values = [outcome["value"] for outcome in real["exercises"][exercise.name]["outcomes"]]
+    described = [dict(grading.decode(value)) for value in values]  # what the real model gave, as plain data
+    forged = DICT_ATTACK.replace("ANSWERS", repr(json.dumps(described, default=lambda array: np.asarray(array).tolist())))
+    runs = {"model": real,
+            "dict": sandbox.run(cells + [("<forged>", forged)], run_plan, limits=MODEL_LIMITS),
+            "look-alike": sandbox.run(cells + [("<look-alike>", DUCK_ATTACK)], run_plan, limits=MODEL_LIMITS)}
+    reference = {exercise.name: values}
+    return {name: grader.verdicts([exercise], grader.validated(raw, run_plan), reference)[exercise.name]
+            for name, raw in runs.items()}
+
+
+def test_a_keras_model_exercise_scores_only_a_real_model():
+    with grader.worker_pool(1) as pool:
+        verdicts = pool.submit(_model_submissions).result(timeout=900)
+    assert verdicts["model"]["points"] == verdicts["model"]["maximum"] == 3, verdicts["model"]
+    for attack in ("dict", "look-alike"):
+        assert verdicts[attack]["points"] == 0, (attack, verdicts[attack])
+    public = [check["detail"] for check in verdicts["dict"]["checks"] if check["public"]]
+    assert public and all("a dict that describes one" in detail for detail in public), public
+    public = [check["detail"] for check in verdicts["look-alike"]["checks"] if check["public"]]
+    assert public and all("LooksLikeAModel" in detail for detail in public), public

@@ -21,8 +21,10 @@ import zipfile
 
 import pytest
 
-from mlpkit import cli, exercises, grader
-from mlpkit.sandbox import Limits
+from mlpkit import cli
+from mlpkit.grading import bank as exercises
+from mlpkit.grading import grader
+from mlpkit.grading.sandbox import Limits
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 FULL = 7  # chapter 1: step 2, nand_weights 2, perceptron_forward 3
@@ -151,7 +153,7 @@ def test_scores_match_mlpkit_grade(runs, graded):
 
 
 def test_checks_round_trip_as_json():
-    from mlpkit import gradescope
+    from mlpkit.grading import gradescope
 
     every = exercises.load_exercises()  # every chapter: probes, mistakes, keyword arguments
     reference = {e.name: [[index] for index, _ in enumerate(e.calls)] for e in every}
@@ -167,7 +169,7 @@ def test_checks_round_trip_as_json():
 
 
 def test_submission_files_skip_hidden_files_and_links(tmp_path):
-    from mlpkit import gradescope
+    from mlpkit.grading import gradescope
 
     folder = tmp_path / "submission"
     (folder / "sub" / ".ipynb_checkpoints").mkdir(parents=True)

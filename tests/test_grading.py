@@ -8,18 +8,25 @@ them full marks. Limits are small (4 s per cell or exercise, 1.5 GB) so the
 run takes about a minute.
 """
 
+import ast
 import csv
+import hashlib
 import json
+import os
 import pathlib
 import re
+import socket
 import subprocess
 import sys
+import tracemalloc
 
 import numpy as np
 import pytest
 
-from mlpkit import exercises, grader, grading
-from mlpkit.sandbox import Limits
+from mlpkit.grading import bank as exercises
+from mlpkit.grading import checks as grading
+from mlpkit.grading import grader, worker
+from mlpkit.grading.sandbox import Limits
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = ["perceptron", "xor", "gradients"]
@@ -27,7 +34,7 @@ POINTS = {"step": 2, "nand_weights": 2, "perceptron_forward": 3, "xor_weights": 
           "sigmoid_prime": 2, "mse_gradient": 2, "sigmoid_layer_backward": 4,
           "two_layer_backward": 4, "numerical_gradient_of_cost": 3, "relative_error": 2}
 FULL = sum(POINTS.values())
-LIMITS = Limits(seconds=4, memory=int(1.5 * 2**30))
+LIMITS = Limits(seconds=4, memory=int(1.5 * 2**30), files=1000)  # creating a file takes up to a millisecond here
 
 
 def solution():
@@ -98,43 +105,163 @@ CASES = {
                       "subprocess.run(['rm', '-rf', SUBMISSIONS])\n"
                       "open(os.path.join(SUBMISSIONS, 'honest.py')).read()\n",
                     lose("step", "nand_weights"), "not allowed in a graded submission"),
-    "patches_framework": (stub() + "\nimport mlpkit.grading as g\ng.judge = lambda *a, **k: (True, '')\n"
+    "patches_framework": (stub() + "\nimport mlpkit.grading.checks as g\ng.judge = lambda *a, **k: (True, '')\n"
                           "g.PREDICATES.update({k: (lambda *a: (True, '')) for k in g.PREDICATES})\n"
                           "import builtins\nbuiltins.NotImplementedError = type('X', (Exception,), {})\n"
                           "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n", 0, "not allowed"),
+    # Plain Python and TensorFlow that the audit hook does not see or misjudges: only the kernel stops these.
+    "hook_bypass_dir_fd": (stub() + "\nimport os\nroot = os.open(ROOT, os.O_RDONLY)\n"  # a relative path looks like the work folder
+                           "exec(os.read(os.open('code/exercise_bank/perceptron.py', os.O_RDONLY, dir_fd=root), 10**6).decode())\n"
+                           "os.write(os.open('mlpkit-escape-TAG', os.O_WRONLY | os.O_CREAT, dir_fd=os.open('/tmp', os.O_RDONLY)), b'x')\n",
+                           0, "PermissionError"),
+    "tf_reads_bank": (stub() + "\nexec(tf.io.read_file(BANK).numpy().decode())\n"
+                      "exec(tf.io.read_file(REFERENCE).numpy().decode())\n", 0, "PermissionDenied"),
+    "tf_overwrites_others": (solution() + "\ntf.io.write_file(SUBMISSIONS + '/honest.py', 'def step(z):\\n    return z\\n')\n"
+                             "tf.io.write_file('/tmp/mlpkit-escape-TAG', 'x')\n", FULL, "PermissionDenied"),
+    "poisons_reference": (solution() + "\ntf.io.write_file(REFERENCE, '{}')\nopen(REFERENCE, 'w').write('{}')\n"
+                          "import os\nos.replace(os.path.abspath('x'), REFERENCE)\n", FULL, "PermissionDenied"),
+    "spawns_survivor": (solution() + "\nimport _posixsubprocess, os\n"  # what subprocess does, without its audit event
+                        "pid = _posixsubprocess.fork_exec([b'/bin/sh', b'-c', b'sleep 1000 || echo TAG'], [b'/bin/sh'], True, (), None, "
+                        "None, -1, -1, -1, -1, -1, -1, *os.pipe(), True, True, -1, None, None, None, -1, None, False)\n",
+                        FULL, "PermissionError"),
+    "sends_packet": (solution() + "\nimport _socket\n"
+                     "_socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM).sendto(b'TAG', ('127.0.0.1', UDP_PORT))\n",
+                     FULL, "PermissionError"),
+    "memory_outside_rss": (solution() + "\nimport os\nfd = os.memfd_create('hog')\nos.write(fd, b'x' * 2**30)\n"
+                           "open('/dev/shm/mlpkit-TAG', 'wb').write(b'x' * 2**30)\n", FULL, "PermissionError"),
+    "raises_limits": (replace_body(solution(), "relative_error", "import resource\n"
+                                   "resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))\n"
+                                   "return 0.0"), lose("relative_error"), None),  # Python says ValueError
+    "fills_disk": (solution() + "\nfor i in range(64):\n    open(f'fill{i}', 'wb').write(b'x' * 60 * 2**20)\n",
+                   FULL, "wrote more than 256 MB"),
+    "many_files": (solution() + "\nfor i in range(10**6):\n    open(f'f{i}', 'w').close()\n", FULL, "1,000 files"),
+    # The channel back to the grader is the child's own pipe: what it sends is checked, never believed.
+    "forges_channel": (stub() + "\nimport os\nfor fd in range(3, 64):\n    try:\n"
+                       "        os.write(fd, b'{\"start\": \"step\"}\\n{\"result\": \"step\", \"outcomes\": [{\"value\": {\"number\": 1}}]}\\n')\n"
+                       "    except OSError:\n        pass\n", 0, "wrote to the grader's channel"),
+    "floods_channel": (solution() + "\nimport os\nfor fd in range(3, 64):\n    try:\n"
+                       "        os.write(fd, b'[' * 2**20 * 20)\n    except OSError:\n        pass\n",
+                       FULL, "sent more data than any answer needs"),
+    "huge_answer": (replace_body(solution(), "parameter_count", "return np.zeros(400_000)"), lose("parameter_count"),
+                    "parameter_count: sent more data than any answer needs"),
+    # Answers as large as the limits let through, in the form that takes the most memory once parsed.
+    "largest_answers": (replace_body(replace_body(solution(), "nand_weights", "return [0.5] * 450_000"), "xor_weights",
+                                     "return [0.5] * 450_000"), lose("nand_weights", "xor_weights"), None),
 }
 SUFFIX = {"notebook": ".ipynb"}
+CLEAN = ["honest", "stub", "partial", "notebook", "largest_answers"]
+TAG = "mlpkit-adversarial-corpus-marker"
+
+
+def _snapshot(*roots):
+    """{path: SHA-256} of every file under ``roots`` (a file's own path for a file)."""
+    files = [path for root in roots for path in ([root] if root.is_file() else sorted(root.rglob("*"))) if path.is_file()]
+    return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in files}
+
+
+def _descendants(root):
+    """The processes descended from ``root`` that are still running (from /proc; zombies have ended)."""
+    parents = {}
+    for entry in os.listdir("/proc"):
+        try:
+            fields = pathlib.Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split() if entry.isdigit() else None
+        except OSError:
+            continue
+        if fields and fields[0] != "Z":
+            parents[int(entry)] = int(fields[1])
+    found, frontier = set(), {root}
+    while frontier:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    # Python's own helper for the pools' semaphores lives as long as this process, and ends with it.
+    return {pid for pid in found if b"resource_tracker" not in _cmdline(pid)}
+
+
+def _cmdline(pid):
+    try:
+        return pathlib.Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _processes_with(marker):
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit() and marker.encode() in _cmdline(entry)]
+
+
+# The main process's memory (Python's allocations, as tracemalloc counts them) may grow by at most this while it
+# grades the corpus: what a submission's process may send is capped (sandbox.MAX_SENT, MAX_MESSAGE) and
+# the main process holds one submission's values at a time.
+MAIN_MEMORY_BOUND = 300 * 2**20
 
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("submissions")
-    for name, (text, _, _) in CASES.items():
-        (folder / f"{name}{SUFFIX.get(name, '.py')}").write_text(text.replace("SUBMISSIONS", repr(str(folder))))
     out = tmp_path_factory.mktemp("grades") / "grades.csv"
+    reference = out.parent / "grades_units" / f".reference-{exercises.source_key(CHAPTERS)}.json"
+    listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.setblocking(False)
+    places = {"SUBMISSIONS": repr(str(folder)), "ROOT": repr(str(ROOT)), "BANK": repr(str(exercises.BANK_DIR / "perceptron.py")),
+              "REFERENCE": repr(str(reference)), "UDP_PORT": str(listener.getsockname()[1]), "TAG": TAG}
+    for name, (text, _, _) in CASES.items():
+        for place, value in places.items():
+            text = text.replace(place, value)
+        (folder / f"{name}{SUFFIX.get(name, '.py')}").write_text(text)
+    outside = [folder, ROOT / "code", ROOT / "book", ROOT / ".git" / "HEAD", ROOT / ".git" / "refs"]
+    before = _snapshot(*outside)
+    tracemalloc.start()
     units = grader.grade(folder, out, chapters=CHAPTERS, workers=2, limits=LIMITS, progress=False)
-    return folder, out, {unit["student"]: unit for unit in units}
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    try:
+        packets = [listener.recv(100)]
+    except BlockingIOError:
+        packets = []
+    listener.close()
+    after = {"files": _snapshot(*outside), "reference": _snapshot(reference), "packets": packets, "peak": peak,
+             "processes": _processes_with(TAG), "descendants": _descendants(os.getpid())}
+    return folder, out, {unit["student"]: unit for unit in units}, before, after
 
 
 @pytest.mark.parametrize("name", list(CASES))
 def test_each_submission_gets_its_points_and_note(graded, name):
-    _, _, units = graded
+    _, _, units, _, _ = graded
     _, points, note = CASES[name]
     unit = units[name]
     assert unit["total"] == pytest.approx(points, abs=1e-9), json.dumps(unit, indent=1)[:3000]
     assert unit["maximum"] == FULL
     if note:
         assert any(note in text for text in unit["notes"]), unit["notes"]
+    if name in CLEAN:  # a submission that does nothing odd gets no note
+        assert unit["notes"] == []
 
 
 def test_nothing_escaped_the_sandbox(graded):
-    folder, _, units = graded
+    folder, out, units, before, after = graded
     assert (folder / "honest.py").is_file() and units["honest"]["total"] == FULL
-    assert not pathlib.Path("/tmp/mlpkit-grading-escape.txt").exists()
+    assert after["files"] == before  # the submissions, the kit's source and its git repository are as they were
+    for path in ["/tmp/mlpkit-grading-escape.txt", f"/tmp/mlpkit-escape-{TAG}", f"/dev/shm/mlpkit-{TAG}"]:
+        assert not os.path.exists(path), path
+    assert after["packets"] == []  # no datagram reached the listening socket
+    assert after["processes"] == [], "a process a submission started is still running"
+    assert after["descendants"] == set(), "a worker or a submission's process outlived grading"
+
+
+def test_the_shared_reference_values_are_intact_and_verified(graded):
+    _, out, units, _, after = graded
+    (data,) = [json.loads(pathlib.Path(path).read_text()) for path in after["reference"]]
+    assert grader.reference_digest(data["values"]) == data["sha256"]
+    assert {unit["reference"] for unit in units.values()} == {data["sha256"]}
+
+
+def test_the_main_process_memory_stays_within_its_bound(graded):
+    *_, after = graded
+    assert after["peak"] < MAIN_MEMORY_BOUND, f"{after['peak'] / 2**20:.0f} MiB"
 
 
 def test_csv_has_one_row_per_student_with_points_per_exercise(graded):
-    _, out, _ = graded
+    _, out, *_ = graded
     rows = list(csv.DictReader(out.open()))
     assert [row["student"] for row in rows] == sorted(CASES)
     assert list(rows[0]) == ["student", *POINTS, "total", "maximum", "notes"]
@@ -144,7 +271,7 @@ def test_csv_has_one_row_per_student_with_points_per_exercise(graded):
 
 
 def test_feedback_shows_public_messages_only(graded):
-    _, out, _ = graded
+    _, out, *_ = graded
     feedback = (out.parent / "grades_feedback" / "stub.md").read_text()
     assert "Public check FAILED: step(z) should be 1.0 where z > 0" in feedback
     assert "Hidden checks: 0 of 2 passed" in feedback
@@ -224,7 +351,7 @@ def test_reference_passes_its_own_checks_for_every_chapter():
     # It also reports the answers compared exactly: those must be truly discrete (0/1 outputs, whole numbers).
     code = ("import json\n"
             "import numpy as np\n"
-            "from mlpkit import exercises, grader, grading\n"
+            "from mlpkit.grading import bank as exercises, checks as grading, grader\n"
             "ex = exercises.load_exercises()\n"
             "out = grader.reference_outcomes(ex)\n"
             "exact = {f'{e.name}[{i}]': sorted(set(np.asarray(grading.decode(out[e.name][i]), dtype=float).ravel().tolist()))\n"
@@ -347,9 +474,8 @@ def test_bad_grading_options_get_one_line_errors(tmp_path, argv, message):
 
 def test_unreadable_notebook_is_named(tmp_path):
     (tmp_path / "broken.ipynb").write_text("{not json")
-    cells_error = pytest.raises(grader.GradingError, match="not a readable notebook")
-    with cells_error:
-        grader.submission_cells(tmp_path / "broken.ipynb")
+    with pytest.raises(worker.UnreadableSubmission, match="not a readable notebook"):
+        worker.submission_cells(tmp_path / "broken.ipynb")
 
 
 def test_book_blocks_show_solutions_only_in_the_instructor_build():
@@ -359,3 +485,72 @@ def test_book_blocks_show_solutions_only_in_the_instructor_build():
         assert "write your solution here" in public and "Solution:" not in public
         assert not any(line in public for line in regions)
         assert all(line in instructor for line in regions) and instructor.count("Solution:") == public.count("Exercise ")
+
+
+# -- the layout shows the trust boundary ------------------------------------------------------------------------
+
+INSIDE = ["worker", "sandbox", "child", "confine", "calls"]  # what runs in a worker and in a submission's process
+MAY_LOAD_INSIDE = {"mlpkit", "mlpkit.grading", "mlpkit.lifetime", "mlpkit.quiet", *(f"mlpkit.grading.{name}" for name in INSIDE)}
+
+
+def _kit_imports(path):
+    """The kit's modules that the file ``path`` imports, at its top or inside a function."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names if alias.name.startswith("mlpkit")}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("mlpkit"):
+            package = node.module in ("mlpkit", "mlpkit.grading")
+            names |= {f"{node.module}.{alias.name}" if package else node.module for alias in node.names}
+    return names
+
+
+def test_what_runs_beside_a_submission_imports_nothing_that_judges_it():
+    for name in INSIDE:
+        imports = _kit_imports(ROOT / "code" / "grading" / f"{name}.py")
+        assert imports <= MAY_LOAD_INSIDE, f"grading/{name}.py imports {sorted(imports - MAY_LOAD_INSIDE)}"
+    judges = ["checks", "bank", "grader", "lms", "gradescope"]
+    assert sorted(p.stem for p in (ROOT / "code" / "grading").glob("*.py")) == sorted(["__init__", *INSIDE, *judges])
+
+
+def test_a_grading_worker_has_loaded_nothing_that_judges(tmp_path):
+    (tmp_path / "s.py").write_text(solution())
+    with grader.worker_pool(1) as pool:
+        raw = pool.submit(worker.run_submission, str(tmp_path / "s.py"), grader.plan(exercises.load_exercises(["perceptron"])),
+                          [], LIMITS).result(timeout=300)
+        loaded = pool.submit(eval, "sorted(name for name in __import__('sys').modules if name.startswith('mlpkit'))").result()
+    assert not raw["cells"] and all("outcomes" in result for result in raw["exercises"].values())
+    assert set(loaded) <= MAY_LOAD_INSIDE, sorted(set(loaded) - MAY_LOAD_INSIDE)
+    assert "mlpkit.grading.checks" not in loaded and "mlpkit.grading.bank" not in loaded
+
+
+def test_shared_reference_values_that_changed_are_computed_again(tmp_path, capsys):
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    perceptron = (exercises.BANK_DIR / "perceptron.py").read_text()
+    (folder / "a.py").write_text(perceptron)
+    (folder / "b.py").write_text(exercises.python_text(exercises.student_cells("perceptron")))
+    out = tmp_path / "grades.csv"
+
+    def grade():
+        units = grader.grade(folder, out, chapters=["perceptron"], workers=1, limits=LIMITS, progress=False)
+        return {unit["student"]: unit["total"] for unit in units}
+
+    assert grade() == {"a": 7, "b": 0}
+    (path,) = (tmp_path / "grades_units").glob(".reference-*.json")
+    original = json.loads(path.read_text())
+    capsys.readouterr()
+
+    poisoned = json.loads(json.dumps(original))  # step's expected outputs turned around, the recorded SHA-256 kept
+    poisoned["values"]["step"][0]["array"] = [1.0 - x for x in poisoned["values"]["step"][0]["array"]]
+    path.write_text(json.dumps(poisoned))
+    assert grade() == {"a": 7, "b": 0}
+    assert "do not match the SHA-256 recorded with them" in capsys.readouterr().err
+    assert json.loads(path.read_text()) == original
+
+    poisoned["sha256"] = grader.reference_digest(poisoned["values"])  # and a SHA-256 to match: the units disagree
+    path.write_text(json.dumps(poisoned))
+    (folder / "c.py").write_text(perceptron)
+    assert grade() == {"a": 7, "b": 0, "c": 7}
+    assert "are not those the graded units were judged against" in capsys.readouterr().err
+    assert json.loads(path.read_text()) == original

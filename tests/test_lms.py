@@ -13,8 +13,9 @@ import pathlib
 
 import pytest
 
-from mlpkit import exercises, grader, lms
-from mlpkit.sandbox import Limits
+from mlpkit.grading import bank as exercises
+from mlpkit.grading import grader, lms
+from mlpkit.grading.sandbox import Limits
 
 LIMITS = Limits(seconds=10, memory=int(1.5 * 2**30))
 FULL = 7  # chapter 1: step 2, nand_weights 2, perceptron_forward 3

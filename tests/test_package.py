@@ -141,6 +141,7 @@ def test_wheel_carries_the_grids_and_published_results(tmp_path):
         for path in (ROOT / "code" / folder).glob("*.json"):
             assert f"mlpkit/{folder}/{path.name}" in names
     assert {f"mlpkit/{path.name}" for path in (ROOT / "code").glob("*.py")} <= names
+    assert {f"mlpkit/grading/{path.name}" for path in (ROOT / "code" / "grading").glob("*.py")} <= names
     assert not [name for name in names if "exercise_bank" in name]  # the solutions stay in the repository
 
 
@@ -179,7 +180,7 @@ def test_readme_is_short_and_points_only_at_pages_of_the_book():
 
 def test_readme_lists_every_chapter_its_modules_and_the_exercise_count():
     """The README's chapter table follows _toc.yml's chapters, names modules that exist, and counts the bank's exercises."""
-    from mlpkit import exercises
+    from mlpkit.grading import bank as exercises
 
     readme = (ROOT / "README.md").read_text()
     rows = re.findall(r"^\| (\d+) \| [^|]+ \| ([^|]+) \|$", readme, re.M)

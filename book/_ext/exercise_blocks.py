@@ -9,7 +9,7 @@ its statement and the starting code a student gets. The
 public book never shows solutions; the instructor build
 (``MLPKIT_SOLUTIONS=1``, ``make book-instructor``) adds each reference
 solution below its exercise (classes ``solution`` and ``tip``). The markdown
-comes from `mlpkit.exercises.book_markdown`; if it makes fewer or more
+comes from `mlpkit.grading.bank.book_markdown`; if it makes fewer or more
 blocks than there are exercises, the build fails.
 """
 
@@ -29,7 +29,7 @@ class ExercisesDirective(SphinxDirective):
     has_content = False
 
     def run(self):
-        from mlpkit import exercises
+        from mlpkit.grading import bank as exercises
 
         chapter = self.arguments[0]
         for path in (exercises.BANK_DIR / f"{chapter}.py", exercises.BANK_DIR / f"{chapter}_checks.py"):
@@ -46,7 +46,7 @@ class ExercisesDirective(SphinxDirective):
                 for kind in ("exercise", "solution")}
         if made["exercise"] != expected or made["solution"] != (expected if solutions_enabled() else 0):
             raise self.error(f"{chapter}: {expected} exercises, but their markdown made {made['exercise']} exercise "
-                             f"and {made['solution']} solution blocks (see mlpkit.exercises.book_markdown)")
+                             f"and {made['solution']} solution blocks (see mlpkit.grading.bank.book_markdown)")
         return [container]
 
 

@@ -1,7 +1,7 @@
 """Checks for the chapter 8 exercises (never released to students)."""
 import numpy as np
 
-from mlpkit.grading import Call
+from mlpkit.grading.checks import Call
 
 rng = np.random.default_rng(808)
 
@@ -15,7 +15,7 @@ MODEL_MESSAGES = {
 
 
 def model(seed, public=False):
-    """Two checks of the model with the weights and 16 images of probe ``seed`` (`mlpkit.grading.run_model`):
+    """Two checks of the model with the weights and 16 images of probe ``seed`` (`mlpkit.grading.calls.run_model`):
     its outputs in inference mode, and their mean and spread over 2,000 passes in training mode.
 
     The dropout masks are random: between two runs of the reference (66 pairs per probe, probes 1

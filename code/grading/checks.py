@@ -4,10 +4,11 @@ An exercise is checked by behaviour. Each check is a :class:`Call`: call the
 student's function (or read a variable) by name with given arguments, and
 compare the value it returns with the reference solution's value, or test it
 with a named predicate (e.g. "these weights compute NAND"). Calls are plain
-data: the grader runs them inside the submission's process
-(`mlpkit.sandbox`), brings back only the values, encoded as JSON, and judges
-them here, in a process the submission never touches. Nothing in this module
-imports TensorFlow.
+data (`mlpkit.grading.calls`): the grader makes them inside the submission's
+confined process (`mlpkit.grading.child`), brings back only the values, encoded
+as JSON, and judges them here, in a process the submission never touches. No
+worker that forks a submission's process imports this module, and nothing in
+it imports TensorFlow.
 
 The checks of each chapter live beside its exercises in
 ``code/exercise_bank/CHAPTER_checks.py``; public checks are what a student's
@@ -19,55 +20,8 @@ import math
 
 import numpy as np
 
-
-@dataclasses.dataclass
-class Tensor:
-    """An argument the submission receives as a ``tf.constant`` (made inside its process)."""
-
-    value: object
-    dtype: str = "float32"
-
-    def array(self):
-        return np.asarray(self.value, dtype=self.dtype)
-
-
-@dataclasses.dataclass
-class Call:
-    """One check: call ``name(*args, **kwargs)`` (or read the variable ``name``) and judge the value.
-
-    ``compare`` is ``"allclose"`` (shape, then values within ``rtol``/``atol``;
-    with ``options["dtype"]``, the dtype too), ``"exact"`` (shape, dtype and
-    values: for answers that are truly discrete, such as 0/1 outputs), or the
-    name of another predicate in :data:`PREDICATES`, given ``options``.
-    ``message`` is shown to the student when a public check fails; hidden
-    checks are reported only as a count.
-
-    Two options change how the submission's process makes the call:
-    ``options["finite"]`` runs it with TensorFlow's and NumPy's checks for
-    infinities and NaN on, so an intermediate value that overflows fails it,
-    and ``options["probe"]`` runs a returned Keras model on the probe's inputs
-    with the probe's weights (:func:`encode`). ``options["calls"]`` makes the
-    last argument a list of argument tuples: the function, called with the
-    others, returns a function, which is called on each tuple in turn; the
-    value is its outputs and its number of traces (`mlpkit.sandbox`; judged
-    by ``"traced_calls"``). ``options["mistakes"]`` lists
-    known wrong answers (encoded values) with a hint shown when one is matched.
-
-    ``case`` names what the check tests beyond an ordinary call (``"tie"``,
-    ``"zero row"``): every case a hidden check tests has a public check too.
-    """
-
-    name: str
-    args: tuple = ()
-    kwargs: dict = dataclasses.field(default_factory=dict)
-    variable: bool = False
-    public: bool = False
-    compare: str = "allclose"
-    rtol: float = 1e-5
-    atol: float = 1e-6
-    options: dict = dataclasses.field(default_factory=dict)
-    message: str = ""
-    case: str = ""
+# The calls and the encoding of values are shared with the submission's process; the rest of this module is not.
+from mlpkit.grading.calls import Call, ModelRun, Tensor, ValueEncodingError, decode, decode_args, encode, encode_args  # noqa: F401
 
 
 @dataclasses.dataclass
@@ -81,128 +35,6 @@ class Exercise:
     @property
     def public_calls(self):
         return [call for call in self.calls if call.public]
-
-
-class ValueEncodingError(TypeError):
-    """A returned value the grader cannot carry out of the submission's process."""
-
-
-# -- values across the process boundary: JSON only (never pickle: the other side is untrusted) --
-
-def encode(value, probe=None, depth=0):
-    """A returned value as JSON-safe data: arrays, numbers, booleans, strings, None, and lists/tuples/dicts of them.
-
-    A Keras model is described (parameters, layer classes, dropout rates) and,
-    given a ``probe``, run on it (:func:`run_model`); it is never carried.
-    """
-    if depth > 20:
-        raise ValueEncodingError("the value is nested too deeply")
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return {"number": float(value) if isinstance(value, float) or abs(value) > 2**53 else int(value)}
-    if isinstance(value, (list, tuple)):
-        return {"sequence": [encode(item, depth=depth + 1) for item in value], "tuple": isinstance(value, tuple)}
-    if isinstance(value, dict):
-        return {"mapping": {str(key): encode(item, depth=depth + 1) for key, item in value.items()}}
-    if hasattr(value, "count_params") and hasattr(value, "layers"):  # a Keras model: described, not carried
-        description = {"parameters": int(value.count_params()), "layers": [type(layer).__name__ for layer in value.layers],
-                       "dropout": [float(layer.rate) for layer in value.layers if hasattr(layer, "rate")]}
-        if probe:
-            try:
-                description.update(run_model(value, probe))
-            except Exception as error:  # the model's own failure, reported as the submission's
-                text = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
-                description["probe_error"] = f"{type(error).__name__}: {text}" if text else type(error).__name__
-        return encode(description, depth=depth + 1)
-    if hasattr(value, "numpy") and callable(value.numpy):  # tf.Tensor, tf.Variable
-        value = value.numpy()
-    if isinstance(value, (np.ndarray, np.generic)):
-        array = np.asarray(value)
-        if array.dtype.kind not in "biuf":
-            raise ValueEncodingError(f"an array of {array.dtype} is not a number array")
-        if array.size > 1_000_000:
-            raise ValueEncodingError(f"an array of {array.size:,} numbers is far larger than any answer")
-        return {"array": array.astype(float).ravel().tolist() if array.dtype.kind == "f" else array.ravel().tolist(),
-                "dtype": str(array.dtype), "shape": list(array.shape)}
-    raise ValueEncodingError(f"returned a {type(value).__module__}.{type(value).__name__}, not numbers or arrays")
-
-
-def run_model(model, probe):
-    """What a Keras model does with the probe's weights on the probe's inputs (in the submission's process).
-
-    The weights come from ``default_rng(probe["seed"])``, in the order of
-    ``model.get_weights()``: kernels normal with standard deviation
-    ``1 / sqrt(fan_in)``, biases normal with standard deviation 0.1. Then
-    ``probe["examples"]`` images, uniform in [0, 1) with shape
-    ``probe["input_shape"]``, give the outputs in inference mode and, over
-    ``probe["passes"]`` passes in training mode (dropout active), each
-    output's mean and standard deviation.
-    """
-    rng = np.random.default_rng(probe["seed"])
-    weights = [np.asarray(w) for w in model.get_weights()]
-    model.set_weights([(rng.normal(0.0, 1.0 / np.sqrt(w.shape[0]), w.shape) if w.ndim >= 2 else rng.normal(0.0, 0.1, w.shape))
-                       .astype(w.dtype) for w in weights])
-    x = rng.uniform(0.0, 1.0, (probe["examples"], *probe["input_shape"])).astype(np.float32)
-    inference = np.asarray(model(x, training=False), dtype=np.float64)
-    out = {"inference": inference}
-    passes = probe.get("passes", 0)
-    if passes:
-        chunk = min(passes, 250)  # passes per call: one batch of chunk copies of the images
-        batch = np.concatenate([x] * chunk)
-        total, squares, done = np.zeros(inference.shape), np.zeros(inference.shape), 0
-        while done < passes:
-            outputs = np.asarray(model(batch, training=True), dtype=np.float64).reshape(chunk, *inference.shape)
-            total, squares, done = total + outputs.sum(axis=0), squares + (outputs**2).sum(axis=0), done + chunk
-        mean = total / done
-        out.update(training_mean=mean, training_std=np.sqrt(np.maximum(squares / done - mean**2, 0.0)))
-    return out
-
-
-def decode(data):
-    """The inverse of :func:`encode`: arrays come back as NumPy arrays, numbers as NumPy scalars."""
-    if data is None or isinstance(data, (bool, str)):
-        return data
-    if not isinstance(data, dict):
-        raise ValueEncodingError(f"malformed value {data!r:.60}")
-    if "number" in data:
-        return np.asarray(data["number"])
-    if "sequence" in data:
-        items = [decode(item) for item in data["sequence"]]
-        return tuple(items) if data.get("tuple") else items
-    if "mapping" in data:
-        return {key: decode(item) for key, item in data["mapping"].items()}
-    if "array" in data:
-        return np.asarray(data["array"], dtype=data["dtype"]).reshape(data["shape"])
-    raise ValueEncodingError(f"malformed value {data!r:.60}")
-
-
-def encode_args(call):
-    """A call's arguments as JSON (for the student's release of public checks)."""
-    def one(arg):
-        if isinstance(arg, Tensor):
-            return {"tensor": arg.array().tolist(), "dtype": arg.dtype}
-        if isinstance(arg, (list, tuple)) and _holds_tensor(arg):  # e.g. the argument tuples of options["calls"]
-            return {"items": [one(item) for item in arg], "tuple": isinstance(arg, tuple)}
-        return {"value": encode(arg)}
-    return {"args": [one(arg) for arg in call.args], "kwargs": {key: one(arg) for key, arg in call.kwargs.items()}}
-
-
-def _holds_tensor(value):
-    return isinstance(value, Tensor) or (isinstance(value, (list, tuple)) and any(map(_holds_tensor, value)))
-
-
-def decode_args(data):
-    def one(arg):
-        if "tensor" in arg:
-            return Tensor(arg["tensor"], arg["dtype"])
-        if "items" in arg:
-            items = [one(item) for item in arg["items"]]
-            return tuple(items) if arg["tuple"] else items
-        if isinstance(arg["value"], dict) and "number" in arg["value"]:  # a Python int or float, as the grader passes it
-            return arg["value"]["number"]
-        return decode(arg["value"])
-    return tuple(one(arg) for arg in data["args"]), {key: one(arg) for key, arg in data["kwargs"].items()}
 
 
 # -- judging, in the grader's process -------------------------------------------
@@ -314,9 +146,11 @@ def _integer(value, reference, call):
 
 
 def _model(value, call):
-    """``(description, "")`` of a model that ran on the probe (see :func:`encode`), or ``(None, why not)``."""
-    if not isinstance(value, dict) or "parameters" not in value:
-        return None, "expected a Keras model"
+    """``(description, "")`` of a model that ran on the probe (see :func:`encode`), or ``(None, why not)``.
+    Only a real ``keras.Model`` comes back as a :class:`ModelRun`; a dict that describes one is a dict."""
+    if not isinstance(value, ModelRun):
+        got = "a dict that describes one" if isinstance(value, dict) else f"a {type(value).__name__}"
+        return None, f"expected a Keras model (a keras.Model), got {got}"
     if int(value["parameters"]) != call.options["parameters"]:
         return None, f"{int(value['parameters']):,} parameters, expected {call.options['parameters']:,}"
     if "probe_error" in value:
@@ -357,7 +191,7 @@ def _model_dropout(value, reference, call):
 
 
 def _traced_calls(value, reference, call):
-    """What the submission's process brings back for ``options["calls"]`` (`mlpkit.sandbox`): the returned
+    """What the submission's process brings back for ``options["calls"]`` (`mlpkit.grading.child`): the returned
     function's output after each call, each as ``allclose`` with the reference's, and its number of traces,
     which must be at least 1 (a ``tf.function`` that ran) and at most ``options["traces"]``."""
     if not isinstance(value, dict) or not isinstance(value.get("outputs"), list):

@@ -4,14 +4,14 @@ Each chapter's exercises are written once, in ``code/exercise_bank/CHAPTER.py``
 (percent-format cells: ``# %% [markdown] exercise="NAME"`` for a statement,
 ``# %% exercise="NAME"`` for its code), with the reference solution between
 ``### BEGIN SOLUTION`` and ``### END SOLUTION``. Their checks, with points,
-are in ``CHAPTER_checks.py`` beside it (see `mlpkit.grading`). From these:
+are in ``CHAPTER_checks.py`` beside it (see `mlpkit.grading.checks`). From these:
 
 - :func:`release` writes the student materials: per chapter a notebook and a
   ``.py`` whose solutions are ``raise NotImplementedError``, plus
   ``checks.json`` with the public checks and their expected values only;
 - :func:`book_markdown` renders the exercise blocks of the book (with or
   without solutions);
-- `mlpkit.grader` grades against the reference, the source as written.
+- `mlpkit.grading.grader` grades against the reference, the source as written.
 
 The bank is part of a clone of the repository, not of the installed package
 (students who ``pip install`` the kit do not get the solutions); the
@@ -24,9 +24,10 @@ import json
 import pathlib
 import re
 
-from mlpkit import grading
+from mlpkit.grading import calls as wire
+from mlpkit.grading import checks
 
-BANK_DIR = pathlib.Path(__file__).resolve().parent / "exercise_bank"
+BANK_DIR = pathlib.Path(__file__).resolve().parents[1] / "exercise_bank"  # beside the package's modules, in a clone only
 BOOK_ORDER = ["perceptron", "xor", "gradients", "training", "speed", "evaluation", "modern", "keras", "deep"]
 NUMBERS = {chapter: number for number, chapter in enumerate(BOOK_ORDER, start=1)}  # chapter numbers
 # The chapters with exercises, in book order: those with a source in the bank (every chapter when the bank is
@@ -125,17 +126,17 @@ def chapter_cells(chapter):
 
 
 def load_exercises(chapters=None):
-    """Every :class:`~mlpkit.grading.Exercise` of ``chapters`` (default: all), in book order."""
+    """Every :class:`~mlpkit.grading.checks.Exercise` of ``chapters`` (default: all), in book order."""
     exercises = []
     for chapter in chapters or CHAPTERS:
-        cells, checks = chapter_cells(chapter), load_checks(chapter)
+        cells, checks_of = chapter_cells(chapter), load_checks(chapter)
         named = [cell.exercise for cell in cells if cell.exercise and cell.kind == "code"]
-        if sorted(named) != sorted(checks):
-            raise ExerciseError(f"{chapter}: exercises {sorted(named)} and checks {sorted(checks)} do not match")
+        if sorted(named) != sorted(checks_of):
+            raise ExerciseError(f"{chapter}: exercises {sorted(named)} and checks {sorted(checks_of)} do not match")
         for name in named:
             statement = next(cell.source for cell in cells if cell.exercise == name and cell.kind == "markdown")
             title = statement.splitlines()[0].lstrip("# ").strip()
-            exercises.append(grading.Exercise(name, chapter, checks[name]["points"], title, checks[name]["calls"]))
+            exercises.append(checks.Exercise(name, chapter, checks_of[name]["points"], title, checks_of[name]["calls"]))
     names = [exercise.name for exercise in exercises]
     duplicates = {name for name in names if names.count(name) > 1}
     if duplicates:
@@ -214,7 +215,7 @@ def public_checks(exercises, reference):
             if not call.public:
                 continue
             expected = reference[exercise.name][index]
-            calls.append({"name": call.name, "variable": call.variable, **grading.encode_args(call), "compare": call.compare,
+            calls.append({"name": call.name, "variable": call.variable, **wire.encode_args(call), "compare": call.compare,
                           "rtol": call.rtol, "atol": call.atol, "options": call.options, "message": call.message,
                           "expected": expected})
         out["exercises"].append({"name": exercise.name, "chapter": exercise.chapter, "title": exercise.title,
@@ -230,10 +231,10 @@ def load_public_checks(path):
         for item in data["exercises"]:
             calls = []
             for check in item["checks"]:
-                args, kwargs = grading.decode_args(check)
-                calls.append(grading.Call(check["name"], args, kwargs, check["variable"], True, check["compare"],
+                args, kwargs = wire.decode_args(check)
+                calls.append(wire.Call(check["name"], args, kwargs, check["variable"], True, check["compare"],
                                           check["rtol"], check["atol"], check["options"], check["message"]))
-            exercises.append(grading.Exercise(item["name"], item["chapter"], item["points"], item["title"], calls))
+            exercises.append(checks.Exercise(item["name"], item["chapter"], item["points"], item["title"], calls))
             expected[item["name"]] = [check["expected"] for check in item["checks"]]
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise ExerciseError(f"{path}: not a checks file written by `mlpkit exercises release` ({error})") from None
@@ -263,14 +264,14 @@ not rename the functions.
 def release(out_dir, chapters=None, reference=None):
     """Write the student materials to ``out_dir``; return the paths written.
 
-    ``reference`` is the reference run's outcomes (`mlpkit.grader.reference_outcomes`),
+    ``reference`` is the reference run's outcomes (`mlpkit.grading.grader.reference_outcomes`),
     needed for the expected values of the public checks.
     """
     out_dir = pathlib.Path(out_dir)
     chapters = chapters or CHAPTERS
     exercises = load_exercises(chapters)
     if reference is None:
-        from mlpkit import grader
+        from mlpkit.grading import grader
 
         reference = grader.reference_outcomes(exercises, chapters)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -281,11 +282,11 @@ def release(out_dir, chapters=None, reference=None):
                            (out_dir / f"{chapter}.py", python_text(cells))):
             path.write_text(text)
             written.append(path)
-    checks = out_dir / "checks.json"
-    checks.write_text(json.dumps(public_checks(exercises, reference), indent=1) + "\n")
+    checks_file = out_dir / "checks.json"
+    checks_file.write_text(json.dumps(public_checks(exercises, reference), indent=1) + "\n")
     readme = out_dir / "README.md"
     readme.write_text(RELEASE_README)
-    return written + [checks, readme]
+    return written + [checks_file, readme]
 
 
 # -- the book ----------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Kernel confinement for the process that runs a submission: Landlock and seccomp, through ctypes.
 
-`mlpkit.sandbox` forks a child per submission and calls :func:`confine` in it
+`mlpkit.grading.sandbox` forks a child per submission and calls :func:`confine` in it
 before any of the submission's code runs. Unlike the audit hook the child
 installs afterwards (which plain Python can get around, e.g. with ctypes), these
 limits are kept by the kernel and cannot be lifted by the process itself.

@@ -10,7 +10,7 @@ assignment's autograder ("Zip file upload"):
   the exercise sources (no solution travels);
 - ``autograder.json``: every check of the chosen chapters, public and
   hidden, with the reference solution's values and the limits;
-- ``run_autograder``: runs ``python3 -m mlpkit.gradescope``, which grades
+- ``run_autograder``: runs ``python3 -m mlpkit.grading.gradescope``, which grades
   the ``.ipynb`` / ``.py`` files in ``$AUTOGRADER_ROOT/submission/``
   (default root ``/autograder``; the zip is unpacked in ``source/``) as
   `mlpkit grade` grades one, and writes ``results/results.json``: one test
@@ -31,7 +31,8 @@ import zipfile
 
 import numpy as np
 
-from mlpkit import grader, grading, sandbox
+from mlpkit.grading import calls as wire
+from mlpkit.grading import checks, grader, sandbox, worker
 
 DEFAULT_ROOT = "/autograder"
 MAX_FILES = 50
@@ -52,7 +53,7 @@ set -euo pipefail
 export AUTOGRADER_ROOT="${AUTOGRADER_ROOT:-/autograder}"
 export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 cd "$AUTOGRADER_ROOT"
-exec python3 -m mlpkit.gradescope "$AUTOGRADER_ROOT"
+exec python3 -m mlpkit.grading.gradescope "$AUTOGRADER_ROOT"
 """
 
 
@@ -61,7 +62,7 @@ exec python3 -m mlpkit.gradescope "$AUTOGRADER_ROOT"
 def to_data(value):
     """A check's argument or setting as JSON data that :func:`from_data` turns back into the same Python value
     (types kept: ``int`` stays ``int``, a tuple a tuple, a NumPy scalar or array its dtype and shape)."""
-    if isinstance(value, grading.Tensor):
+    if isinstance(value, wire.Tensor):
         return {"tensor": to_data(value.value), "dtype": value.dtype}
     if value is None or isinstance(value, (bool, int, float, str)):
         return {"plain": value}
@@ -76,7 +77,7 @@ def to_data(value):
 
 def from_data(data):
     if "tensor" in data:
-        return grading.Tensor(from_data(data["tensor"]), data["dtype"])
+        return wire.Tensor(from_data(data["tensor"]), data["dtype"])
     if "plain" in data:
         return data["plain"]
     if "sequence" in data:
@@ -104,10 +105,10 @@ def checks_data(exercises, reference, limits):
 def load_checks(data):
     """``(exercises, reference, limits)`` from :func:`checks_data`'s result."""
     exercises, reference = [], {}
-    names = {f.name for f in dataclasses.fields(grading.Call)}
+    names = {f.name for f in dataclasses.fields(wire.Call)}
     for item in data["exercises"]:
-        calls = [grading.Call(**{k: from_data(v) for k, v in call["call"].items() if k in names}) for call in item["calls"]]
-        exercises.append(grading.Exercise(item["name"], item["chapter"], item["points"], item["title"], calls))
+        calls = [wire.Call(**{k: from_data(v) for k, v in call["call"].items() if k in names}) for call in item["calls"]]
+        exercises.append(checks.Exercise(item["name"], item["chapter"], item["points"], item["title"], calls))
         reference[item["name"]] = [call["expected"] for call in item["calls"]]
     return exercises, reference, sandbox.Limits(**data["limits"])
 
@@ -116,8 +117,9 @@ def load_checks(data):
 
 def _package_files():
     """``(name in the wheel, path)`` for the installed kit's modules and data, without the exercise sources."""
-    package = pathlib.Path(grader.__file__).resolve().parent
+    package = pathlib.Path(grader.__file__).resolve().parents[1]
     files = [(f"mlpkit/{path.name}", path) for path in sorted(package.glob("*.py"))]
+    files += [(f"mlpkit/grading/{path.name}", path) for path in sorted((package / "grading").glob("*.py"))]
     for folder in ("grids", "results"):
         files += [(f"mlpkit/{folder}/{path.name}", path) for path in sorted((package / folder).glob("*.json"))]
     return files
@@ -156,10 +158,10 @@ def _entry(name, mode):
 def bundle(out_zip, chapters, limits=None, reference=None):
     """Write the autograder zip for ``chapters`` to ``out_zip`` (atomically); return the names it holds.
 
-    ``reference`` is the reference run's outcomes (`mlpkit.grader.reference_outcomes`),
+    ``reference`` is the reference run's outcomes (`mlpkit.grading.grader.reference_outcomes`),
     computed here when not given (call from a process that may fork).
     """
-    from mlpkit import exercises as bank
+    from mlpkit.grading import bank
 
     limits = limits or sandbox.Limits()
     exercises = bank.load_exercises(chapters)
@@ -203,8 +205,8 @@ def submission_cells(folder):
     for path in submission_files(folder):
         relative = path.relative_to(folder).as_posix()
         try:
-            cells += [(f"{relative} {label}", source) for label, source in grader.submission_cells(path)]
-        except grader.GradingError as error:
+            cells += [(f"{relative} {label}", source) for label, source in worker.submission_cells(path)]
+        except worker.UnreadableSubmission as error:
             notes.append(str(error))
     return cells, notes
 

@@ -1,11 +1,12 @@
 """Grade a folder of submissions: one submission in, one JSON unit out, merged into a CSV.
 
 Each submission (``STUDENT.ipynb`` or ``STUDENT.py``, the student id being the
-file name, or a Canvas or Moodle download: `mlpkit.lms`) is run by `mlpkit.sandbox` in worker processes that import
-TensorFlow once and fork a child per submission. Workers return only the
+file name, or a Canvas or Moodle download: `mlpkit.grading.lms`) is run in worker processes
+(`mlpkit.grading.worker`) that import TensorFlow once and fork a confined child per
+submission (`mlpkit.grading.sandbox`). Workers return only the
 values the submission's functions gave; this process, which never runs
 student code, judges them against the reference solution's values
-(`mlpkit.grading`) and writes ``UNITS/STUDENT.json`` at once (atomically). A
+(`mlpkit.grading.checks`) and writes ``UNITS/STUDENT.json`` at once (atomically). A
 rerun skips submissions whose unit matches the file and the exercises, so an
 interrupted run resumes. The CSV and one feedback file per student are
 written at the end, each atomically: an interrupted run leaves the previous
@@ -23,15 +24,15 @@ import os
 import pathlib
 import re
 import shutil
+import sys
 
-from mlpkit import exercises as bank
-from mlpkit import confine, grading, lifetime, lms, sandbox
+from mlpkit import lifetime
+from mlpkit.grading import bank, checks, confine, lms, sandbox, worker
 from mlpkit.progress import bar as progress_bar
 
 SUFFIXES = (".ipynb", ".py")
 # Errors in a call that go into the notes (the rest show only as lost points).
 SERIOUS = ("MemoryError", "PermissionError", "called sys.exit", "RecursionError", "ValueEncodingError")
-MAGIC = re.compile(r"^\s*[%!]")
 
 
 class GradingError(RuntimeError):
@@ -40,65 +41,6 @@ class GradingError(RuntimeError):
 
 # -- submissions -----------------------------------------------------------------
 
-def submission_cells(path):
-    """``(label, source)`` per top-level statement of a notebook's code cells or of a ``.py`` file.
-
-    IPython magics and shell lines (``%pip``, ``!ls``) become comments. A ``.py``
-    file that does not parse as a whole is split at its ``# %%`` markers or
-    top-level ``def``/``class``/``import`` lines, so one syntax error loses only
-    its block; each block then runs on its own, so an error, a hang or an exit
-    at one statement loses only what that statement would have defined.
-    """
-    path = pathlib.Path(path)
-    try:
-        text = path.read_text(errors="replace")
-    except OSError as error:
-        raise GradingError(f"{path}: cannot read ({error.strerror})") from None
-    if path.suffix == ".ipynb":
-        try:
-            notebook = json.loads(text)
-            cells = [cell for cell in notebook["cells"] if cell.get("cell_type") == "code"]
-            sources = ["".join(cell["source"]) if isinstance(cell["source"], list) else str(cell["source"]) for cell in cells]
-        except (ValueError, KeyError, TypeError) as error:
-            raise GradingError(f"{path.name}: not a readable notebook ({error})") from None
-        blocks = []
-        for number, source in enumerate(sources, 1):
-            source = _comment_magics(source)
-            blocks += _python_blocks(source, cell=number)
-        return blocks
-    return _python_blocks(_comment_magics(text))
-
-
-def _comment_magics(source):
-    return "\n".join("# " + line if MAGIC.match(line) else line for line in source.splitlines())
-
-
-def _python_blocks(text, cell=None):
-    """A ``.py`` file as blocks run one at a time: its top-level statements, or if it does not
-    parse, the stretches between ``# %%`` markers and top-level ``def``/``class``/``import`` lines."""
-    import ast
-
-    lines = text.splitlines()
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        if cell:  # a notebook cell: it is lost as a whole
-            return [(f"<cell {cell}>", text)]
-        starts = [0]
-        for number, line in enumerate(lines):
-            if number and (line.startswith("# %%") or re.match(r"(def|class|import|from|@)\b", line)):
-                starts.append(number)
-        starts.append(len(lines))
-        return [(f"<lines {a + 1}-{b}>", "\n".join(lines[a:b])) for a, b in zip(starts, starts[1:]) if a < b]
-    blocks = []
-    for node in tree.body:
-        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-        # Keep the line numbers of the file in tracebacks: pad with blank lines.
-        label = f"<cell {cell}, line {first}>" if cell else f"<line {first}>"
-        blocks.append((label, "\n" * (first - 1) + "\n".join(lines[first - 1:node.end_lineno])))
-    return blocks
-
-
 def plan(exercises):
     return [(exercise.name, exercise.calls) for exercise in exercises]
 
@@ -106,7 +48,7 @@ def plan(exercises):
 # -- the reference and the verdicts ------------------------------------------------------
 
 def reference_outcomes(exercises, chapters=None, limits=None):
-    """Run the reference solution like a submission (call from a process that may fork: see `mlpkit.sandbox`)."""
+    """Run the reference solution like a submission (call from a process that may fork: see `mlpkit.grading.sandbox`)."""
     sandbox.preload()
     raw = sandbox.run(bank.reference_cells(chapters), plan(exercises), limits=limits)
     if raw["cells"]:
@@ -117,7 +59,7 @@ def reference_outcomes(exercises, chapters=None, limits=None):
         if "error" in result or any("error" in o for o in result["outcomes"]):
             raise GradingError(f"the reference solution fails {exercise.name}: {result}")
         for call, outcome in zip(exercise.calls, result["outcomes"]):
-            passed, detail = grading.judge(call, outcome, grading.decode(outcome["value"]))
+            passed, detail = checks.judge(call, outcome, checks.decode(outcome["value"]))
             if not passed:
                 raise GradingError(f"the reference solution fails its own check of {exercise.name}: {detail}")
         outcomes[exercise.name] = [o["value"] for o in result["outcomes"]]
@@ -129,7 +71,7 @@ def verdicts(exercises, raw, reference, public_only=False):
     results = {}
     for exercise in exercises:
         run = raw["exercises"].get(exercise.name, {"error": "not run"})
-        checks, passed = [], 0
+        judged, passed = [], 0
         calls = exercise.public_calls if public_only else exercise.calls
         chosen = {id(call) for call in calls}
         for index, call in enumerate(exercise.calls):
@@ -139,13 +81,13 @@ def verdicts(exercises, raw, reference, public_only=False):
                 ok, detail = False, run["error"]
             else:
                 expected = reference[exercise.name][index]
-                ok, detail = grading.judge(call, run["outcomes"][index], None if expected is None else grading.decode(expected))
+                ok, detail = checks.judge(call, run["outcomes"][index], None if expected is None else checks.decode(expected))
             passed += ok
-            checks.append({"public": call.public, "passed": bool(ok), "message": call.message if call.public else "",
+            judged.append({"public": call.public, "passed": bool(ok), "message": call.message if call.public else "",
                            "detail": detail if call.public else ""})
-        points = grading.score(exercise.points, passed, len(calls))
+        points = checks.score(exercise.points, passed, len(calls))
         results[exercise.name] = {"title": exercise.title, "points": points, "maximum": exercise.points, "passed": passed,
-                                  "checks": checks, "note": run.get("error", "")}
+                                  "checks": judged, "note": run.get("error", "")}
     return results
 
 
@@ -169,7 +111,7 @@ def validated(raw, run_plan):
 
     Every label and note becomes a short string, every exercise of the plan has either one
     outcome per call (``{"value": ...}`` or ``{"error": "..."}``) or an ``{"error": ...}``;
-    anything else in ``raw`` is dropped. The values themselves are judged by `mlpkit.grading`,
+    anything else in ``raw`` is dropped. The values themselves are judged by `mlpkit.grading.checks`,
     which treats them as hostile too.
     """
     if not isinstance(raw, dict):
@@ -202,15 +144,6 @@ def validated(raw, run_plan):
 
 def _sha256(path):
     return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
-
-
-def _run_submission(path, run_plan, denied, limits):
-    """In a worker: the raw values of one submission (or why it could not be read)."""
-    try:
-        cells = submission_cells(path)
-    except GradingError as error:
-        return {"cells": {"<file>": str(error)}, "exercises": {name: {"error": str(error)} for name, _ in run_plan}}
-    return sandbox.run(cells, run_plan, denied=denied, limits=limits)
 
 
 def _unit(path, sha256, exercises, raw, reference, key, student=None):
@@ -316,11 +249,38 @@ def _reference_task(chapters, limits):
     return reference_outcomes(exercises, chapters, limits)
 
 
+def reference_digest(values):
+    """The SHA-256 of reference values (as the reference file stores them)."""
+    return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()
+
+
+def shared_reference(path, graded=()):
+    """``(values, digest, None)`` from the reference file ``path`` that batch jobs share, if it is intact, else
+    ``(None, None, why)`` (``why`` is None when there is no such file): it must hold values whose SHA-256 is the one
+    recorded with them, and that SHA-256 must be the one each unit already graded (``graded``) was judged against.
+
+    A submission's process cannot write the units folder at all (the kernel's confinement); the check catches a
+    file changed by anything else since the run that wrote it, and a run that would judge against other values.
+    """
+    try:
+        data = json.loads(pathlib.Path(path).read_text())
+        values, digest = data["values"], data["sha256"]
+    except FileNotFoundError:
+        return None, None, None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None, None, "cannot be read"
+    if not isinstance(values, dict) or reference_digest(values) != digest:
+        return None, None, "do not match the SHA-256 recorded with them"
+    if set(graded) - {digest, None}:
+        return None, None, "are not those the graded units were judged against"
+    return values, digest, None
+
+
 def find_submissions(directory, layout="auto"):
-    """The :class:`mlpkit.lms.Listing` of the folder ``directory``: one submission per student.
+    """The :class:`mlpkit.grading.lms.Listing` of the folder ``directory``: one submission per student.
 
     ``layout`` is ``auto`` (detected), ``plain`` (``STUDENT.ipynb`` /
-    ``STUDENT.py`` files), ``canvas`` or ``moodle`` (see `mlpkit.lms`).
+    ``STUDENT.py`` files), ``canvas`` or ``moodle`` (see `mlpkit.grading.lms`).
     ``GradingError`` if it is not a folder or holds no submission in that
     layout: the message names what it holds and the layouts expected.
     """
@@ -357,26 +317,23 @@ STOPPED_WORKER = ("the submission stopped the process grading it (graded alone, 
                   "nothing of it could be judged")
 
 
-def _run_marked(marker, path, run_plan, denied, limits):
-    """In a worker: :func:`_run_submission`, with ``marker`` present while it runs (a worker that dies leaves it)."""
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text(str(os.getpid()))
-    raw = _run_submission(path, run_plan, denied, limits)
-    marker.unlink(missing_ok=True)
-    return raw
+def worker_pool(size, context=None):
+    """A pool of ``size`` grading workers (`mlpkit.grading.worker`), each started fresh ("spawn"): a worker imports
+    only what runs a submission, never this module or the checks, and preloads TensorFlow once. Each worker dies with
+    this process (`mlpkit.lifetime`), and each submission's child with its worker."""
+    return concurrent.futures.ProcessPoolExecutor(size, mp_context=context or multiprocessing.get_context("spawn"),
+                                                  initializer=lifetime.start_worker, initargs=(os.getpid(), sandbox.preload))
 
 
 def _grade_batch(batch, size, context, exercises, denied, limits, running, record):
     """Grade ``batch`` in a pool of ``size`` workers, calling ``record(submission, raw)`` for each;
     return the submissions left ungraded because a worker died (``BrokenProcessPool``)."""
     broken = []
-    # Each worker dies with this process (lifetime.start_worker), and each submission's child with its worker.
-    with concurrent.futures.ProcessPoolExecutor(size, mp_context=context, initializer=lifetime.start_worker,
-                                                initargs=(os.getpid(), sandbox.preload)) as pool:
-        futures = {pool.submit(_run_marked, running / s.student, str(s.path), plan(exercises), denied, limits): s
+    with worker_pool(size, context) as pool:
+        futures = {pool.submit(worker.run_marked, running / s.student, str(s.path), plan(exercises), denied, limits): s
                    for s in batch}
         for future in concurrent.futures.as_completed(futures):
-            submission = futures[future]
+            submission = futures.pop(future)  # a finished result is not kept: one submission's values at a time
             try:
                 raw = future.result()
             except concurrent.futures.process.BrokenProcessPool:
@@ -449,17 +406,23 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
         return None
 
     todo = [s for s in chosen if unit_of(s) is None]
-    if todo and not merge_only:
+    if chosen and not merge_only:
         units_dir.mkdir(parents=True, exist_ok=True)
         reference_path = units_dir / f".reference-{key}.json"
-        context = multiprocessing.get_context("spawn")
-        if reference_path.is_file():
-            reference = json.loads(reference_path.read_text())
-        else:  # in its own process: no worker that forks students' code ever holds the expected values
-            with concurrent.futures.ProcessPoolExecutor(1, mp_context=context, initializer=lifetime.start_worker,
-                                                        initargs=(os.getpid(), sandbox.preload)) as once:
+        graded = {unit.get("reference") for unit in map(unit_of, chosen) if unit}
+        reference, reference_sha, why = shared_reference(reference_path, graded)
+        if reference is None:  # in its own process: no worker that forks students' code ever holds the expected values
+            if why:
+                print(f"mlpkit grade: the shared reference values in {reference_path} {why}; computing them again",
+                      file=sys.stderr)
+            with worker_pool(1) as once:
                 reference = once.submit(_reference_task, chapters, limits).result()
-            _write_atomic(reference_path, json.dumps(reference))
+            reference_sha = reference_digest(reference)
+            _write_atomic(reference_path, json.dumps({"sha256": reference_sha, "values": reference}))
+        # A unit judged against other reference values is graded again.
+        todo = [s for s in chosen if (unit_of(s) or {}).get("reference") != reference_sha]
+    if todo and not merge_only:
+        context = multiprocessing.get_context("spawn")
         # The submission's process may not read the submissions, the units, the feedback or the gradebook.
         denied = [submissions.resolve(), units_dir.resolve(), feedback_dir.resolve(), out_csv.resolve()]
         running = units_dir / ".running"
@@ -471,6 +434,7 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
             if infrastructure:  # not the submission's doing: a rerun grades it again
                 unit["infrastructure"] = True
             unit["guard"] = guard
+            unit["reference"] = reference_sha  # the reference values it was judged against
             _write_atomic(units_dir / f"{submission.student}.json", json.dumps(unit, indent=1))
             bar and bar.update()
 
@@ -608,7 +572,7 @@ def self_check(submission, checks_path=None, limits=None):
     if checks_path.is_file():
         exercises, expected = bank.load_public_checks(checks_path)
     else:
-        exercises = [grading.Exercise(e.name, e.chapter, e.points, e.title, e.public_calls) for e in bank.load_exercises()]
+        exercises = [checks.Exercise(e.name, e.chapter, e.points, e.title, e.public_calls) for e in bank.load_exercises()]
         expected = None
     chapters = answered_chapters(submission, exercises)
     if not chapters:
@@ -616,7 +580,10 @@ def self_check(submission, checks_path=None, limits=None):
         raise GradingError(f"FILE {submission}: defines none of the exercises' functions ({names}, ...); expected a "
                            "chapter's file from the release, or a file defining its functions under their names")
     exercises = [e for e in exercises if e.chapter in chapters]
-    cells = submission_cells(submission)
+    try:
+        cells = worker.submission_cells(submission)
+    except worker.UnreadableSubmission as error:
+        raise GradingError(str(error)) from None
     sandbox.preload()
     # The student's own code on the student's own machine: confined where the kernel can, the audit hook elsewhere.
     limits = limits or sandbox.Limits(kernel_guard=False)

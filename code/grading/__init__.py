@@ -1,0 +1,26 @@
+"""Exercises and their grading, laid out by whom each module trusts.
+
+A submission's code runs in a process of its own, forked from a worker and
+confined by the kernel. What runs in that process, and in the worker it is
+a copy of, may be read and altered by the submission; what judges it runs
+in processes the submission never touches.
+
+Inside (the worker and the confined child; no expected value, no comparison):
+
+- `worker`: reads a submission's file into cells and runs them;
+- `sandbox`: forks the child, keeps its time and memory limits from outside,
+  and parses what it sends as hostile data (the boundary);
+- `child`: what the forked child runs: confinement, the submission, the calls;
+- `confine`: the kernel's confinement (Landlock and seccomp);
+- `calls`: the calls a check makes and how values cross back, as JSON.
+
+Outside (the grader's own processes; they never run a submission's code):
+
+- `checks`: how each value is judged against the reference's;
+- `bank`: the exercise bank: exercises, solutions, releases, the book's blocks;
+- `grader`: a folder of submissions in, units, feedback and a CSV out;
+- `lms`, `gradescope`: Canvas, Moodle and Gradescope.
+
+Modules inside import nothing from outside; ``tests/test_grading.py`` checks
+both the imports and the modules a running worker has loaded.
+"""

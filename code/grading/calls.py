@@ -1,0 +1,252 @@
+"""What crosses the boundary between the grader and a submission's process: the calls to make, and the values that come back.
+
+A check (`mlpkit.grading.checks`) is made of a :class:`Call`: plain data
+naming a function (or variable) of the submission and the arguments to call
+it with. The confined child (`mlpkit.grading.child`) makes the calls and sends
+each value back encoded by :func:`encode` as JSON, never pickled: the grader's
+side decodes it (:func:`decode`) as hostile data. This module is all of the
+grading code that runs inside a submission's process, beside the child and the
+confinement; it holds no reference value and no comparison.
+"""
+
+import dataclasses
+import math
+import sys
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class Tensor:
+    """An argument the submission receives as a ``tf.constant`` (made inside its process)."""
+
+    value: object
+    dtype: str = "float32"
+
+    def array(self):
+        return np.asarray(self.value, dtype=self.dtype)
+
+
+@dataclasses.dataclass
+class Call:
+    """One check: call ``name(*args, **kwargs)`` (or read the variable ``name``) and judge the value.
+
+    ``compare`` is ``"allclose"`` (shape, then values within ``rtol``/``atol``;
+    with ``options["dtype"]``, the dtype too), ``"exact"`` (shape, dtype and
+    values: for answers that are truly discrete, such as 0/1 outputs), or the
+    name of another predicate in :data:`PREDICATES`, given ``options``.
+    ``message`` is shown to the student when a public check fails; hidden
+    checks are reported only as a count.
+
+    Two options change how the submission's process makes the call:
+    ``options["finite"]`` runs it with TensorFlow's and NumPy's checks for
+    infinities and NaN on, so an intermediate value that overflows fails it,
+    and ``options["probe"]`` runs a returned Keras model on the probe's inputs
+    with the probe's weights (:func:`encode`). ``options["calls"]`` makes the
+    last argument a list of argument tuples: the function, called with the
+    others, returns a function, which is called on each tuple in turn; the
+    value is its outputs and its number of traces (`mlpkit.grading.child`; judged
+    by ``"traced_calls"``). ``options["mistakes"]`` lists
+    known wrong answers (encoded values) with a hint shown when one is matched.
+
+    ``case`` names what the check tests beyond an ordinary call (``"tie"``,
+    ``"zero row"``): every case a hidden check tests has a public check too.
+    """
+
+    name: str
+    args: tuple = ()
+    kwargs: dict = dataclasses.field(default_factory=dict)
+    variable: bool = False
+    public: bool = False
+    compare: str = "allclose"
+    rtol: float = 1e-5
+    atol: float = 1e-6
+    options: dict = dataclasses.field(default_factory=dict)
+    message: str = ""
+    case: str = ""
+
+
+class ValueEncodingError(TypeError):
+    """A returned value the grader cannot carry out of the submission's process."""
+
+
+# -- values across the process boundary: JSON only (never pickle: the other side is untrusted) --
+
+DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64"}
+MAX_NUMBERS = 1_000_000  # numbers in one array: far more than any answer
+MAX_DEPTH = 24
+
+
+def encode(value, probe=None, depth=0):
+    """A returned value as JSON-safe data: arrays, numbers, booleans, strings, None, and lists/tuples/dicts of them.
+
+    A Keras model (an instance of ``keras.Model``) is described (parameters,
+    layer classes, dropout rates) and, given a ``probe``, run on it
+    (:func:`run_model`); it is never carried. It is the only value encoded
+    under ``"model"``, so a dict that describes a model stays a dict.
+    """
+    if depth > 20:
+        raise ValueEncodingError("the value is nested too deeply")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"number": float(value) if isinstance(value, float) or abs(value) > 2**53 else int(value)}
+    if isinstance(value, (list, tuple)):
+        return {"sequence": [encode(item, depth=depth + 1) for item in value], "tuple": isinstance(value, tuple)}
+    if isinstance(value, dict):
+        return {"mapping": {str(key): encode(item, depth=depth + 1) for key, item in value.items()}}
+    if _is_keras_model(value):  # described and run on the probe, never carried; nothing else decodes as a model
+        description = {"parameters": int(value.count_params()), "layers": [type(layer).__name__ for layer in value.layers],
+                       "dropout": [float(layer.rate) for layer in value.layers if hasattr(layer, "rate")]}
+        if probe:
+            try:
+                description.update(run_model(value, probe))
+            except Exception as error:  # the model's own failure, reported as the submission's
+                text = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
+                description["probe_error"] = f"{type(error).__name__}: {text}" if text else type(error).__name__
+        return {"model": encode(description, depth=depth + 1)}
+    if hasattr(value, "numpy") and callable(value.numpy):  # tf.Tensor, tf.Variable
+        value = value.numpy()
+    if isinstance(value, (np.ndarray, np.generic)):
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise ValueEncodingError(f"an array of {array.dtype} is not a number array")
+        if array.size > MAX_NUMBERS:
+            raise ValueEncodingError(f"an array of {array.size:,} numbers is far larger than any answer")
+        return {"array": array.astype(float).ravel().tolist() if array.dtype.kind == "f" else array.ravel().tolist(),
+                "dtype": str(array.dtype), "shape": list(array.shape)}
+    raise ValueEncodingError(f"returned a {type(value).__module__}.{type(value).__name__}, not numbers or arrays")
+
+
+def _is_keras_model(value):
+    keras = sys.modules.get("keras")  # imported by the submission's process before any submission runs
+    return keras is not None and isinstance(value, keras.Model)
+
+
+class ModelRun(dict):
+    """What a Keras model returned by a submission did in its process (:func:`encode`): only :func:`decode`
+    makes one, from a value encoded under ``"model"``, which only a real ``keras.Model`` is."""
+
+
+def run_model(model, probe):
+    """What a Keras model does with the probe's weights on the probe's inputs (in the submission's process).
+
+    The weights come from ``default_rng(probe["seed"])``, in the order of
+    ``model.get_weights()``: kernels normal with standard deviation
+    ``1 / sqrt(fan_in)``, biases normal with standard deviation 0.1. Then
+    ``probe["examples"]`` images, uniform in [0, 1) with shape
+    ``probe["input_shape"]``, give the outputs in inference mode and, over
+    ``probe["passes"]`` passes in training mode (dropout active), each
+    output's mean and standard deviation.
+    """
+    rng = np.random.default_rng(probe["seed"])
+    weights = [np.asarray(w) for w in model.get_weights()]
+    model.set_weights([(rng.normal(0.0, 1.0 / np.sqrt(w.shape[0]), w.shape) if w.ndim >= 2 else rng.normal(0.0, 0.1, w.shape))
+                       .astype(w.dtype) for w in weights])
+    x = rng.uniform(0.0, 1.0, (probe["examples"], *probe["input_shape"])).astype(np.float32)
+    inference = np.asarray(model(x, training=False), dtype=np.float64)
+    out = {"inference": inference}
+    passes = probe.get("passes", 0)
+    if passes:
+        chunk = min(passes, 250)  # passes per call: one batch of chunk copies of the images
+        batch = np.concatenate([x] * chunk)
+        total, squares, done = np.zeros(inference.shape), np.zeros(inference.shape), 0
+        while done < passes:
+            outputs = np.asarray(model(batch, training=True), dtype=np.float64).reshape(chunk, *inference.shape)
+            total, squares, done = total + outputs.sum(axis=0), squares + (outputs**2).sum(axis=0), done + chunk
+        mean = total / done
+        out.update(training_mean=mean, training_std=np.sqrt(np.maximum(squares / done - mean**2, 0.0)))
+    return out
+
+
+def _number(value, in_array=False):
+    return (isinstance(value, (int, float)) and (in_array or not isinstance(value, bool))
+            and not (isinstance(value, int) and abs(value) >= 2**64))
+
+
+def check_encoded(data, depth=0):
+    """Raise ``ValueEncodingError`` unless ``data`` has exactly a form :func:`encode` gives.
+
+    What a submission's process sends is hostile: this checks its form (known
+    keys only, a known dtype, as many numbers as the shape says, at most
+    ``MAX_NUMBERS`` in an array, nesting at most ``MAX_DEPTH`` deep) before
+    anything is built from it, so a forged dtype or shape cannot make the
+    grader allocate what it asks for.
+    """
+    if depth > MAX_DEPTH:
+        raise ValueEncodingError("the value is nested too deeply")
+    if data is None or isinstance(data, (bool, str)):
+        return
+    keys = set(data) if isinstance(data, dict) else None
+    if keys == {"number"} and _number(data["number"]):
+        return
+    if keys == {"sequence", "tuple"} and isinstance(data["sequence"], list) and isinstance(data["tuple"], bool):
+        for item in data["sequence"]:
+            check_encoded(item, depth + 1)
+        return
+    if keys == {"mapping"} and isinstance(data["mapping"], dict):
+        for item in data["mapping"].values():
+            check_encoded(item, depth + 1)
+        return
+    if keys == {"model"} and isinstance(data["model"], dict) and set(data["model"]) == {"mapping"}:
+        check_encoded(data["model"], depth + 1)
+        return
+    if keys == {"array", "dtype", "shape"}:
+        shape, numbers = data["shape"], data["array"]
+        if (data["dtype"] in DTYPES and isinstance(shape, list) and len(shape) <= 32
+                and all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_NUMBERS for n in shape)
+                and isinstance(numbers, list) and len(numbers) == math.prod(shape) <= MAX_NUMBERS
+                and all(_number(x, in_array=True) for x in numbers)):
+            return
+    raise ValueEncodingError(f"malformed value (a {type(data).__name__}"
+                             f"{' with keys ' + ', '.join(sorted(map(str, data))[:4]) if isinstance(data, dict) else ''})")
+
+
+def decode(data):
+    """The inverse of :func:`encode`, for data of the form :func:`check_encoded` accepts (else ``ValueEncodingError``):
+    arrays come back as NumPy arrays, numbers as NumPy scalars, a Keras model's run as a :class:`ModelRun`."""
+    check_encoded(data)
+    return _decode(data)
+
+
+def _decode(data):
+    if data is None or isinstance(data, (bool, str)):
+        return data
+    if "number" in data:
+        return np.asarray(data["number"])
+    if "sequence" in data:
+        items = [_decode(item) for item in data["sequence"]]
+        return tuple(items) if data["tuple"] else items
+    if "mapping" in data:
+        return {key: _decode(item) for key, item in data["mapping"].items()}
+    if "array" in data:
+        return np.asarray(data["array"], dtype=data["dtype"]).reshape(data["shape"])
+    return ModelRun(_decode(data["model"]))
+
+
+def encode_args(call):
+    """A call's arguments as JSON (for the student's release of public checks)."""
+    def one(arg):
+        if isinstance(arg, Tensor):
+            return {"tensor": arg.array().tolist(), "dtype": arg.dtype}
+        if isinstance(arg, (list, tuple)) and _holds_tensor(arg):  # e.g. the argument tuples of options["calls"]
+            return {"items": [one(item) for item in arg], "tuple": isinstance(arg, tuple)}
+        return {"value": encode(arg)}
+    return {"args": [one(arg) for arg in call.args], "kwargs": {key: one(arg) for key, arg in call.kwargs.items()}}
+
+
+def _holds_tensor(value):
+    return isinstance(value, Tensor) or (isinstance(value, (list, tuple)) and any(map(_holds_tensor, value)))
+
+
+def decode_args(data):
+    def one(arg):
+        if "tensor" in arg:
+            return Tensor(arg["tensor"], arg["dtype"])
+        if "items" in arg:
+            items = [one(item) for item in arg["items"]]
+            return tuple(items) if arg["tuple"] else items
+        if isinstance(arg["value"], dict) and "number" in arg["value"]:  # a Python int or float, as the grader passes it
+            return arg["value"]["number"]
+        return decode(arg["value"])
+    return tuple(one(arg) for arg in data["args"]), {key: one(arg) for key, arg in data["kwargs"].items()}

@@ -1,0 +1,207 @@
+"""What runs inside a submission's process: confinement first, then the submission, then the calls.
+
+:func:`main` is all a forked child of `mlpkit.grading.sandbox` runs. It sets its
+limits, imports TensorFlow, asks the kernel to confine it
+(`mlpkit.grading.confine`), installs the audit hook (PEP 578) as a second
+layer, runs the submission's cells one by one, then makes each exercise's calls
+(`mlpkit.grading.calls`) and sends the values back over a pipe, one JSON line
+at a time. Everything here runs beside the submission's code and may be read
+or altered by it, so nothing here knows an expected value or how a value is
+judged: this module imports only `mlpkit.grading.calls` and
+`mlpkit.grading.confine`, and the worker it is forked from never imports the
+checks, the exercise bank or the grader.
+"""
+
+import json
+import linecache
+import os
+import sys
+import tempfile
+import traceback
+
+from mlpkit.grading import calls as wire
+from mlpkit.grading import confine
+
+DENIED_EVENTS = {
+    "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
+    "os.kill", "os.killpg", "signal.pthread_kill", "pty.spawn", "ctypes.dlopen", "ctypes.dlsym",
+    "ctypes.call_function", "socket.connect", "socket.bind", "socket.sendto",
+    "webbrowser.open",
+}
+PATH_EVENTS = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.link", "os.symlink",
+               "os.truncate", "os.utime", "shutil.rmtree", "shutil.move", "shutil.copyfile", "os.chdir"}
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+
+
+def _install_guard(workdir, denied):
+    workdir = os.path.realpath(workdir)
+    denied = [os.path.realpath(path) for path in denied]
+    me = str(os.getpid())
+
+    def inside(path, root):
+        return path == root or path.startswith(root + os.sep)
+
+    def refuse(what):
+        raise PermissionError(f"not allowed in a graded submission: {what}")
+
+    def guard(event, args):
+        if event == "open":
+            path, mode, flags = args
+            if isinstance(path, int) or path is None:
+                return
+            real = os.path.realpath(os.fsdecode(path))
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (isinstance(flags, int) and flags & WRITE_FLAGS)
+            if inside(real, workdir):
+                return
+            if writing and real != os.devnull:
+                refuse(f"writing {real} (only the working directory is writable)")
+            if any(inside(real, root) for root in denied):
+                refuse(f"reading {real}")
+            if real.startswith("/proc/") and real.split("/")[2].isdigit() and real.split("/")[2] != me:
+                refuse(f"reading {real}")
+        elif event in DENIED_EVENTS:
+            refuse(event)
+        elif event in PATH_EVENTS:
+            for arg in args:
+                if isinstance(arg, (str, bytes, os.PathLike)) and not inside(os.path.realpath(os.fsdecode(arg)), workdir):
+                    refuse(f"{event} on {os.fsdecode(arg)}")
+
+    sys.addaudithook(guard)
+
+
+def readable_paths():
+    """What a confined child may read: Python, its libraries and the system's, and its own /proc entries.
+    Not the kit's folder, the submissions or the gradebook (the virtual environment is a folder of its own)."""
+    roots = [sys.base_prefix, sys.prefix, "/usr"]
+    paths = [*roots, "/lib", "/lib64", "/etc/ld.so.cache", "/etc/localtime", "/proc/self", "/proc/thread-self",
+             "/sys/devices/system/cpu", "/dev/null", "/dev/urandom", "/dev/zero"]
+    for entry in sys.path:
+        real = os.path.realpath(entry) if entry else ""
+        if os.path.isdir(real) and any(real == root or real.startswith(root.rstrip(os.sep) + os.sep) for root in roots):
+            paths.append(real)
+    return list(dict.fromkeys(paths))
+
+
+def main(write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, limits):
+    import resource
+
+    def send(message):
+        os.write(write_fd, (json.dumps(message) + "\n").encode())
+
+    os.setpgid(0, 0)
+    os.chdir(workdir)
+    tempfile.tempdir = workdir  # AutoGraph writes each converted function to a temporary file: here, where writing is allowed
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.closerange(3, write_fd)
+    os.closerange(write_fd + 1, 1024)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size, limits.file_size))
+    with open(f"/proc/{os.getpid()}/statm") as statm:
+        virtual = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    resource.setrlimit(resource.RLIMIT_AS, (virtual + limits.memory, virtual + limits.memory))
+    import numpy as np
+    import tensorflow as tf
+
+    for name in [name for name in sys.modules if name == "mlpkit" or name.startswith("mlpkit.")]:
+        del sys.modules[name]  # the kit's modules cannot be imported again: their folder is out of reach
+    if limits.kernel_guard or confine.available():
+        try:
+            confine.confine(workdir, readable_paths())
+        except BaseException as error:  # never run the submission with less protection than asked for
+            send({"unconfined": f"{type(error).__name__}: {error}"})
+            return
+    _install_guard(workdir, denied)
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    for index, (label, source) in enumerate(cells):
+        if index in skip_cells:
+            continue
+        send({"cell": index})
+        # The cell's lines, where inspect finds them (as IPython keeps a notebook's): AutoGraph reads a
+        # function's source to turn a loop over a tensor inside a tf.function into a loop in the graph.
+        linecache.cache[label] = (len(source), None, source.splitlines(True), label)
+        try:
+            exec(compile(source, label, "exec"), namespace)
+        except BaseException as error:  # SystemExit and KeyboardInterrupt included: a cell cannot stop the run
+            send({"cell_error": index, "error": _describe(error)})
+    send({"loaded": True})
+
+    def argument(arg):
+        if isinstance(arg, wire.Tensor):
+            return tf.constant(arg.array())
+        if isinstance(arg, (list, tuple)):  # e.g. the argument tuples of options["calls"]
+            return type(arg)(argument(item) for item in arg)
+        return np.array(arg, copy=True) if isinstance(arg, np.ndarray) else arg
+
+    for exercise, calls in plan:
+        if exercise in skip_exercises:
+            continue
+        send({"start": exercise})
+        outcomes = []
+        for call in calls:
+            try:
+                if call.name not in namespace:
+                    raise NameError(f"no {'variable' if call.variable else 'function'} named {call.name!r} is defined")
+                target = namespace[call.name]
+                if call.variable:
+                    value = target
+                else:
+                    if not callable(target):
+                        raise TypeError(f"{call.name} is a {type(target).__name__}, not a function")
+                    args, kwargs = [argument(a) for a in call.args], {k: argument(a) for k, a in call.kwargs.items()}
+                    finite = call.options.get("finite", False)
+                    if call.options.get("calls"):
+                        outcomes.append({"value": _calls(target, args[:-1], kwargs, args[-1], finite)})
+                        continue
+                    value = _call(target, args, kwargs, finite=finite)
+                outcomes.append({"value": wire.encode(value, probe=call.options.get("probe"))})
+            except BaseException as error:
+                outcomes.append({"error": _describe(error)})
+        send({"result": exercise, "outcomes": outcomes})
+    send({"end": True})
+
+
+def _call(target, args, kwargs, finite=False):
+    """``target(*args, **kwargs)``; with ``finite``, a TensorFlow or NumPy operation that gives an infinity
+    or NaN (an overflow, even one the result hides) raises ``FloatingPointError``."""
+    if not finite:
+        return target(*args, **kwargs)
+    import numpy as np
+    import tensorflow as tf
+
+    tf.debugging.enable_check_numerics()
+    try:
+        with np.errstate(over="raise", divide="raise", invalid="raise"):
+            return target(*args, **kwargs)
+    except tf.errors.InvalidArgumentError as error:
+        if "Infinity or NaN" not in str(error):
+            raise
+        op = str(error).partition('op "')[2].partition('"')[0] or "an operation"
+        raise FloatingPointError(f"{op} gave an infinity or NaN") from None
+    finally:
+        tf.debugging.disable_check_numerics()
+
+
+def _calls(factory, args, kwargs, calls, finite=False):
+    """For ``options["calls"]``: ``factory(*args, **kwargs)`` returns a function, which is called once per
+    argument tuple of ``calls``, in order. Returns, encoded, ``{"outputs": [...], "traces": n}``: each output
+    as it was right after its call (a returned ``tf.Variable`` is read then), and the function's
+    ``experimental_get_tracing_count()`` after the last call, or None if it has none (not a ``tf.function``)."""
+    function = _call(factory, args, kwargs, finite=finite)
+    if not callable(function):
+        raise TypeError(f"returned a {type(function).__name__}, not a function")
+    outputs = [wire.encode(_call(function, list(arguments), {}, finite=finite)) for arguments in calls]
+    count = getattr(function, "experimental_get_tracing_count", None)
+    traces = wire.encode(count()) if callable(count) else None
+    return {"mapping": {"outputs": {"sequence": outputs, "tuple": False}, "traces": traces}}
+
+
+def _describe(error):
+    """One line for an exception from the submission: its type, message and the submission's line."""
+    if isinstance(error, SystemExit):
+        return f"called sys.exit({error.code!r})"
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename.startswith("<")]
+    where = f" ({frames[-1].filename}, line {frames[-1].lineno})" if frames else ""
+    text = str(error).splitlines()[0][:300] if str(error) else ""
+    return f"{type(error).__name__}: {text}{where}" if text else f"{type(error).__name__}{where}"

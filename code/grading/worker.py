@@ -1,0 +1,100 @@
+"""What a grading worker does: read a submission's file into cells and run them in a confined child.
+
+A worker is a process of its own (started by `mlpkit.grading.grader`), which
+imports TensorFlow once and forks a child per submission
+(`mlpkit.grading.sandbox`). A child starts as a copy of its worker, so the
+worker imports only this module, the sandbox and the calls: never the checks'
+comparison code, the exercise bank or the grader, and it is never given a
+reference value. A test (``tests/test_grading.py``) checks which of the kit's
+modules a worker has loaded.
+"""
+
+import json
+import os
+import pathlib
+import re
+
+from mlpkit.grading import sandbox
+
+MAGIC = re.compile(r"^\s*[%!]")
+
+
+class UnreadableSubmission(ValueError):
+    """The submission's file cannot be read or is not a notebook; the message names the file."""
+
+
+def submission_cells(path):
+    """``(label, source)`` per top-level statement of a notebook's code cells or of a ``.py`` file.
+
+    IPython magics and shell lines (``%pip``, ``!ls``) become comments. A ``.py``
+    file that does not parse as a whole is split at its ``# %%`` markers or
+    top-level ``def``/``class``/``import`` lines, so one syntax error loses only
+    its block; each block then runs on its own, so an error, a hang or an exit
+    at one statement loses only what that statement would have defined.
+    """
+    path = pathlib.Path(path)
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as error:
+        raise UnreadableSubmission(f"{path}: cannot read ({error.strerror})") from None
+    if path.suffix == ".ipynb":
+        try:
+            notebook = json.loads(text)
+            cells = [cell for cell in notebook["cells"] if cell.get("cell_type") == "code"]
+            sources = ["".join(cell["source"]) if isinstance(cell["source"], list) else str(cell["source"]) for cell in cells]
+        except (ValueError, KeyError, TypeError) as error:
+            raise UnreadableSubmission(f"{path.name}: not a readable notebook ({error})") from None
+        blocks = []
+        for number, source in enumerate(sources, 1):
+            source = _comment_magics(source)
+            blocks += _python_blocks(source, cell=number)
+        return blocks
+    return _python_blocks(_comment_magics(text))
+
+
+def _comment_magics(source):
+    return "\n".join("# " + line if MAGIC.match(line) else line for line in source.splitlines())
+
+
+def _python_blocks(text, cell=None):
+    """A ``.py`` file as blocks run one at a time: its top-level statements, or if it does not
+    parse, the stretches between ``# %%`` markers and top-level ``def``/``class``/``import`` lines."""
+    import ast
+
+    lines = text.splitlines()
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        if cell:  # a notebook cell: it is lost as a whole
+            return [(f"<cell {cell}>", text)]
+        starts = [0]
+        for number, line in enumerate(lines):
+            if number and (line.startswith("# %%") or re.match(r"(def|class|import|from|@)\b", line)):
+                starts.append(number)
+        starts.append(len(lines))
+        return [(f"<lines {a + 1}-{b}>", "\n".join(lines[a:b])) for a, b in zip(starts, starts[1:]) if a < b]
+    blocks = []
+    for node in tree.body:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        # Keep the line numbers of the file in tracebacks: pad with blank lines.
+        label = f"<cell {cell}, line {first}>" if cell else f"<line {first}>"
+        blocks.append((label, "\n" * (first - 1) + "\n".join(lines[first - 1:node.end_lineno])))
+    return blocks
+
+
+def run_submission(path, run_plan, denied, limits):
+    """In a worker: the raw values of one submission (or why it could not be read)."""
+    try:
+        cells = submission_cells(path)
+    except UnreadableSubmission as error:
+        return {"cells": {"<file>": str(error)}, "exercises": {name: {"error": str(error)} for name, _ in run_plan}}
+    return sandbox.run(cells, run_plan, denied=denied, limits=limits)
+
+
+def run_marked(marker, path, run_plan, denied, limits):
+    """In a worker: :func:`run_submission`, with ``marker`` present while it runs (a worker that dies leaves it)."""
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text(str(os.getpid()))
+    raw = run_submission(path, run_plan, denied, limits)
+    marker.unlink(missing_ok=True)
+    return raw
