@@ -18,14 +18,16 @@ import sys
 PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent(parent_pid):
-    """Be killed when the parent ends; ``parent_pid`` is the parent's pid as the parent knew it before starting us.
+def die_with_parent(parent_pid=None):
+    """Be killed when the parent ends; ``parent_pid`` is the parent's pid as the parent knew it before starting us
+    (None: the parent this process has now, for a process forked by a server such as multiprocessing's forkserver).
 
     The kernel tracks the thread that created this process: call it in a
     process started by a parent's main thread (as ``concurrent.futures`` and
     ``os.fork`` from the main thread do)."""
     if not sys.platform.startswith("linux"):
         return
+    parent_pid = os.getppid() if parent_pid is None else parent_pid
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
@@ -34,7 +36,8 @@ def die_with_parent(parent_pid):
 
 
 def start_worker(parent_pid, then=None):
-    """A pool worker's initializer: die with ``parent_pid``, then run ``then`` (e.g. importing TensorFlow)."""
+    """A pool worker's initializer: die with ``parent_pid`` (None: its parent), then run ``then`` (e.g. importing
+    TensorFlow)."""
     die_with_parent(parent_pid)
     if then is not None:
         then()

@@ -27,6 +27,8 @@ from mlpkit.grading import grader
 from mlpkit.grading.sandbox import Limits
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+# One worker runs the module, so its graded class (a module fixture) is graded once (make test: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("gradescope")
 FULL = 7  # chapter 1: step 2, nand_weights 2, perceptron_forward 3
 
 
@@ -43,10 +45,23 @@ def crashing():
     return head + "import os\nos._exit(5)\n\ndef perceptron_forward" + tail
 
 
+# Looks through its own process's memory for the expected values of step's first check (as the grader keeps them)
+# and returns them if found: the process it runs in is a copy of one that never read them.
+MEMORY_SEARCH = """
+import gc
+
+def step(z):
+    for thing in gc.get_objects():
+        if isinstance(thing, dict) and thing.get("shape") == [5] and "array" in thing:
+            return tf.constant(thing["array"], dtype=z.dtype)
+    raise NotImplementedError
+"""
+
 SUBMISSIONS = {
     "correct": solution(),
     "stub": exercises.python_text(exercises.student_cells("perceptron")),
     "crashing": crashing(),
+    "memory_search": exercises.python_text(exercises.student_cells("perceptron")) + MEMORY_SEARCH,
 }
 
 
@@ -114,16 +129,16 @@ def test_bundle_holds_the_scripts_the_checks_and_a_wheel_without_solutions(bundl
     assert all("expected" in call for call in calls)
     with zipfile.ZipFile(tmp_path / wheel) as archive:
         inside = archive.namelist()
-        assert "mlpkit/gradescope.py" in inside and "mlpkit/grader.py" in inside
+        assert "mlpkit/grading/gradescope.py" in inside and "mlpkit/grading/grader.py" in inside
         assert not any("exercise_bank" in name for name in inside)
         assert not any(b"### BEGIN SOLUTION" in archive.read(name) for name in inside if name.endswith(".py")
-                       and name != "mlpkit/exercises.py")
+                       and name != "mlpkit/grading/bank.py")
     # the wheel installs (offline, without its dependencies) with its command
     target = tmp_path / "installed"
     result = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "--target", str(target),
                              str(tmp_path / wheel)], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    assert (target / "mlpkit" / "gradescope.py").is_file() and (target / "bin" / "mlpkit").is_file()
+    assert (target / "mlpkit" / "grading" / "gradescope.py").is_file() and (target / "bin" / "mlpkit").is_file()
 
 
 def test_results_are_in_gradescopes_format(runs):
@@ -147,6 +162,7 @@ def test_hidden_checks_show_no_message(runs):
 def test_scores_match_mlpkit_grade(runs, graded):
     assert runs["correct"]["score"] == graded["correct"]["total"] == FULL
     assert runs["stub"]["score"] == graded["stub"]["total"] == 0
+    assert runs["memory_search"]["score"] == graded["memory_search"]["total"] == 0
     assert runs["crashing"]["score"] == graded["crashing"]["total"] == FULL - 2  # nand_weights lost
     assert all(t["status"] == "passed" for t in runs["correct"]["tests"])
     assert "os._exit" in runs["crashing"]["output"] or "exit" in runs["crashing"]["output"]

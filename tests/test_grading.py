@@ -2,10 +2,16 @@
 
 One grading run (module fixture) grades a folder holding the reference
 solution, a released stub, a partly solved file, a reordered and retyped
-notebook, and one submission for each way a submission can misbehave. Each
-must get the points and the note listed in CASES, and the honest ones beside
-them full marks. Limits are small (4 s per cell or exercise, 1.5 GB) so the
-run takes about a minute.
+notebook, and one submission for each way a submission can misbehave or
+attack the grader (with plain Python and TensorFlow: around the audit hook,
+at the file system, processes, the network, memory, the disk and the channel
+back to the grader). Each must get the points and the note listed in CASES,
+and the honest ones beside them full marks; no file outside the work folders
+may change, no packet arrive, no process survive, and the main process's
+memory must stay within MAIN_MEMORY_BOUND. Limits are small (4 s per cell or
+exercise, 1.5 GB) so the run takes about a minute. Then: the layout keeps
+what runs beside a submission apart from what judges it, and the shared
+reference values are used only while they match their hash.
 """
 
 import ast
@@ -28,6 +34,8 @@ from mlpkit.grading import checks as grading
 from mlpkit.grading import grader, worker
 from mlpkit.grading.sandbox import Limits
 
+# One worker runs the module, so its graded class (a module fixture) is graded once (make test: --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("grading")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = ["perceptron", "xor", "gradients"]
 POINTS = {"step": 2, "nand_weights": 2, "perceptron_forward": 3, "xor_weights": 3, "sigmoid": 2, "parameter_count": 2,
@@ -135,6 +143,10 @@ CASES = {
     "fills_disk": (solution() + "\nfor i in range(64):\n    open(f'fill{i}', 'wb').write(b'x' * 60 * 2**20)\n",
                    FULL, "wrote more than 256 MB"),
     "many_files": (solution() + "\nfor i in range(10**6):\n    open(f'f{i}', 'w').close()\n", FULL, "1,000 files"),
+    # Its process is a copy of a worker that never held an expected value: searching its memory finds none.
+    "searches_memory": (stub() + "\nimport gc\n\ndef step(z):\n    for thing in gc.get_objects():\n"
+                        "        if isinstance(thing, dict) and thing.get('shape') == [5] and 'array' in thing:\n"
+                        "            return tf.constant(thing['array'], dtype=z.dtype)\n    raise NotImplementedError\n", 0, None),
     # The channel back to the grader is the child's own pipe: what it sends is checked, never believed.
     "forges_channel": (stub() + "\nimport os\nfor fd in range(3, 64):\n    try:\n"
                        "        os.write(fd, b'{\"start\": \"step\"}\\n{\"result\": \"step\", \"outcomes\": [{\"value\": {\"number\": 1}}]}\\n')\n"
@@ -144,6 +156,7 @@ CASES = {
                        FULL, "sent more data than any answer needs"),
     "huge_answer": (replace_body(solution(), "parameter_count", "return np.zeros(400_000)"), lose("parameter_count"),
                     "parameter_count: sent more data than any answer needs"),
+    "huge_file": (solution() + "\n# " + "x" * 33 * 2**20 + "\n", 0, "a submitted file may be at most 32 MB"),
     # Answers as large as the limits let through, in the form that takes the most memory once parsed.
     "largest_answers": (replace_body(replace_body(solution(), "nand_weights", "return [0.5] * 450_000"), "xor_weights",
                                      "return [0.5] * 450_000"), lose("nand_weights", "xor_weights"), None),
@@ -173,8 +186,9 @@ def _descendants(root):
     while frontier:
         frontier = {pid for pid, parent in parents.items() if parent in frontier} - found
         found |= frontier
-    # Python's own helper for the pools' semaphores lives as long as this process, and ends with it.
-    return {pid for pid in found if b"resource_tracker" not in _cmdline(pid)}
+    # Python's own helpers (the server the workers are forked from, and the one for the pools' semaphores) live as
+    # long as this process, and end with it.
+    return {pid for pid in found if not any(helper in _cmdline(pid) for helper in (b"resource_tracker", b"forkserver"))}
 
 
 def _cmdline(pid):
@@ -489,7 +503,7 @@ def test_book_blocks_show_solutions_only_in_the_instructor_build():
 
 # -- the layout shows the trust boundary ------------------------------------------------------------------------
 
-INSIDE = ["worker", "sandbox", "child", "confine", "calls"]  # what runs in a worker and in a submission's process
+INSIDE = ["preloaded", "worker", "sandbox", "child", "confine", "calls"]  # what runs in a worker and a submission's process
 MAY_LOAD_INSIDE = {"mlpkit", "mlpkit.grading", "mlpkit.lifetime", "mlpkit.quiet", *(f"mlpkit.grading.{name}" for name in INSIDE)}
 
 
@@ -524,6 +538,22 @@ def test_a_grading_worker_has_loaded_nothing_that_judges(tmp_path):
     assert "mlpkit.grading.checks" not in loaded and "mlpkit.grading.bank" not in loaded
 
 
+def test_a_reference_file_is_used_only_if_it_matches_its_hash_and_the_graded_units(tmp_path):
+    values = {"step": [{"array": [0.0, 1.0], "dtype": "float32", "shape": [2]}]}
+    path = tmp_path / ".reference-key.json"
+    assert grader.shared_reference(path) == (None, None, None)  # none yet: computed, without a warning
+    digest = grader.reference_digest(values)
+    path.write_text(json.dumps({"sha256": digest, "values": values}))
+    assert grader.shared_reference(path, {digest, None}) == (values, digest, None)
+    poisoned = {"step": [{"array": [1.0, 0.0], "dtype": "float32", "shape": [2]}]}
+    path.write_text(json.dumps({"sha256": digest, "values": poisoned}))
+    assert grader.shared_reference(path)[2] == "do not match the SHA-256 recorded with them"
+    path.write_text(json.dumps({"sha256": grader.reference_digest(poisoned), "values": poisoned}))
+    assert grader.shared_reference(path, {digest})[2] == "are not those the graded units were judged against"
+    path.write_text("{not json")
+    assert grader.shared_reference(path)[2] == "cannot be read"
+
+
 def test_shared_reference_values_that_changed_are_computed_again(tmp_path, capsys):
     folder = tmp_path / "subs"
     folder.mkdir()
@@ -539,17 +569,12 @@ def test_shared_reference_values_that_changed_are_computed_again(tmp_path, capsy
     assert grade() == {"a": 7, "b": 0}
     (path,) = (tmp_path / "grades_units").glob(".reference-*.json")
     original = json.loads(path.read_text())
-    capsys.readouterr()
-
-    poisoned = json.loads(json.dumps(original))  # step's expected outputs turned around, the recorded SHA-256 kept
+    # step's expected outputs turned around, with a SHA-256 to match: the units graded so far disagree with it
+    poisoned = json.loads(json.dumps(original))
     poisoned["values"]["step"][0]["array"] = [1.0 - x for x in poisoned["values"]["step"][0]["array"]]
+    poisoned["sha256"] = grader.reference_digest(poisoned["values"])
     path.write_text(json.dumps(poisoned))
-    assert grade() == {"a": 7, "b": 0}
-    assert "do not match the SHA-256 recorded with them" in capsys.readouterr().err
-    assert json.loads(path.read_text()) == original
-
-    poisoned["sha256"] = grader.reference_digest(poisoned["values"])  # and a SHA-256 to match: the units disagree
-    path.write_text(json.dumps(poisoned))
+    capsys.readouterr()
     (folder / "c.py").write_text(perceptron)
     assert grade() == {"a": 7, "b": 0, "c": 7}
     assert "are not those the graded units were judged against" in capsys.readouterr().err

@@ -7,6 +7,7 @@ in processes the submission never touches.
 
 Inside (the worker and the confined child; no expected value, no comparison):
 
+- `preloaded`: imports TensorFlow once, in the server the workers are forked from;
 - `worker`: reads a submission's file into cells and runs them;
 - `sandbox`: forks the child, keeps its time and memory limits from outside,
   and parses what it sends as hostile data (the boundary);

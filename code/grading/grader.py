@@ -26,7 +26,6 @@ import re
 import shutil
 import sys
 
-from mlpkit import lifetime
 from mlpkit.grading import bank, checks, confine, lms, sandbox, worker
 from mlpkit.progress import bar as progress_bar
 
@@ -143,7 +142,11 @@ def validated(raw, run_plan):
 # -- one submission --------------------------------------------------------------------
 
 def _sha256(path):
-    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:  # in pieces: a submission may be any size
+        while piece := handle.read(1 << 20):
+            digest.update(piece)
+    return digest.hexdigest()
 
 
 def _unit(path, sha256, exercises, raw, reference, key, student=None):
@@ -317,19 +320,21 @@ STOPPED_WORKER = ("the submission stopped the process grading it (graded alone, 
                   "nothing of it could be judged")
 
 
-def worker_pool(size, context=None):
-    """A pool of ``size`` grading workers (`mlpkit.grading.worker`), each started fresh ("spawn"): a worker imports
-    only what runs a submission, never this module or the checks, and preloads TensorFlow once. Each worker dies with
-    this process (`mlpkit.lifetime`), and each submission's child with its worker."""
-    return concurrent.futures.ProcessPoolExecutor(size, mp_context=context or multiprocessing.get_context("spawn"),
-                                                  initializer=lifetime.start_worker, initargs=(os.getpid(), sandbox.preload))
+def worker_pool(size):
+    """A pool of ``size`` grading workers (`mlpkit.grading.worker`). Each is forked from a server process that has
+    imported TensorFlow once (`mlpkit.grading.preloaded`) and nothing else of the kit's: a worker never imports this
+    module or the checks and never holds an expected value. Each worker dies with that server, which ends with this
+    process (:func:`mlpkit.grading.worker.start`), and each submission's child with its worker."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["mlpkit.grading.preloaded"])  # taken when the server starts, once per process
+    return concurrent.futures.ProcessPoolExecutor(size, mp_context=context, initializer=worker.start)
 
 
-def _grade_batch(batch, size, context, exercises, denied, limits, running, record):
+def _grade_batch(batch, size, exercises, denied, limits, running, record):
     """Grade ``batch`` in a pool of ``size`` workers, calling ``record(submission, raw)`` for each;
     return the submissions left ungraded because a worker died (``BrokenProcessPool``)."""
     broken = []
-    with worker_pool(size, context) as pool:
+    with worker_pool(size) as pool:
         futures = {pool.submit(worker.run_marked, running / s.student, str(s.path), plan(exercises), denied, limits): s
                    for s in batch}
         for future in concurrent.futures.as_completed(futures):
@@ -422,7 +427,6 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
         # A unit judged against other reference values is graded again.
         todo = [s for s in chosen if (unit_of(s) or {}).get("reference") != reference_sha]
     if todo and not merge_only:
-        context = multiprocessing.get_context("spawn")
         # The submission's process may not read the submissions, the units, the feedback or the gradebook.
         denied = [submissions.resolve(), units_dir.resolve(), feedback_dir.resolve(), out_csv.resolve()]
         running = units_dir / ".running"
@@ -448,7 +452,7 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
                 alone = alone[1:]
             else:
                 pending = []
-            broken = _grade_batch(batch, size, context, exercises, denied, limits, running, record)
+            broken = _grade_batch(batch, size, exercises, denied, limits, running, record)
             if solo and broken:
                 (submission,) = broken
                 if not (running / submission.student).exists():  # died before it ran the submission

@@ -164,13 +164,12 @@ def _attempt(cells, plan, skip_cells, skip_exercises, denied, limits, deadline, 
                     break
                 try:
                     message = json.loads(line)
-                except ValueError:
+                except (ValueError, RecursionError):  # not JSON, a number too long to read, nesting too deep
                     failure = "wrote to the grader's channel"
                     break
                 if not isinstance(message, dict):
                     failure = "wrote to the grader's channel"
                     break
-                messages.append(message)
                 if "result" in message:  # the values of the exercise that is running, once, in the form encode gives
                     if where != ("exercise", message["result"]) or message["result"] in answered or not _well_formed(message, plan):
                         failure = "wrote to the grader's channel"
@@ -196,6 +195,7 @@ def _attempt(cells, plan, skip_cells, skip_exercises, denied, limits, deadline, 
                     loaded = True
                 if "cell" in message or "start" in message or "loaded" in message:
                     step_deadline = time.monotonic() + limits.seconds
+                messages.append(message)  # only once it has passed the checks above
                 if "end" in message:
                     return messages, received, None, where
             if failure:

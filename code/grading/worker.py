@@ -14,9 +14,11 @@ import os
 import pathlib
 import re
 
+from mlpkit import lifetime
 from mlpkit.grading import sandbox
 
 MAGIC = re.compile(r"^\s*[%!]")
+MAX_FILE_BYTES = 32 * 2**20  # a notebook with its outputs rarely takes a tenth of this
 
 
 class UnreadableSubmission(ValueError):
@@ -34,6 +36,10 @@ def submission_cells(path):
     """
     path = pathlib.Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise UnreadableSubmission(f"{path.name}: {size / 2**20:,.0f} MB; a submitted file may be at most "
+                                       f"{MAX_FILE_BYTES / 2**20:.0f} MB (clear the notebook's outputs)")
         text = path.read_text(errors="replace")
     except OSError as error:
         raise UnreadableSubmission(f"{path}: cannot read ({error.strerror})") from None
@@ -98,3 +104,26 @@ def run_marked(marker, path, run_plan, denied, limits):
     raw = run_submission(path, run_plan, denied, limits)
     marker.unlink(missing_ok=True)
     return raw
+
+
+def start():
+    """A grading worker's first step (the pool's initializer), in a process forked by multiprocessing's forkserver.
+
+    The forkserver hands each process it forks a copy of the descriptor whose
+    closing tells it that the grader's main process has ended; a worker that
+    kept it open would keep the forkserver, and so itself, alive after a
+    ``kill -9`` of the grader. The worker closes it, then dies with the
+    forkserver (`mlpkit.lifetime`), which ends when the main process does.
+    """
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver  # the module's own instance; the attribute is private, hence getattr
+    alive = getattr(server, "_forkserver_alive_fd", None)
+    if alive is not None:
+        try:
+            os.close(alive)
+        except OSError:
+            pass
+        server._forkserver_alive_fd = None
+    lifetime.die_with_parent()
+    sandbox.preload()
