@@ -410,11 +410,12 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
             pass
         return None
 
-    todo = [s for s in chosen if unit_of(s) is None]
+    finished = {s.student: unit_of(s) for s in chosen}  # each unit file read once: what earlier runs left
+    todo = [s for s in chosen if finished[s.student] is None]
     if chosen and not merge_only:
         units_dir.mkdir(parents=True, exist_ok=True)
         reference_path = units_dir / f".reference-{key}.json"
-        graded = {unit.get("reference") for unit in map(unit_of, chosen) if unit}
+        graded = {unit.get("reference") for unit in finished.values() if unit}
         reference, reference_sha, why = shared_reference(reference_path, graded)
         if reference is None:  # in its own process: no worker that forks students' code ever holds the expected values
             if why:
@@ -425,7 +426,7 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
             reference_sha = reference_digest(reference)
             _write_atomic(reference_path, json.dumps({"sha256": reference_sha, "values": reference}))
         # A unit judged against other reference values is graded again.
-        todo = [s for s in chosen if (unit_of(s) or {}).get("reference") != reference_sha]
+        todo = [s for s in chosen if (finished[s.student] or {}).get("reference") != reference_sha]
     if todo and not merge_only:
         # The submission's process may not read the submissions, the units, the feedback or the gradebook.
         denied = [submissions.resolve(), units_dir.resolve(), feedback_dir.resolve(), out_csv.resolve()]
