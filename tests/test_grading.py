@@ -119,7 +119,7 @@ CASES = {
                           "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n", 0, "not allowed"),
     # Plain Python and TensorFlow that the audit hook does not see or misjudges: only the kernel stops these.
     "hook_bypass_dir_fd": (stub() + "\nimport os\nroot = os.open(ROOT, os.O_RDONLY)\n"  # a relative path looks like the work folder
-                           "exec(os.read(os.open('code/exercise_bank/perceptron.py', os.O_RDONLY, dir_fd=root), 10**6).decode())\n"
+                           "exec(os.read(os.open('exercises/perceptron.py', os.O_RDONLY, dir_fd=root), 10**6).decode())\n"
                            "os.write(os.open('mlpkit-escape-TAG', os.O_WRONLY | os.O_CREAT, dir_fd=os.open('/tmp', os.O_RDONLY)), b'x')\n",
                            0, "PermissionError"),
     "tf_reads_bank": (stub() + "\nexec(tf.io.read_file(BANK).numpy().decode())\n"

@@ -18,7 +18,7 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BUILD = ROOT / "_build"
 #: What the chapters' results depend on besides their own source.
-CODE_FILES = ("code/*.py", "code/grids/*.json", "code/results/*.json", "requirements.lock")
+CODE_FILES = ("code/**/*.py", "code/grids/*.json", "code/results/*.json", "requirements.lock")
 
 
 def code_hash(root=ROOT):

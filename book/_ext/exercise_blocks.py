@@ -3,7 +3,7 @@
     ```{exercises} perceptron
     ```
 
-renders each exercise of ``code/exercise_bank/perceptron.py`` as an
+renders each exercise of ``exercises/perceptron.py`` as an
 admonition (classes ``exercise`` and ``note``): its number, title and points,
 its statement and the starting code a student gets. The
 public book never shows solutions; the instructor build

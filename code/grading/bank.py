@@ -1,6 +1,6 @@
 """Graded exercises: one source per chapter, and what is made from it.
 
-Each chapter's exercises are written once, in ``code/exercise_bank/CHAPTER.py``
+Each chapter's exercises are written once, in ``exercises/CHAPTER.py``
 (percent-format cells: ``# %% [markdown] exercise="NAME"`` for a statement,
 ``# %% exercise="NAME"`` for its code), with the reference solution between
 ``### BEGIN SOLUTION`` and ``### END SOLUTION``. Their checks, with points,
@@ -27,7 +27,17 @@ import re
 from mlpkit.grading import calls as wire
 from mlpkit.grading import checks
 
-BANK_DIR = pathlib.Path(__file__).resolve().parents[1] / "exercise_bank"  # beside the package's modules, in a clone only
+
+def _repository_bank():
+    """``exercises/`` at the root of the clone this package runs from (an editable install), else ``None``."""
+    root = pathlib.Path(__file__).resolve().parents[2]
+    if (root / "_toc.yml").is_file() and (root / "exercises").is_dir():
+        return root / "exercises"
+    return None
+
+
+# The built-in bank: course content beside book/, not part of the package's code (nor of its wheel).
+BANK_DIR = _repository_bank() or pathlib.Path(__file__).resolve().parents[2] / "exercises"
 BOOK_ORDER = ["perceptron", "xor", "gradients", "training", "speed", "evaluation", "modern", "keras", "deep"]
 NUMBERS = {chapter: number for number, chapter in enumerate(BOOK_ORDER, start=1)}  # chapter numbers
 # The chapters with exercises, in book order: those with a source in the bank (every chapter when the bank is
@@ -54,7 +64,7 @@ def _bank_file(chapter, suffix=""):
     path = BANK_DIR / f"{chapter}{suffix}.py"
     if not path.is_file():
         raise ExerciseError(f"{path} not found: the exercise sources are in a clone of the repository "
-                            "(code/exercise_bank/), not in an installed package")
+                            "(its folder exercises/), not in an installed package")
     return path
 
 

@@ -11,7 +11,7 @@ worker that forks a submission's process imports this module, and nothing in
 it imports TensorFlow.
 
 The checks of each chapter live beside its exercises in
-``code/exercise_bank/CHAPTER_checks.py``; public checks are what a student's
+``exercises/CHAPTER_checks.py``; public checks are what a student's
 self-check runs, and their messages are all a student ever sees of a check.
 """
 
