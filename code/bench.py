@@ -20,8 +20,6 @@ the same initial weights on the same data in the same order:
 there) and then ``repeats`` epochs, and reports the median.
 """
 
-import contextlib
-import logging
 import os
 import platform
 import statistics
@@ -30,6 +28,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from mlpkit import quiet
 from mlpkit.model import SigmoidMLP
 from mlpkit.training import make_epoch_function, make_plain_epoch, make_step
 
@@ -153,19 +152,6 @@ VARIANTS = {
 }
 
 
-@contextlib.contextmanager
-def _quiet_retracing_warnings():
-    # Every trainer builds its own tf.functions, which TensorFlow's logger reports as
-    # "retracing"; here that is by design, so keep the warning out of the output.
-    logger = tf.get_logger()
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 def _start(layer_sizes, seed, examples, epochs):
     """The shared starting point of every variant: initial weights and one data order per epoch."""
     weights = SigmoidMLP(list(layer_sizes), seed=seed).get_weights()
@@ -199,7 +185,7 @@ def run_benchmark(x, y, layer_sizes=(784, 15, 10), lr=0.9, batch_size=10, repeat
     weights, orders = _start(layer_sizes, seed, len(x), repeats + 1)
     x_numpy, y_numpy = np.asarray(x), np.asarray(y)
     inputs = {name: (x_numpy, y_numpy) if name == "numpy" else (x, y) for name in variants}
-    with _quiet_retracing_warnings():
+    with quiet.errors_only():
         trainers = {name: _trainer(name, weights, layer_sizes, lr, batch_size) for name in variants}
         seconds = _time_epochs(trainers, inputs, orders, progress)
     steps = -(-len(x) // batch_size)

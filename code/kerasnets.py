@@ -11,12 +11,12 @@ import time
 
 import numpy as np
 
+from mlpkit import quiet
 from mlpkit.progress import bar as progress_bar
 from mlpkit.modern import ACTIVATIONS, DEFAULT_LR, LOSSES, OPTIMIZERS, split_validation
 from mlpkit.training import History, TrainingDiverged, confusion_matrix
 
 STYLES = ("sequential", "functional", "subclassed")
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
 
 
 def _keras():
@@ -138,13 +138,9 @@ def train(model, x_train, y_train, x_test, y_test, loss="cross_entropy", optimiz
 
     # Keras retraces its predict function for each split's size; TensorFlow's logger would
     # print a warning every time. Keep it quiet while this function runs.
-    logger, level = tf.get_logger(), tf.get_logger().level
-    logger.setLevel("ERROR")
-    try:
+    with quiet.errors_only():
         return _train(keras, tf, model, x_train, y_train, x_test, y_test, loss, optimizer, lr, epochs, batch_size,
                       validation, seed, early_stopping, progress)
-    finally:
-        logger.setLevel(level)
 
 
 def _train(keras, tf, model, x_train, y_train, x_test, y_test, loss, optimizer, lr, epochs, batch_size, validation, seed,

@@ -19,11 +19,10 @@ import tensorflow as tf
 
 from mlpkit.model import WeightsMixin
 from mlpkit.progress import bar as progress_bar
-from mlpkit.training import History, TrainingDiverged, confusion_matrix
+from mlpkit.training import History, TrainingDiverged, confusion_matrix, evaluate
 
 ACTIVATIONS = {"relu": tf.nn.relu, "sigmoid": tf.sigmoid, "tanh": tf.tanh}
 LOSSES = ("mse", "cross_entropy")
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam")
 DEFAULT_LR = {"sgd": 0.9, "momentum": 0.1, "nesterov": 0.1, "rmsprop": 0.001, "adam": 0.001}
 
 
@@ -285,14 +284,25 @@ class Adam(Optimizer):
         v.assign_sub(step * m / (tf.sqrt(s) + self.epsilon))
 
 
+#: Constructors by name: ``OPTIMIZERS[name](lr)``; the names and rules of ``mlpkit.optimizers.OPTIMIZERS``
+#: (NumPy, on a surface of two weights), here on TensorFlow variables for training networks.
+OPTIMIZERS = {
+    "sgd": SGD,
+    "momentum": Momentum,
+    "nesterov": lambda lr: Momentum(lr, nesterov=True),
+    "rmsprop": RMSProp,
+    "adam": Adam,
+}
+
+
 def make_optimizer(name, lr=None):
+    """The optimizer ``name`` (a key of ``OPTIMIZERS``) at rate ``lr`` (default: ``DEFAULT_LR[name]``)."""
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
     lr = DEFAULT_LR[name] if lr is None else lr
     if not (np.isfinite(lr) and lr > 0):
         raise ValueError(f"learning rate must be a positive number; got {lr}")
-    return {"sgd": lambda: SGD(lr), "momentum": lambda: Momentum(lr), "nesterov": lambda: Momentum(lr, nesterov=True),
-            "rmsprop": lambda: RMSProp(lr), "adam": lambda: Adam(lr)}[name]()
+    return OPTIMIZERS[name](lr)
 
 
 # -- training -------------------------------------------------------------------------------
@@ -311,17 +321,6 @@ def split_validation(x, y, validation):
     if not 0 <= validation < int(x.shape[0]):
         raise ValueError(f"--validation must be between 0 and the {int(x.shape[0]):,} training images; got {validation}")
     return (x[validation:], y[validation:]), (x[:validation], y[:validation])
-
-
-def evaluate(model, loss, x, y_onehot, chunk=10_000):
-    """``(mean loss, accuracy, predictions)`` on preprocessed ``x`` and one-hot ``y``."""
-    total, predictions, n = 0.0, [], int(x.shape[0])
-    for start in range(0, n, chunk):
-        outputs = model(x[start:start + chunk])
-        total += float(loss(outputs, y_onehot[start:start + chunk])) * int(outputs.shape[0])
-        predictions.append(tf.argmax(outputs, axis=1).numpy())
-    predictions = np.concatenate(predictions)
-    return total / n, float(np.mean(predictions == np.argmax(np.asarray(y_onehot), axis=1))), predictions
 
 
 def train(model, x_train, y_train, x_test, y_test, loss="cross_entropy", optimizer="adam", lr=None, epochs=10,
@@ -359,7 +358,8 @@ def train(model, x_train, y_train, x_test, y_test, loss="cross_entropy", optimiz
         for split, (x, y) in (("train", (x_fit, y_fit)), ("validation", (x_val, y_val)), ("test", (x_test, y_test))):
             if split == "validation" and not validation:
                 continue
-            row[f"{split}_loss"], row[f"{split}_accuracy"], predictions = evaluate(model, loss, x, y)
+            result = evaluate(model, x, y, loss=loss)
+            row[f"{split}_loss"], row[f"{split}_accuracy"], predictions = result.loss, result.accuracy, result.predictions
         row["seconds"] = seconds
         history.epochs.append(row)
         return predictions

@@ -133,14 +133,17 @@ class Adam(Optimizer):
         return w - lr * math.sqrt(1 - self.beta2**t) / (1 - self.beta1**t) * self.m / (np.sqrt(self.v) + self.epsilon)
 
 
-#: Constructors by name: ``OPTIMIZERS[name](lr)``, with Keras's default constants.
+#: Constructors by name: ``OPTIMIZERS[name](lr)``, with Keras's default constants. The names are the
+#: ones ``mlpkit.modern.OPTIMIZERS`` (the same rules on TensorFlow variables) and the commands use.
 OPTIMIZERS = {
-    "SGD": SGD,
+    "sgd": SGD,
     "momentum": lambda lr: Momentum(lr, 0.9),
-    "Nesterov": lambda lr: Momentum(lr, 0.9, nesterov=True),
-    "RMSProp": RMSProp,
-    "Adam": Adam,
+    "nesterov": lambda lr: Momentum(lr, 0.9, nesterov=True),
+    "rmsprop": RMSProp,
+    "adam": Adam,
 }
+#: How the book's text and plots write each name.
+LABELS = {"sgd": "SGD", "momentum": "momentum", "nesterov": "Nesterov", "rmsprop": "RMSProp", "adam": "Adam"}
 
 
 def trajectory(optimizer, surface, start, steps):
@@ -200,11 +203,11 @@ def keras_optimizers(lr):
     import keras  # here, not at import: the module itself needs NumPy only
 
     return {
-        "SGD": keras.optimizers.SGD(lr),
+        "sgd": keras.optimizers.SGD(lr),
         "momentum": keras.optimizers.SGD(lr, momentum=0.9),
-        "Nesterov": keras.optimizers.SGD(lr, momentum=0.9, nesterov=True),
-        "RMSProp": keras.optimizers.RMSprop(lr),
-        "Adam": keras.optimizers.Adam(lr),
+        "nesterov": keras.optimizers.SGD(lr, momentum=0.9, nesterov=True),
+        "rmsprop": keras.optimizers.RMSprop(lr),
+        "adam": keras.optimizers.Adam(lr),
     }
 
 

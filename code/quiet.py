@@ -110,6 +110,23 @@ def import_tensorflow(compile_xla=True):
     return tf
 
 
+@contextlib.contextmanager
+def errors_only():
+    """TensorFlow's Python logger says only errors in the block (its level is restored after).
+
+    For code that retraces by design (a fresh ``tf.function`` per trainer, Keras's
+    predict function per split size), where the "retracing" warning would only
+    distract.
+    """
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 class _Collect(logging.Handler):
     def __init__(self):
         super().__init__(logging.WARNING)

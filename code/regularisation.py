@@ -24,7 +24,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from mlpkit import modern
+from mlpkit import modern, training
 from mlpkit.training import History
 
 
@@ -160,7 +160,8 @@ def train(model, x_train, t_train, x_test, t_test, optimizer, lam=0.0, epochs=10
     def record(epoch):
         row = {"epoch": epoch}
         for split, (x, t) in (("train", (x_train, t_train)), ("test", (x_test, t_test))):
-            row[f"{split}_loss"], row[f"{split}_accuracy"], _ = modern.evaluate(model, modern.cross_entropy, x, t)
+            result = training.evaluate(model, x, t, loss=modern.cross_entropy)
+            row[f"{split}_loss"], row[f"{split}_accuracy"] = result.loss, result.accuracy
         history.epochs.append(row)
 
     record(0)

@@ -103,30 +103,35 @@ def per_class_accuracy(confusion):
 
 @dataclass
 class Evaluation:
-    loss: float  # mean over examples and classes of (output - target)^2, as `mse`
+    loss: float  # by default the mean over examples and classes of (output - target)^2, as `mse`
     accuracy: float
     predictions: np.ndarray
-    saturated: float  # fraction of output activations exactly 0 or 1
+    saturated: float  # fraction of outputs exactly 0 or 1 (sigmoid outputs; logits are never pinned so)
 
 
-def evaluate(model, x, y_onehot, chunk=10_000):
+def evaluate(model, x, y_onehot, loss=None, chunk=10_000):
     """Loss, accuracy, predictions and output saturation of ``model`` on preprocessed ``x`` and one-hot ``y``.
 
-    Works through ``chunk`` examples at a time, so evaluating 60,000 images
-    never holds a second full-size copy of them.
+    ``loss(outputs, targets)`` is a batch's mean loss (chapter 7's cross-entropy, say); by default
+    the MSE of this chapter, the mean over examples and classes. Works through ``chunk`` examples
+    at a time, so evaluating 60,000 images never holds a second full-size copy of them.
     """
     n = int(x.shape[0])
-    squared_error, saturated, predictions = 0.0, 0, []
+    total, saturated, predictions = 0.0, 0, []
     for start in range(0, n, chunk):
         outputs = model(x[start : start + chunk])
         targets = tf.cast(y_onehot[start : start + chunk], outputs.dtype)
-        squared_error += float(tf.reduce_sum(tf.square(outputs - targets)))
+        if loss is None:  # the sum here, divided by examples and classes below
+            total += float(tf.reduce_sum(tf.square(outputs - targets)))
+        else:  # a batch mean, weighted by the batch's size
+            total += float(loss(outputs, targets)) * int(outputs.shape[0])
         saturated += int(tf.reduce_sum(tf.cast((outputs == 0.0) | (outputs == 1.0), tf.int32)))
         predictions.append(tf.argmax(outputs, axis=1).numpy())
     predictions = np.concatenate(predictions)
     labels = np.argmax(np.asarray(y_onehot), axis=1)
     size = n * int(y_onehot.shape[1])
-    return Evaluation(squared_error / size, float(np.mean(predictions == labels)), predictions, saturated / size)
+    mean_loss = total / size if loss is None else total / n
+    return Evaluation(mean_loss, float(np.mean(predictions == labels)), predictions, saturated / size)
 
 
 def make_step(model, lr):

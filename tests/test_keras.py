@@ -155,7 +155,7 @@ def test_source_models_reach_86_to_87_percent_on_full_fashion_mnist():
         pytest.skip(f"full Fashion-MNIST is not here (apt-get install dataset-fashion-mnist): {error}")
     x_train, y_train = data.preprocess(fashion.x_train, fashion.y_train)
     x_test, y_test = data.preprocess(fashion.x_test, fashion.y_test)
-    assert fashion.class_names == kerasnets.FASHION_CLASSES and len(x_train) == 60_000
+    assert fashion.class_names == data.CLASS_NAMES["fashion_mnist"] and len(x_train) == 60_000
     history = kerasnets.train(kerasnets.build_model([784, 50, 50, 10], dropout=0.2, seed=0), x_train, y_train, x_test,
                               y_test, epochs=10, batch_size=32, seed=0, progress=False)
     assert abs(100 * history.final["test_accuracy"] - 86.96) < 2

@@ -8,7 +8,7 @@ from mlpkit import optimizers
 
 VALLEY = optimizers.Valley(a=50.0, b=1.0, angle=np.pi / 6)  # chapter 7's surface
 CORNER = VALLEY.rotation @ np.array([0.4, 2.5])
-RATES = {"SGD": 0.02, "momentum": 0.02, "Nesterov": 0.02, "RMSProp": 0.05, "Adam": 0.05}
+RATES = {"sgd": 0.02, "momentum": 0.02, "nesterov": 0.02, "rmsprop": 0.05, "adam": 0.05}
 
 # Keras stores the learning rate in a float32 variable, and TensorFlow's casts round the momentum and Adam's
 # betas (in its bias correction) to float32: relative drifts of about 1e-7 a step on float64 weights. Measured
@@ -51,10 +51,10 @@ def test_rmsprop_epsilon_sits_inside_the_root():
 def test_momentum_and_nesterov_arrive_in_fewer_than_half_sgds_steps():
     # The valley is deterministic; the margin covers float rounding on any CPU (measured 194, 75, 57 steps).
     reached = {name: optimizers.steps_to_reach(optimizers.trajectory(optimizers.OPTIMIZERS[name](0.02), VALLEY, CORNER, 250), 0.05)
-               for name in ("SGD", "momentum", "Nesterov")}
+               for name in ("sgd", "momentum", "nesterov")}
     assert None not in reached.values()
-    assert reached["momentum"] < reached["SGD"] / 2 and reached["Nesterov"] < reached["SGD"] / 2
-    assert reached["Nesterov"] < reached["momentum"]  # it brakes the overshoot earlier
+    assert reached["momentum"] < reached["sgd"] / 2 and reached["nesterov"] < reached["sgd"] / 2
+    assert reached["nesterov"] < reached["momentum"]  # it brakes the overshoot earlier
 
 
 def test_sgd_is_stable_below_two_over_a_and_not_above():
@@ -137,3 +137,10 @@ def test_bad_input_is_named():
         optimizers.piecewise_constant(3, [1, 2], [0.1, 0.2])
     with pytest.raises(ValueError, match="decay_steps"):
         optimizers.cosine_decay(3, 0.1, 0)
+
+
+def test_one_set_of_optimizer_names():
+    """The rules on two weights (NumPy), on a network's variables (TensorFlow) and their default rates share names."""
+    from mlpkit import modern
+
+    assert list(modern.OPTIMIZERS) == list(optimizers.OPTIMIZERS) == list(modern.DEFAULT_LR) == list(optimizers.LABELS)
