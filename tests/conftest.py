@@ -1,32 +1,26 @@
-import gzip
+"""Fixtures shared by several test files; plain helpers are in ``helpers.py``.
+
+Importing this file imports no TensorFlow: the test files that need it import it.
+"""
+
 import hashlib
 import os
-import struct
 
 import numpy as np
 import pytest
 
-from mlpkit.quiet import import_tensorflow
+from helpers import embedded_splits, tiny_split, write_idx
 
 # Tests never download: a test that needs the network path fakes it.
 os.environ["MLPKIT_NO_DOWNLOAD"] = "1"
-# TensorFlow's C++ start-up log lines stay out of the test output, as out of every command's.
-import_tensorflow()
+# TensorFlow's C++ log lines after start-up stay out of the test output, as out of every command's.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
-def write_idx(path, array):
-    """Write ``array`` (uint8) as a gzip-compressed IDX file; return the SHA-256 of the raw bytes."""
-    array = np.asarray(array, dtype=np.uint8)
-    magic = {3: 2051, 1: 2049}[array.ndim]
-    raw = struct.pack(">i", magic) + struct.pack(f">{array.ndim}i", *array.shape) + array.tobytes()
-    with gzip.open(path, "wb") as handle:
-        handle.write(raw)
-    return hashlib.sha256(raw).hexdigest()
-
-
-def tiny_split(n, seed):
-    rng = np.random.default_rng(seed)
-    return rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), (np.arange(n) % 10).astype(np.uint8)
+@pytest.fixture(scope="session")
+def embedded():
+    """The embedded digits, preprocessed: ``(x_train, y_train, x_test, y_test, raw test labels)``."""
+    return embedded_splits()
 
 
 @pytest.fixture

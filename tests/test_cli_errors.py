@@ -18,7 +18,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import tiny_split, write_idx
+from helpers import tiny_split, write_idx
 from mlpkit import cli, outputs
 
 MLPKIT = pathlib.Path(sys.executable).parent / "mlpkit"

@@ -134,7 +134,7 @@ def test_idx_reader_stops_at_the_size_the_header_promises(tmp_path):
 
 
 def test_mismatched_image_and_label_counts_are_reported(idx_dir, monkeypatch):
-    from conftest import write_idx
+    from helpers import write_idx
 
     directory, _, _ = idx_dir
     monkeypatch.setitem(data.IDX_SHA256, "fashion_mnist", {})

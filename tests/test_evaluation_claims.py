@@ -8,7 +8,6 @@ The thesis's own numbers (Pojunas 2021) are transcribed where an erratum
 needs them, with the figure they come from.
 """
 
-import pathlib
 
 import numpy as np
 import pytest
@@ -127,11 +126,3 @@ def test_erratum_thesis_class_counts_do_not_add_up_to_figure_22():
     counted = {width: 100 * sum(c) / 70_000 for width, c in counts.items()}
     assert counted[800] - figure22[800] > 20 and figure22[100] - counted[100] > 1
     assert counted[800] < counted[100]  # the order agrees; the values do not
-
-
-@pytest.mark.parametrize("page", ["evaluation.md", "errata.md"])
-def test_no_prose_line_starts_with_a_percent_sign(page):
-    # In MyST a line that starts with % is a comment: "92.94\n% of ..." would silently drop the rest of the line.
-    text = (pathlib.Path(__file__).resolve().parents[1] / "book" / page).read_text()
-    prose = "\n".join(part for index, part in enumerate(text.split("```")) if index % 2 == 0)
-    assert [line for line in prose.splitlines() if line.startswith("%")] == []

@@ -6,7 +6,8 @@ import tensorflow as tf
 
 keras = pytest.importorskip("keras")
 
-from mlpkit import data, modern  # noqa: E402
+from helpers import embedded_splits
+from mlpkit import modern  # noqa: E402
 from mlpkit.model import SigmoidMLP  # noqa: E402
 
 
@@ -221,8 +222,7 @@ def test_dropout_only_in_training():
 
 @pytest.fixture(scope="module")
 def embedded():
-    (x_train, y_train), (x_test, y_test) = data.embedded_mnist()
-    return (*data.preprocess(x_train, y_train), *data.preprocess(x_test, y_test))
+    return embedded_splits()[:4]
 
 
 def recipe_accuracies(embedded, seed):

@@ -1,6 +1,5 @@
 """Chapter 1: tensors, matrix products and the step-function perceptron."""
 
-import timeit
 
 import matplotlib
 
@@ -11,10 +10,8 @@ import pytest
 import tensorflow as tf
 
 from mlpkit import perceptron
-from mlpkit.activations import step, step_map_fn
 from mlpkit.perceptron import LOGIC_INPUTS, TRUTH_TABLES, Perceptron
 from mlpkit.plotting import plot_decision_lines
-
 
 # Exact equality of the small products below is safe on every CPU: their inputs and every partial sum
 # are small integers or halves, exactly representable in float32, so no rounding happens in any order.
@@ -99,28 +96,6 @@ def test_decision_line_is_x_plus_y_equals_offset(name, offset):
     xs, ys = line.get_data()
     np.testing.assert_allclose(xs + ys, offset, atol=1e-12)
     assert ax.get_title() == name and ax.get_xlabel() and ax.get_ylabel()
-
-
-@pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 3, 4)])
-@pytest.mark.parametrize("dtype", [tf.float32, tf.float64])
-def test_vectorised_step_equals_map_fn_step(shape, dtype):
-    z = tf.cast(tf.random.stateless_uniform(shape, seed=[0, 1], minval=-3, maxval=3, dtype=tf.int32), dtype)
-    fast, slow = step(z), step_map_fn(z)  # integers in [-3, 3) include exact zeros
-    assert fast.dtype == dtype and fast.shape == shape
-    np.testing.assert_array_equal(fast, slow)
-    np.testing.assert_array_equal(fast, (z.numpy() > 0).astype(float))
-
-
-def test_step_of_zero_is_zero():
-    np.testing.assert_array_equal(step([-1.0, 0.0, 1e-30]), [0.0, 0.0, 1.0])
-
-
-def test_vectorised_step_is_much_faster():
-    # The book prints the ratio (hundreds to thousands); assert only a conservative floor.
-    z = tf.random.stateless_normal([1000], seed=[1, 2])
-    loop = min(timeit.repeat(lambda: step_map_fn(z), number=1, repeat=3))
-    vector = min(timeit.repeat(lambda: step(z), number=20, repeat=3)) / 20
-    assert loop / vector > 10
 
 
 def test_eager_tensors_can_be_iterated():

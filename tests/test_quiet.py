@@ -1,6 +1,5 @@
 """No TensorFlow log lines in what the kit prints (mlpkit.quiet), and progress reports fit for logs (mlpkit.progress)."""
 
-import io
 import os
 import pathlib
 import subprocess
@@ -9,7 +8,7 @@ import textwrap
 
 import pytest
 
-from mlpkit import progress, quiet
+from mlpkit import quiet
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 START_UP_LINES = [  # as TensorFlow 2.21 (and the last, 2.16) write them on a CPU-only machine
@@ -128,49 +127,7 @@ def test_a_download_through_keras_prints_nothing(monkeypatch, capfd):
 # -- progress reports -------------------------------------------------------------
 
 
-def test_progress_in_a_log_is_whole_lines():
-    log = io.StringIO()
-    bar = progress.bar(20, "study", "unit", initial=4, file=log)
-    assert isinstance(bar, progress.LogLines)
-    bar.min_seconds = 0
-    for _ in range(16):
-        bar.set_postfix(loss=3.4028e38 * 0.999, accuracy="91.20%")
-        bar.update()
-    bar.close()
-    text = log.getvalue()
-    assert "\r" not in text
-    lines = text.splitlines()
-    assert lines[0] == "study: 4/20 units (20%), 0:00 elapsed"
-    assert lines[-1] == "study: 20/20 units (100%), 0:00 elapsed; loss=3.399e+38, accuracy=91.20%"
-    assert 3 <= len(lines) <= 11  # about one line per tenth of the work, not one per step
-
-
-def test_progress_lines_are_spaced_in_time():
-    log = io.StringIO()
-    bar = progress.LogLines(1000, "grading", "submission", file=log, min_seconds=3600)
-    for _ in range(1000):
-        bar.update()
-    assert len(log.getvalue().splitlines()) == 2  # the start and the end; nothing in between within the hour
-
-
-@pytest.mark.parametrize("value, shown", [(0.123456789, "0.1235"), (float("nan"), "nan"), (float("inf"), "inf"),
-                                          (1.2345678901234567e40, "1.235e+40"), (12000, "12,000"), ("7.5%", "7.5%")])
-def test_numbers_in_progress_lines(value, shown):
-    assert progress.fmt_number(value) == shown
-
-
-def test_a_terminal_gets_a_redrawn_bar():
-    leader, follower = os.openpty()
-    with os.fdopen(follower, "w") as terminal:
-        bar = progress.bar(3, "training", "epoch", file=terminal)
-        assert not isinstance(bar, progress.LogLines)
-        bar.update()
-        bar.close()
-    os.close(leader)
-
-
 def test_leaks_are_found_wherever_they_stand():
     text = "\n".join(["a result: 97.5%", "Downloading data from https://example.invalid/x.npz",
                       "INFO:tensorflow:Assets written to: /tmp/model/assets", "   " + START_UP_LINES[1], "the end"])
     assert quiet.leaked_lines(text) == text.splitlines()[1:4]
-

@@ -6,13 +6,13 @@ import tensorflow as tf
 
 keras = pytest.importorskip("keras")
 
+from helpers import embedded_splits
 from mlpkit import data, kerasnets, modern  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def embedded():
-    (x_train, y_train), (x_test, y_test) = data.embedded_mnist()
-    return (*data.preprocess(x_train, y_train), *data.preprocess(x_test, y_test))
+    return embedded_splits()[:4]
 
 
 def test_three_styles_build_the_same_network():

@@ -1,0 +1,48 @@
+"""What several test files share: paths, tiny IDX data sets and the embedded digits, preprocessed once per process.
+
+Fixtures that wrap these are in ``conftest.py``; test files import plain helpers from here
+(``from helpers import ...``), never from ``conftest``.
+"""
+
+import functools
+import gzip
+import hashlib
+import pathlib
+import struct
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BOOK = ROOT / "book"
+FULL_FASHION = pathlib.Path("/usr/share/datasets/fashion-mnist")
+
+
+def write_idx(path, array):
+    """Write ``array`` (uint8) as a gzip-compressed IDX file; return the SHA-256 of the raw bytes."""
+    array = np.asarray(array, dtype=np.uint8)
+    magic = {3: 2051, 1: 2049}[array.ndim]
+    raw = struct.pack(">i", magic) + struct.pack(f">{array.ndim}i", *array.shape) + array.tobytes()
+    with gzip.open(path, "wb") as handle:
+        handle.write(raw)
+    return hashlib.sha256(raw).hexdigest()
+
+
+def tiny_split(n, seed):
+    """``n`` random 28x28 uint8 images and labels cycling through 0-9."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(0, 256, (n, 28, 28), dtype=np.uint8), (np.arange(n) % 10).astype(np.uint8)
+
+
+@functools.cache
+def embedded_splits():
+    """The embedded digits preprocessed: ``(x_train, y_train, x_test, y_test, raw test labels)``, read once."""
+    from mlpkit import data
+
+    (x_train, y_train), (x_test, y_test) = data.embedded_mnist()
+    return data.preprocess(x_train, y_train) + data.preprocess(x_test, y_test) + (y_test,)
+
+
+def random_batch(sizes, batch, seed):
+    """A batch of ``batch`` inputs of width ``sizes[0]`` in [0, 1) and one-hot targets of width ``sizes[-1]``."""
+    rng = np.random.default_rng(seed)
+    return rng.uniform(0, 1, (batch, sizes[0])), np.eye(sizes[-1])[rng.integers(0, sizes[-1], batch)]

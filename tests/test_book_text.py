@@ -1,0 +1,136 @@
+"""The book's sources read as text: the table of contents, notation, errata, code shown from the package."""
+
+import argparse
+import json
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+from helpers import BOOK, ROOT
+
+
+def _toc_files():
+    return re.findall(r"file:\s*(\S+)", (ROOT / "_toc.yml").read_text()) + ["book/intro"]
+
+
+def test_chapter_4_names_every_option_of_mlpkit_train():
+    from mlpkit import cli
+
+    parser = cli.build_parser()
+    commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+    options = {option for action in commands.choices["train"]._actions for option in action.option_strings}
+    options -= {"-h", "--help"}
+    chapter = (pathlib.Path(__file__).resolve().parents[1] / "book" / "training.md").read_text()
+    missing = sorted(option for option in options if f"`{option}`" not in chapter)
+    assert len(options) > 10 and not missing, f"chapter 4 does not name {missing}"
+
+
+def _glossary_entry(term):
+    text = (pathlib.Path(__file__).resolve().parents[1] / "book" / "glossary.md").read_text()
+    entry = text.split(f"\n{term}\n", 1)[1]
+    return entry.split("\n\n", 1)[0]
+
+
+def test_glossary_uses_the_notation_page_symbols():
+    # The notation page: learning rate eta, output y against target t, epochs from 1,
+    # and the test set kept apart until the end (choices on a validation set).
+    assert r"\eta" in _glossary_entry("learning rate") and "$r$" not in _glossary_entry("learning rate")
+    assert r"\eta" in _glossary_entry("gradient descent")
+    assert "(y - t)^2" in _glossary_entry("mean squared error")
+    assert "counts epochs from 1" in _glossary_entry("epoch")
+    assert "untouched until the end" in _glossary_entry("validation set")
+    assert "once, at the end" in _glossary_entry("test set")
+
+
+
+
+# Symbols the notation page replaces: the thesis's target y-hat and learning rate r, and the input a.
+OTHER_SYMBOLS = [r"\hat y", r"\hat{y}", "$r$", "$r =", "$f(w)$", "$a = 2", "$a_3"]
+
+
+@pytest.mark.parametrize("page", ["perceptron", "xor", "gradients", "intro"])
+def test_chapters_link_the_notation_page(page):
+    assert "{doc}`notation`" in (BOOK / f"{page}.md").read_text()
+    toc = (BOOK.parent / "_toc.yml").read_text()
+    assert toc.index("file: book/glossary") < toc.index("file: book/notation") < toc.index("file: book/errata")
+
+
+@pytest.mark.parametrize("page", ["perceptron", "xor", "gradients"])
+def test_other_symbols_appear_only_where_a_source_is_quoted(page):
+    text = (BOOK / f"{page}.md").read_text()
+    prose = "\n".join(part for i, part in enumerate(text.split("```")) if i % 2 == 0)  # outside code fences
+    for paragraph in prose.split("\n\n"):
+        for sentence in paragraph.replace("\n", " ").split(". "):
+            found = [symbol for symbol in OTHER_SYMBOLS if symbol in sentence]
+            assert not found or "{cite}" in sentence, f"{page}: {found} outside a quoted source: {sentence[:120]}"
+
+
+@pytest.mark.parametrize("page", ["evaluation.md", "errata.md"])
+def test_no_prose_line_starts_with_a_percent_sign(page):
+    # In MyST a line that starts with % is a comment: "92.94\n% of ..." would silently drop the rest of the line.
+    text = (pathlib.Path(__file__).resolve().parents[1] / "book" / page).read_text()
+    prose = "\n".join(part for index, part in enumerate(text.split("```")) if index % 2 == 0)
+    assert [line for line in prose.splitlines() if line.startswith("%")] == []
+
+
+def test_every_toc_entry_exists_and_chapters_are_myst_notebooks():
+    for entry in _toc_files():
+        assert (ROOT / f"{entry}.md").is_file(), entry
+    for chapter in ("perceptron", "xor", "gradients"):
+        text = (ROOT / "book" / f"{chapter}.md").read_text()
+        assert text.startswith("---\njupytext:") and "format_name: myst" in text and "kernelspec:" in text
+        assert "```{code-cell} ipython3" in text
+
+
+def test_chapters_show_code_from_the_package_not_copies():
+    for chapter in ROOT.glob("book/*.md"):
+        for path, obj in re.findall(r"```\{literalinclude\} (\S+)\n:pyobject: (\S+)", chapter.read_text()):
+            source = (chapter.parent / path).resolve()
+            assert source.is_relative_to(ROOT / "code") and source.is_file(), path
+            text = source.read_text()
+            for depth, part in enumerate(obj.split(".")):  # e.g. SigmoidMLP.__init__: a class, then its method
+                assert re.search(rf"^{'    ' * depth}(def|class) {re.escape(part)}\b", text, re.M), f"{obj} not in {path}"
+
+
+def test_no_committed_notebook_outputs():
+    # The only notebooks in git are the chapter notebooks in book/ (for Colab and Binder), without outputs.
+    tracked = subprocess.run(["git", "ls-files", "*.ipynb"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    assert all(path.startswith("book/") for path in tracked), tracked
+    for path in tracked:
+        cells = json.loads((ROOT / path).read_text())["cells"]
+        assert all(cell.get("outputs", []) == [] and cell.get("execution_count") is None for cell in cells), path
+
+
+def test_errata_page_names_tests_and_sections_that_exist():
+    text = (ROOT / "book" / "errata.md").read_text()
+    tests = re.findall(r"`tests/(test_\w+)\.py::(\w+)`", text)
+    assert len(tests) >= 10
+    for module, name in tests:
+        assert re.search(rf"^def {name}\(", (ROOT / "tests" / f"{module}.py").read_text(), re.M), f"{module}::{name}"
+    for chapter, section in re.findall(r"In \{doc\}`(\w+)`, section \"([^\"]+)\"", text):
+        headings = re.findall(r"^#+ (.+)$", (ROOT / "book" / f"{chapter}.md").read_text(), re.M)
+        assert section in headings, f"{chapter} has no section {section!r}"
+
+
+def test_command_reference_has_a_section_for_every_command():
+    """book/commands.md's reference is generated from the parsers: every (sub)command gets its own section."""
+    sys.path.insert(0, str(ROOT / "book" / "_ext"))
+    try:
+        import cli_reference
+    finally:
+        sys.path.remove(str(ROOT / "book" / "_ext"))
+    from mlpkit import cli
+
+    names = [name for name, _ in cli_reference._commands(cli.build_parser(), "mlpkit")]
+    assert {"mlpkit train", "mlpkit grade", "mlpkit exercises check", "mlpkit study"} <= set(names)
+    page = ROOT / "_build" / "html" / "book" / "commands.html"
+    if not page.is_file():
+        pytest.skip("the book is not built (run `make book` first)")
+    html = page.read_text()
+    for name in names:
+        assert f'id="cli-{name.replace(" ", "-")}"' in html, f"no section for {name} in the built reference"
+    for option in ("--shard", "--lms-export", "--time-limit"):  # options of three different commands
+        assert option in html
