@@ -16,6 +16,7 @@ returns a tensor of the same shape and dtype.
 import tensorflow as tf
 
 
+# Shown in book/perceptron.md (literalinclude): lines of at most 88 characters fit its code box.
 def step(z):
     """Vectorised step: ``1`` where ``z > 0``, else ``0``, in ``z``'s dtype."""
     z = tf.convert_to_tensor(z)

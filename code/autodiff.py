@@ -34,6 +34,7 @@ def _as_value(operand, op):
     raise TypeError(f"Value {op} expects a Value, int or float operand; got {type(operand).__name__}")
 
 
+# Shown in book/gradients.md (literalinclude): lines of at most 88 characters fit its code box.
 class Value:
     """A scalar, the gradient of the output with respect to it, and the operation that made it."""
 
@@ -118,6 +119,7 @@ class Value:
                 parent.grad += local * node.grad  # the chain rule along one edge
 
 
+# Shown in book/gradients.md (literalinclude): lines of at most 88 characters fit its code box.
 def topological_order(root):
     """Every node ``root`` depends on, once each, every node after all of its parents; ``root`` last.
 

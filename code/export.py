@@ -64,6 +64,7 @@ def _checked_pixels(images):
         return tf.cond(valid, lambda: tf.identity(pixels), lambda: tf.zeros([1, 28, 28]))
 
 
+# Shown in book/training.md (literalinclude): lines of at most 88 characters fit its code box.
 class ExportModule(tf.Module):
     """Input checks + preprocessing + model + argmax, traced for every dtype it knows (see the module docstring)."""
 

@@ -152,6 +152,7 @@ def mlp_loss(params, x, t):
     return mse(forward(params, x)[-1], t)
 
 
+# Shown in book/gradients.md (literalinclude): lines of at most 88 characters fit its code box.
 def backprop(params, x, t):
     """Hand-derived gradients of ``mlp_loss`` for every parameter, in ``params`` order.
 

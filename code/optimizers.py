@@ -81,6 +81,7 @@ class SGD(Optimizer):
         return w - lr * g
 
 
+# Shown in book/modern.md (literalinclude): lines of at most 88 characters fit its code box.
 class Momentum(Optimizer):
     """A velocity ``m = mu m - lr g``, then ``w + m``: ``keras.optimizers.SGD(lr, momentum=mu)``.
 
@@ -186,6 +187,7 @@ def piecewise_constant(step, boundaries, values):
     return np.asarray(values, dtype=np.float64)[np.searchsorted(boundaries, step, side="left")]
 
 
+# Shown in book/modern.md (literalinclude): lines of at most 88 characters fit its code box.
 def cosine_decay(step, initial, decay_steps, alpha=0.0):
     """``initial ((1 - alpha) (1 + cos(pi s / decay_steps)) / 2 + alpha)``, ``s = min(step, decay_steps)``:
     ``CosineDecay(initial, decay_steps, alpha)``. From ``initial`` down to ``alpha * initial``, flat after."""

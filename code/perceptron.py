@@ -38,6 +38,7 @@ GATE_WEIGHTS = {
 }
 
 
+# Shown in book/perceptron.md (literalinclude): lines of at most 88 characters fit its code box.
 class Perceptron(tf.Module):
     """A layer of ``units`` perceptrons: ``activation(x @ weights + bias)``.
 
@@ -140,6 +141,7 @@ threshold 0, so rounding in the solver cannot flip an output.)
     return result.x[:-1].reshape(-1, 1), float(result.x[-1])
 
 
+# Shown in book/perceptron.md (literalinclude): lines of at most 88 characters fit its code box.
 def perceptron_update(w, b, x, t, lr=1.0):
     """One step of the perceptron rule on one example: the new ``(w, b)`` and the output ``y`` it corrected.
 
@@ -157,6 +159,7 @@ def perceptron_update(w, b, x, t, lr=1.0):
     return w + lr * (t - y) * x, b + lr * (t - y), y
 
 
+# Shown in book/perceptron.md (literalinclude): lines of at most 88 characters fit its code box.
 def learn_perceptron(targets, inputs=LOGIC_INPUTS, lr=1.0, epochs=50, seed=0):
     """Rosenblatt's perceptron learning rule on a truth table.
 

@@ -47,6 +47,7 @@ def l2_penalty(variables, lam):
     return lam / 2 * tf.add_n([tf.reduce_sum(tf.square(v)) for v in variables if is_weight_matrix(v)])
 
 
+# Shown in book/deep.md (literalinclude): lines of at most 88 characters fit its code box.
 def l2_penalty_gradient(variables, lam):
     """``d penalty / d v`` for each of ``variables``: ``lam * W_l`` for a weight matrix, zeros for a bias."""
     lam = _check_strength("lam", lam)
@@ -60,6 +61,7 @@ def keras_l2(lam):
 
 # -- decoupled weight decay -------------------------------------------------------------------
 
+# Shown in book/deep.md (literalinclude): lines of at most 88 characters fit its code box.
 class AdamW(modern.Adam):
     """Adam with decoupled weight decay (Loshchilov and Hutter), in Keras's formulation.
 

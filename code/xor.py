@@ -21,6 +21,7 @@ XOR_WEIGHTS = {
 }
 
 
+# Shown in book/xor.md (literalinclude): lines of at most 88 characters fit its code box.
 class MLP(tf.Module):
     """A stack of ``Perceptron`` layers applied in order."""
 

@@ -1,6 +1,7 @@
 """The book's sources read as text: the table of contents, notation, errata, code shown from the package."""
 
 import argparse
+import ast
 import json
 import pathlib
 import re
@@ -134,3 +135,39 @@ def test_command_reference_has_a_section_for_every_command():
         assert f'id="cli-{name.replace(" ", "-")}"' in html, f"no section for {name} in the built reference"
     for option in ("--shard", "--lms-export", "--time-limit"):  # options of three different commands
         assert option in html
+
+
+def _shown_objects():
+    """``{(source file, dotted name): page}`` for every object a chapter shows with ``literalinclude``."""
+    shown = {}
+    for page in sorted(BOOK.glob("*.md")):
+        for path, obj in re.findall(r"```\{literalinclude\} (\S+)\n:pyobject: (\S+)", page.read_text()):
+            shown[((page.parent / path).resolve(), obj)] = page.name
+    return shown
+
+
+def _defined(tree, dotted):
+    node = tree
+    for part in dotted.split("."):
+        node = next(n for n in ast.iter_child_nodes(node) if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == part)
+    return node
+
+
+def test_every_object_a_page_shows_says_so_where_it_is_defined():
+    """A change to code a chapter shows is made knowing a page shows it: the line above it says which."""
+    shown = _shown_objects()
+    assert len(shown) >= 20
+    for (source, obj), page in shown.items():
+        lines = source.read_text().splitlines()
+        node = _defined(ast.parse("\n".join(lines)), obj)
+        start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+        assert lines[start - 2].strip().startswith(f"# Shown in book/{page}"), f"{source.name}: {obj} lacks its comment"
+    marked = set()
+    for source in (ROOT / "code").rglob("*.py"):
+        lines = source.read_text().splitlines()
+        for number, line in enumerate(lines):
+            found = re.match(r"\s*# Shown in book/(\S+) \(literalinclude\)", line)
+            if found:
+                name = re.match(r"\s*(?:def|class) (\w+)", lines[number + 1]).group(1)
+                marked.add((source.resolve(), name, found.group(1)))
+    assert marked == {(source, obj.split(".")[-1], page) for (source, obj), page in shown.items()}
