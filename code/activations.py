@@ -16,7 +16,7 @@ returns a tensor of the same shape and dtype.
 import tensorflow as tf
 
 
-# Shown in book/perceptron.md (literalinclude): lines of at most 88 characters fit its code box.
+# Shown in book/perceptron.md (literalinclude).
 def step(z):
     """Vectorised step: ``1`` where ``z > 0``, else ``0``, in ``z``'s dtype."""
     z = tf.convert_to_tensor(z)
@@ -31,7 +31,8 @@ def _step_scalar(value):
 
 
 def step_map_fn(z):
-    """The step applied element by element with ``tf.map_fn``; same result as ``step``."""
+    """The step applied element by element with ``tf.map_fn``; same result as
+    ``step``."""
     z = tf.convert_to_tensor(z)
     flat = tf.reshape(z, [-1])
     mapped = tf.map_fn(_step_scalar, flat)

@@ -116,7 +116,7 @@ def activation_slope(model, z, a):
     return tf.cast(z > 0, z.dtype)
 
 
-# Shown in book/deep.md (literalinclude): lines of at most 88 characters fit its code box.
+# Shown in book/deep.md (literalinclude).
 def deltas(model, x, t):
     """``[delta_1, ..., delta_L]``, ``delta_l = dC/dz_l`` ``(B, n_l)``, by the backward recursion, for chapter 4's cost.
 

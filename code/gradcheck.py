@@ -40,16 +40,20 @@ class GradientMismatchError(AssertionError):
 
 @dataclass
 class GradientReport:
-    """Worst scaled error per variable and reference; all below 1 means the check passed."""
+    """Worst scaled error per variable and reference; all below 1 means the check
+    passed."""
 
     names: list
-    errors: dict = field(default_factory=dict)  # reference -> [max |a-b| / (atol + rtol|b|) per variable]
+    # reference -> [max |a-b| / (atol + rtol|b|) per variable]
+    errors: dict = field(default_factory=dict)
 
     def __str__(self):
         lines = []
         for reference, values in self.errors.items():
             worst = ", ".join(f"{n}: {v:.2g}" for n, v in zip(self.names, values))
-            lines.append(f"hand-derived vs {reference}: worst error / tolerance = {worst}")
+            lines.append(
+                f"hand-derived vs {reference}: worst error / tolerance = {worst}"
+            )
         return "\n".join(lines)
 
 
@@ -67,7 +71,8 @@ FD_STEP = 1e-3
 
 
 def finite_difference_noise(loss_fn, params, eps=FD_STEP):
-    """Ten times the round-off uncertainty ``ε|C| / h`` of a float64 difference quotient."""
+    """Ten times the round-off uncertainty ``ε|C| / h`` of a float64 difference
+    quotient."""
     loss = float(loss_fn([tf.constant(np.array(p, dtype=np.float64)) for p in params]))
     return 10.0 * np.finfo(np.float64).eps * abs(loss) / eps
 
@@ -95,47 +100,70 @@ def finite_difference_gradients(loss_fn, params, eps=FD_STEP):
                 value[index] = original + offset * eps
                 shifted.append(loss_at(values))
             value[index] = original
-            grad[index] = (-shifted[0] + 8 * shifted[1] - 8 * shifted[2] + shifted[3]) / (12 * eps)
+            grad[index] = (
+                -shifted[0] + 8 * shifted[1] - 8 * shifted[2] + shifted[3]
+            ) / (12 * eps)
         grads.append(grad)
     return grads
 
 
-def compare_gradients(actual, expected, names, rtol, actual_label="hand-derived", expected_label="reference", atol_floor=0.0):
-    """Raise ``GradientMismatchError`` naming the worst element if any variable disagrees.
+def compare_gradients(
+    actual,
+    expected,
+    names,
+    rtol,
+    actual_label="hand-derived",
+    expected_label="reference",
+    atol_floor=0.0,
+):
+    """Raise ``GradientMismatchError`` naming the worst element if any variable
+    disagrees.
 
     Returns the worst ``|a - b| / tolerance`` per variable (below 1 passes).
     ``atol_floor`` is the smallest absolute tolerance, for references with a
     noise floor of their own.
     """
     if len(actual) != len(expected) or len(actual) != len(names):
-        raise ValueError(f"got {len(actual)} {actual_label} and {len(expected)} {expected_label} gradients for {len(names)} names")
+        raise ValueError(
+            f"got {len(actual)} {actual_label} and {len(expected)} {expected_label} "
+            f"gradients for {len(names)} names"
+        )
     ratios = []
     for name, a, b in zip(names, actual, expected):
         a = np.asarray(a, dtype=np.float64)
         b = np.asarray(b, dtype=np.float64)
         if a.shape != b.shape:
             raise GradientMismatchError(
-                f"gradient of {name!r}: {actual_label} has shape {a.shape}, {expected_label} has shape {b.shape}"
+                f"gradient of {name!r}: {actual_label} has shape {a.shape}, "
+                f"{expected_label} has shape {b.shape}"
             )
         scale = float(np.max(np.abs(b[np.isfinite(b)]), initial=0.0))
         atol = max(rtol * scale, atol_floor, np.finfo(np.float64).tiny)
         tolerance = atol + rtol * np.abs(b)
         finite = np.isfinite(a) & np.isfinite(b)
-        ratio = np.where(finite, np.abs(a - b) / np.where(finite, tolerance, 1.0), np.inf)  # NaN or inf on either side fails
+        # NaN or inf on either side fails
+        ratio = np.where(
+            finite, np.abs(a - b) / np.where(finite, tolerance, 1.0), np.inf
+        )
         worst = np.unravel_index(np.argmax(ratio), a.shape) if a.ndim else ()
         if ratio[worst] > 1.0:
             raise GradientMismatchError(
                 f"gradient of {name!r} disagrees at element {[int(i) for i in worst]}: "
-                f"{actual_label} = {float(a[worst])!r}, {expected_label} = {float(b[worst])!r} "
+                f"{actual_label} = {float(a[worst])!r}, {expected_label} = "
+                f"{float(b[worst])!r} "
                 f"(|difference| = {abs(a[worst] - b[worst]):.3g}, "
-                f"allowed {tolerance[worst]:.3g} = atol {atol:.3g} + rtol {rtol:g} x |{expected_label}|)"
+                f"allowed {tolerance[worst]:.3g} = atol {atol:.3g} + rtol {rtol:g} x "
+                f"|{expected_label}|)"
             )
         ratios.append(float(np.max(ratio, initial=0.0)))
     return ratios
 
 
-def gradient_check(loss_fn, params, hand_grads, names=None, rtol=None, finite_differences=True):
-    """Check hand-derived gradients against the tape and (optionally) finite differences.
+def gradient_check(
+    loss_fn, params, hand_grads, names=None, rtol=None, finite_differences=True
+):
+    """Check hand-derived gradients against the tape and (optionally) finite
+    differences.
 
     ``rtol`` overrides the defaults in ``RTOL`` for both comparisons.
     Returns a ``GradientReport``; raises ``GradientMismatchError`` on the first
@@ -144,11 +172,17 @@ def gradient_check(loss_fn, params, hand_grads, names=None, rtol=None, finite_di
     params = [tf.convert_to_tensor(p) for p in params]
     dtype = params[0].dtype
     if dtype not in (tf.float32, tf.float64):
-        raise ValueError(f"gradient_check supports float32 and float64 parameters; got {dtype.name}")
-    names = list(names) if names is not None else [f"param{i}" for i in range(len(params))]
+        raise ValueError(
+            f"gradient_check supports float32 and float64 parameters; got {dtype.name}"
+        )
+    names = (
+        list(names) if names is not None else [f"param{i}" for i in range(len(params))]
+    )
     hand = [np.asarray(g) for g in hand_grads]
     report = GradientReport(names=names)
-    references = {"tf.GradientTape": ("tape", lambda: tape_gradients(loss_fn, params), 0.0)}
+    references = {
+        "tf.GradientTape": ("tape", lambda: tape_gradients(loss_fn, params), 0.0)
+    }
     if finite_differences:
         references["finite differences"] = (
             "finite differences",
@@ -157,5 +191,7 @@ def gradient_check(loss_fn, params, hand_grads, names=None, rtol=None, finite_di
         )
     for label, (kind, compute, floor) in references.items():
         tol = rtol if rtol is not None else RTOL[kind][dtype]
-        report.errors[label] = compare_gradients(hand, compute(), names, tol, "hand-derived", label, atol_floor=floor)
+        report.errors[label] = compare_gradients(
+            hand, compute(), names, tol, "hand-derived", label, atol_floor=floor
+        )
     return report

@@ -51,14 +51,21 @@ def one_weight_descent(x=2.0, w=0.8, t=1.0, lr=1.0, steps=5, dtype=tf.float64):
         tape_grad = tape.gradient(cost, w_var)
         hand_grad = one_weight_grad(x, w_var, t)
         rows.append(
-            {"w": float(w_var), "y": float(y), "cost": float(cost), "hand dC/dw": float(hand_grad), "tape dC/dw": float(tape_grad)}
+            {
+                "w": float(w_var),
+                "y": float(y),
+                "cost": float(cost),
+                "hand dC/dw": float(hand_grad),
+                "tape dC/dw": float(tape_grad),
+            }
         )
         w_var.assign_sub(lr * hand_grad)
     return rows
 
 
 def one_weight_closed_form(k, x=2.0, w0=0.8, t=1.0, lr=0.1):
-    """The weight after ``k`` updates, from ``w_{k+1} - w* = (1 - 2 lr x^2)(w_k - w*)``, ``w* = t / x``."""
+    """The weight after ``k`` updates, from ``w_{k+1} - w* = (1 - 2 lr x^2)(w_k - w*)``,
+    ``w* = t / x``."""
     w_star = t / x
     return w_star + (w0 - w_star) * (1.0 - 2.0 * lr * x * x) ** k
 
@@ -75,7 +82,8 @@ def chain_grads(x, w1, w2, t):
 
 
 def chain_descent(x=2.0, w1=0.8, w2=3.0, t=1.0, lr=0.01, steps=25, dtype=tf.float32):
-    """``steps`` updates of both chain weights; one row per state, hand and tape partials side by side.
+    """``steps`` updates of both chain weights; one row per state, hand and tape
+    partials side by side.
 
     Both partials are taken at the same weights, then both weights move.
     """
@@ -122,17 +130,21 @@ def sigmoid_neuron_grads(x, w, b, t):
 
 
 def init_params(layer_sizes, seed=0, dtype=tf.float32, scale=1.0):
-    """Weights and biases uniform in ``(-scale, scale)``: ``[W_1, b_1, ..., W_L, b_L]`` as ``tf.Variable``."""
+    """Weights and biases uniform in ``(-scale, scale)``: ``[W_1, b_1, ..., W_L, b_L]``
+    as ``tf.Variable``."""
     rng = np.random.default_rng(seed)
     params = []
     for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:]):
-        params.append(tf.Variable(rng.uniform(-scale, scale, (n_in, n_out)), dtype=dtype))
+        params.append(
+            tf.Variable(rng.uniform(-scale, scale, (n_in, n_out)), dtype=dtype)
+        )
         params.append(tf.Variable(rng.uniform(-scale, scale, (n_out,)), dtype=dtype))
     return params
 
 
 def forward(params, x):
-    """All activations ``[a_0 = x, a_1, ..., a_L]`` of the sigmoid MLP ``params = [W_1, b_1, ...]``.
+    """All activations ``[a_0 = x, a_1, ..., a_L]`` of the sigmoid MLP ``params = [W_1,
+    b_1, ...]``.
 
     ``x`` is a batch ``(B, n_0)``; ``a_l = σ(a_{l-1} @ W_l + b_l)`` is ``(B, n_l)``.
     """
@@ -152,7 +164,7 @@ def mlp_loss(params, x, t):
     return mse(forward(params, x)[-1], t)
 
 
-# Shown in book/gradients.md (literalinclude): lines of at most 88 characters fit its code box.
+# Shown in book/gradients.md (literalinclude).
 def backprop(params, x, t):
     """Hand-derived gradients of ``mlp_loss`` for every parameter, in ``params`` order.
 
@@ -173,7 +185,8 @@ def backprop(params, x, t):
     grads = [None] * len(params)
     for layer in reversed(range(len(params) // 2)):
         weights = params[2 * layer]  # (n_{l-1}, n_l)
-        a_out, a_in = activations[layer + 1], activations[layer]  # (B, n_l), (B, n_{l-1})
+        # (B, n_l), (B, n_{l-1})
+        a_out, a_in = activations[layer + 1], activations[layer]
         d_cost__d_z = d_cost__d_a * a_out * (1.0 - a_out)  # δ_l, (B, n_l)
         grads[2 * layer] = tf.transpose(a_in) @ d_cost__d_z  # (n_{l-1}, n_l)
         grads[2 * layer + 1] = tf.reduce_sum(d_cost__d_z, axis=0)  # (n_l,)

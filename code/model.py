@@ -50,7 +50,7 @@ class WeightsMixin:
 class SigmoidMLP(WeightsMixin, tf.Module):
     """Sigmoid MLP with variables ``W1, b1, ..., WL, bL``; ``W_l`` is ``(n_{l-1}, n_l)``."""
 
-    # Shown in book/training.md (literalinclude): lines of at most 88 characters fit its code box.
+    # Shown in book/training.md (literalinclude).
     def __init__(self, layer_sizes=(784, 15, 10), init="uniform", seed=0, name=None):
         super().__init__(name=name)
         self.layer_sizes = check_layer_sizes(layer_sizes)

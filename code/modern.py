@@ -81,7 +81,7 @@ def cross_entropy(logits, labels):
     return tf.reduce_mean(-tf.reduce_sum(tf.cast(labels, logits.dtype) * log_softmax(logits), axis=-1))
 
 
-# Shown in book/modern.md (literalinclude): lines of at most 88 characters fit its code box.
+# Shown in book/modern.md (literalinclude).
 def cross_entropy_gradient(logits, labels):
     """``dC/dz_L = (softmax(z_L) - t) / B`` for ``C = cross_entropy(logits, labels)``: shape ``(B, classes)``.
 
@@ -94,7 +94,7 @@ def cross_entropy_gradient(logits, labels):
     return (softmax(logits) - tf.cast(labels, logits.dtype)) / batch
 
 
-# Shown in book/modern.md (literalinclude): lines of at most 88 characters fit its code box.
+# Shown in book/modern.md (literalinclude).
 def sigmoid_mse_gradient(z, targets):
     """``dC/dz_L = 2 (y - t) sigma'(z_L) / (B n_L)`` for ``y = sigmoid(z_L)`` and ``C = mean((y - t)^2)``
     over all ``B n_L`` entries (``loss_function("mse")``): shape ``(B, n_L)``. With ``sigma'(z) =
@@ -112,7 +112,7 @@ def naive_cross_entropy(logits, labels):
     return tf.reduce_mean(-tf.math.log(picked))
 
 
-# Shown in book/modern.md (literalinclude): lines of at most 88 characters fit its code box.
+# Shown in book/modern.md (literalinclude).
 class Dense(tf.Module):
     """``activation(x @ w + b)``; the input size is read from the first batch it sees (then fixed).
 
@@ -256,7 +256,7 @@ class RMSProp(Optimizer):
         v.assign_sub(self.lr * g / tf.sqrt(s + self.epsilon))
 
 
-# Shown in book/modern.md (literalinclude): lines of at most 88 characters fit its code box.
+# Shown in book/modern.md (literalinclude).
 class Adam(Optimizer):
     """Adam (Kingma and Ba, 2015) with bias correction, in Keras's efficient form.
 

@@ -18,7 +18,9 @@ import tensorflow as tf
 from mlpkit.activations import step
 
 #: The four points of the input square, one per row: (0,0), (0,1), (1,0), (1,1).
-LOGIC_INPUTS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], dtype=np.float32)
+LOGIC_INPUTS = np.array(
+    [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], dtype=np.float32
+)
 
 #: Truth tables over ``LOGIC_INPUTS``, in the same row order.
 TRUTH_TABLES = {
@@ -38,7 +40,7 @@ GATE_WEIGHTS = {
 }
 
 
-# Shown in book/perceptron.md (literalinclude): lines of at most 88 characters fit its code box.
+# Shown in book/perceptron.md (literalinclude).
 class Perceptron(tf.Module):
     """A layer of ``units`` perceptrons: ``activation(x @ weights + bias)``.
 
@@ -53,14 +55,17 @@ class Perceptron(tf.Module):
         weights = tf.convert_to_tensor(weights, tf.float32)
         if weights.shape.rank != 2:
             raise ValueError(
-                f"weights must have shape (inputs, units), e.g. [[1.0], [1.0]]; got shape {tuple(weights.shape)}"
+                "weights must have shape (inputs, units), e.g. [[1.0], [1.0]]; got "
+                f"shape {tuple(weights.shape)}"
             )
         units = weights.shape[1]
         bias = tf.reshape(tf.convert_to_tensor(bias, tf.float32), [-1])
         if bias.shape[0] == 1 and units != 1:
             bias = tf.fill([units], bias[0])
         if bias.shape[0] != units:
-            raise ValueError(f"bias must have {units} entries (one per unit); got {bias.shape[0]}")
+            raise ValueError(
+                f"bias must have {units} entries (one per unit); got {bias.shape[0]}"
+            )
         self.weights = tf.Variable(weights, name="weights")
         self.bias = tf.Variable(bias, name="bias")
         self.activation = activation
@@ -79,13 +84,18 @@ class Perceptron(tf.Module):
         if x.shape.rank != 2 or x.shape[1] != self.n_inputs:
             hint = " Wrap a single example in a list: [x]." if x.shape.rank == 1 else ""
             raise ValueError(
-                f"{type(self).__name__} expects inputs of shape {expected}; got shape {tuple(x.shape)}.{hint}"
+                f"{type(self).__name__} expects inputs of shape {expected}; got shape "
+                f"{tuple(x.shape)}.{hint}"
             )
         z = tf.matmul(x, self.weights) + self.bias
         return z if self.activation is None else self.activation(z)
 
     def __repr__(self):
-        act = "none" if self.activation is None else getattr(self.activation, "__name__", "custom")
+        act = (
+            "none"
+            if self.activation is None
+            else getattr(self.activation, "__name__", "custom")
+        )
         return f"Perceptron({self.n_inputs} -> {self.units}, activation={act})"
 
 
@@ -94,7 +104,9 @@ def gate(name):
     try:
         weights, bias = GATE_WEIGHTS[name]
     except KeyError:
-        raise ValueError(f"unknown gate {name!r}; expected one of {sorted(GATE_WEIGHTS)}") from None
+        raise ValueError(
+            f"unknown gate {name!r}; expected one of {sorted(GATE_WEIGHTS)}"
+        ) from None
     return Perceptron(weights, bias, name=name.lower())
 
 
@@ -106,33 +118,40 @@ def truth_table(model, inputs=LOGIC_INPUTS):
 def linear_separator(targets, inputs=LOGIC_INPUTS):
     """Find ``(w, b)`` with ``step(x @ w + b) == targets``, or return ``None``.
 
-    The step perceptron outputs 1 exactly when ``x @ w + b > 0``. Because the
-    conditions are unchanged by scaling ``(w, b)`` up, the strict inequalities
-    ``x @ w + b > 0`` have a solution if and only if ``x @ w + b >= 1`` does, so
-    the question is a linear-programming feasibility problem:
+        The step perceptron outputs 1 exactly when ``x @ w + b > 0``. Because the
+        conditions are unchanged by scaling ``(w, b)`` up, the strict inequalities
+        ``x @ w + b > 0`` have a solution if and only if ``x @ w + b >= 1`` does, so
+        the question is a linear-programming feasibility problem:
 
-        x_i @ w + b >= 1   for every i with target 1
-        x_i @ w + b <= -1  for every i with target 0
+            x_i @ w + b >= 1   for every i with target 1
+            x_i @ w + b <= -1  for every i with target 0
 
-(Any separating line can be shifted and scaled to meet these margins, so
-they lose no solution; they keep every z a whole unit away from the step's
-threshold 0, so rounding in the solver cannot flip an output.)
+    (Any separating line can be shifted and scaled to meet these margins, so
+    they lose no solution; they keep every z a whole unit away from the step's
+    threshold 0, so rounding in the solver cannot flip an output.)
 
-    ``None`` means the linear program is infeasible: no weights exist at all,
-    which is a proof, not a failed search.
+        ``None`` means the linear program is infeasible: no weights exist at all,
+        which is a proof, not a failed search.
     """
     from scipy.optimize import linprog
 
     inputs = np.asarray(inputs, dtype=np.float64)
     targets = np.asarray(targets).reshape(-1)
     if inputs.ndim != 2 or targets.shape[0] != inputs.shape[0]:
-        raise ValueError(f"expected inputs (n, k) and n targets; got {inputs.shape} and {targets.shape}")
+        raise ValueError(
+            f"expected inputs (n, k) and n targets; got {inputs.shape} and "
+            f"{targets.shape}"
+        )
     rows = np.hstack([inputs, np.ones((len(inputs), 1))])  # unknowns: w_1..w_k, b
     # linprog wants A_ub @ v <= b_ub: negate the ">= 1" rows.
     sign = np.where(targets == 1, -1.0, 1.0)[:, None]
     bound = np.full(len(targets), -1.0)
     result = linprog(
-        c=np.zeros(rows.shape[1]), A_ub=sign * rows, b_ub=bound, bounds=[(None, None)] * rows.shape[1], method="highs"
+        c=np.zeros(rows.shape[1]),
+        A_ub=sign * rows,
+        b_ub=bound,
+        bounds=[(None, None)] * rows.shape[1],
+        method="highs",
     )
     if result.status == 2:  # infeasible
         return None
@@ -141,9 +160,10 @@ threshold 0, so rounding in the solver cannot flip an output.)
     return result.x[:-1].reshape(-1, 1), float(result.x[-1])
 
 
-# Shown in book/perceptron.md (literalinclude): lines of at most 88 characters fit its code box.
+# Shown in book/perceptron.md (literalinclude).
 def perceptron_update(w, b, x, t, lr=1.0):
-    """One step of the perceptron rule on one example: the new ``(w, b)`` and the output ``y`` it corrected.
+    """One step of the perceptron rule on one example: the new ``(w, b)`` and the output
+    ``y`` it corrected.
 
     ``x`` is one example, shape ``(n_0,)``; ``w`` has shape ``(n_0,)``; ``t`` is
     its target (0 or 1) and ``lr`` the learning rate η. The output before the
@@ -159,7 +179,7 @@ def perceptron_update(w, b, x, t, lr=1.0):
     return w + lr * (t - y) * x, b + lr * (t - y), y
 
 
-# Shown in book/perceptron.md (literalinclude): lines of at most 88 characters fit its code box.
+# Shown in book/perceptron.md (literalinclude).
 def learn_perceptron(targets, inputs=LOGIC_INPUTS, lr=1.0, epochs=50, seed=0):
     """Rosenblatt's perceptron learning rule on a truth table.
 

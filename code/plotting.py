@@ -12,7 +12,8 @@ from mlpkit.perceptron import LOGIC_INPUTS
 _SQUARE = (-0.25, 1.25)
 #: Counts in the confusion matrix, in points: legible at the 100 dpi the kit saves at.
 CELL_FONT_SIZE = 9
-#: Inches per class in a confusion matrix the function lays out itself, and around the matrix for the names.
+# : Inches per class in a confusion matrix the function lays out itself, and around the
+# matrix for the names.
 CELL_INCHES = 0.5
 NAME_MARGIN_INCHES = 2.0
 #: Inches per image in a grid, per line of its title, and for the title over the grid.
@@ -32,7 +33,8 @@ def _axes(ax, figsize=(4, 4)):
 
 
 def whole_number_ticks(axis):
-    """Tick ``axis`` (``ax.xaxis``) only at whole numbers: there is no epoch or update 2.5."""
+    """Tick ``axis`` (``ax.xaxis``) only at whole numbers: there is no epoch or update
+    2.5."""
     from matplotlib.ticker import MaxNLocator
 
     axis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
@@ -51,7 +53,14 @@ def plot_decision_lines(lines, targets=None, title="", ax=None):
     for index, (weights, bias, label) in enumerate(lines):
         w1, w2 = np.asarray(weights, dtype=float).reshape(-1)
         color = f"C{index}"
-        ax.contourf(grid_x, grid_y, w1 * grid_x + w2 * grid_y + bias > 0, levels=[0.5, 1.5], colors=[color], alpha=0.12)
+        ax.contourf(
+            grid_x,
+            grid_y,
+            w1 * grid_x + w2 * grid_y + bias > 0,
+            levels=[0.5, 1.5],
+            colors=[color],
+            alpha=0.12,
+        )
         if w2 != 0:
             ax.plot(xs, -(w1 * xs + bias) / w2, color=color, label=label)
         else:
@@ -61,9 +70,17 @@ def plot_decision_lines(lines, targets=None, title="", ax=None):
     targets = np.asarray(targets).reshape(-1)
     for (x1, x2), target in zip(LOGIC_INPUTS, targets):
         ax.scatter(
-            [x1], [x2], s=120, zorder=3, edgecolors="black", facecolors="black" if target else "white", linewidths=1.5
+            [x1],
+            [x2],
+            s=120,
+            zorder=3,
+            edgecolors="black",
+            facecolors="black" if target else "white",
+            linewidths=1.5,
         )
-        ax.annotate(str(int(target)), (x1, x2), textcoords="offset points", xytext=(9, 9))
+        ax.annotate(
+            str(int(target)), (x1, x2), textcoords="offset points", xytext=(9, 9)
+        )
     ax.set_xlim(*_SQUARE)
     ax.set_ylim(*_SQUARE)
     ax.set_aspect("equal")
@@ -75,11 +92,15 @@ def plot_decision_lines(lines, targets=None, title="", ax=None):
     return ax
 
 
-def plot_function_and_derivative(fn, derivative, label, z=np.linspace(-8, 8, 401), ax=None):
+def plot_function_and_derivative(
+    fn, derivative, label, z=np.linspace(-8, 8, 401), ax=None
+):
     """``fn`` and ``derivative`` over ``z`` on one axis."""
     ax = _axes(ax)
     ax.plot(z, np.asarray(fn(z)), label=label)
-    ax.plot(z, np.asarray(derivative(z)), label=f"derivative of {label}", linestyle="--")
+    ax.plot(
+        z, np.asarray(derivative(z)), label=f"derivative of {label}", linestyle="--"
+    )
     ax.axhline(0.0, color="grey", linewidth=0.5)
     ax.set_xlabel("input $z$")
     ax.set_ylabel("output")
@@ -89,7 +110,8 @@ def plot_function_and_derivative(fn, derivative, label, z=np.linspace(-8, 8, 401
 
 
 def plot_descent(rows, key="w", ax=None, title="", log=False):
-    """A quantity per gradient-descent step (``rows`` as the ``gradients`` module returns them)."""
+    """A quantity per gradient-descent step (``rows`` as the ``gradients`` module
+    returns them)."""
     ax = _axes(ax)
     values = np.array([row[key] for row in rows], dtype=float)
     steps = np.arange(len(values))
@@ -109,16 +131,30 @@ def plot_descent(rows, key="w", ax=None, title="", log=False):
 
 
 def plot_curves(epochs, ax_loss=None, ax_accuracy=None, loss_name="MSE"):
-    """Train (validation) and test loss and accuracy per epoch (``History.epochs`` rows); returns both axes."""
+    """Train (validation) and test loss and accuracy per epoch (``History.epochs``
+    rows); returns both axes."""
     if ax_loss is None or ax_accuracy is None:
         import matplotlib.pyplot as plt
 
         _, (ax_loss, ax_accuracy) = plt.subplots(1, 2, figsize=(9, 3.5))
     index = [row["epoch"] for row in epochs]
-    for split in [s for s in ("train", "validation", "test") if f"{s}_loss" in epochs[0]]:
-        ax_loss.plot(index, [row[f"{split}_loss"] for row in epochs], marker="o", label=split)
-        ax_accuracy.plot(index, [100 * row[f"{split}_accuracy"] for row in epochs], marker="o", label=split)
-    ax_loss.set_title("Mean squared error per epoch" if loss_name == "MSE" else f"{loss_name.capitalize()} per epoch")
+    for split in [
+        s for s in ("train", "validation", "test") if f"{s}_loss" in epochs[0]
+    ]:
+        ax_loss.plot(
+            index, [row[f"{split}_loss"] for row in epochs], marker="o", label=split
+        )
+        ax_accuracy.plot(
+            index,
+            [100 * row[f"{split}_accuracy"] for row in epochs],
+            marker="o",
+            label=split,
+        )
+    ax_loss.set_title(
+        "Mean squared error per epoch"
+        if loss_name == "MSE"
+        else f"{loss_name.capitalize()} per epoch"
+    )
     ax_loss.set_ylabel(loss_name)
     ax_accuracy.set_title("Accuracy per epoch")
     ax_accuracy.set_ylabel("accuracy (%)")
@@ -130,13 +166,15 @@ def plot_curves(epochs, ax_loss=None, ax_accuracy=None, loss_name="MSE"):
 
 
 def confusion_figsize(classes):
-    """Width and height in inches that give each of ``classes`` cells room for a count and leave room for names."""
+    """Width and height in inches that give each of ``classes`` cells room for a count
+    and leave room for names."""
     side = CELL_INCHES * classes + NAME_MARGIN_INCHES
     return side, side
 
 
 def plot_confusion(confusion, class_names, ax=None):
-    """The confusion matrix as a heat map with counts, true class down, predicted across.
+    """The confusion matrix as a heat map with counts, true class down, predicted
+    across.
 
     Without ``ax`` the figure is sized for the number of classes; names
     longer than two characters are slanted under the matrix.
@@ -146,13 +184,26 @@ def plot_confusion(confusion, class_names, ax=None):
     ax.imshow(confusion, cmap="Blues")
     ax.set_yticks(range(len(class_names)), class_names)
     if max(map(len, class_names)) > 2:
-        ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right", rotation_mode="anchor")
+        ax.set_xticks(
+            range(len(class_names)),
+            class_names,
+            rotation=45,
+            ha="right",
+            rotation_mode="anchor",
+        )
     else:
         ax.set_xticks(range(len(class_names)), class_names)
     threshold = confusion.max() / 2
     for (i, j), count in np.ndenumerate(confusion):
-        ax.text(j, i, str(count), ha="center", va="center", fontsize=CELL_FONT_SIZE,
-                color="white" if count > threshold else "black")
+        ax.text(
+            j,
+            i,
+            str(count),
+            ha="center",
+            va="center",
+            fontsize=CELL_FONT_SIZE,
+            color="white" if count > threshold else "black",
+        )
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title("Confusion matrix (test set)")
@@ -160,12 +211,16 @@ def plot_confusion(confusion, class_names, ax=None):
 
 
 def image_grid_figsize(rows, columns, title_lines=1):
-    """Width and height in inches of a grid of images with ``title_lines`` lines of title each."""
-    return IMAGE_INCHES * columns, (IMAGE_INCHES + TITLE_LINE_INCHES * title_lines) * rows + SUPTITLE_INCHES
+    """Width and height in inches of a grid of images with ``title_lines`` lines of
+    title each."""
+    return IMAGE_INCHES * columns, (
+        IMAGE_INCHES + TITLE_LINE_INCHES * title_lines
+    ) * rows + SUPTITLE_INCHES
 
 
 def plot_image_grid(images, titles, suptitle, columns=8, fig=None):
-    """A grid of 28x28 images with a title each (``\\n`` starts a second line); returns the figure."""
+    """A grid of 28x28 images with a title each (``\\n`` starts a second line); returns
+    the figure."""
     import matplotlib.pyplot as plt
 
     rows = max(1, -(-len(images) // columns))
@@ -187,7 +242,13 @@ def misclassified_title(true_name, predicted_name):
 
 
 def plot_misclassified(images, true, predicted, class_names, limit=24):
-    """Up to ``limit`` misclassified images, each titled with its true and predicted class; returns the figure."""
+    """Up to ``limit`` misclassified images, each titled with its true and predicted
+    class; returns the figure."""
     wrong = np.flatnonzero(np.asarray(true) != np.asarray(predicted))[:limit]
-    titles = [misclassified_title(class_names[true[i]], class_names[predicted[i]]) for i in wrong]
-    return plot_image_grid(images[wrong], titles, f"Misclassified test images ({len(wrong)} shown)")
+    titles = [
+        misclassified_title(class_names[true[i]], class_names[predicted[i]])
+        for i in wrong
+    ]
+    return plot_image_grid(
+        images[wrong], titles, f"Misclassified test images ({len(wrong)} shown)"
+    )

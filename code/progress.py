@@ -18,7 +18,8 @@ import time
 
 
 def fmt_number(value):
-    """A float as a reader wants it in a progress line: 4 significant digits, ``nan`` and ``inf`` as such."""
+    """A float as a reader wants it in a progress line: 4 significant digits, ``nan``
+    and ``inf`` as such."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, int):
@@ -29,15 +30,19 @@ def fmt_number(value):
 def _clock(seconds):
     minutes, seconds = divmod(int(round(seconds)), 60)
     hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+    return (
+        f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+    )
 
 
 class LogLines:
-    """A progress report in whole lines, for output that is not a terminal (same calls as the tqdm bar used)."""
+    """A progress report in whole lines, for output that is not a terminal (same calls
+    as the tqdm bar used)."""
 
     def __init__(self, total, desc, unit, initial=0, file=None, min_seconds=5.0):
         self.total, self.desc, self.unit = int(total), desc, unit
-        self.n = self.first = int(initial)  # a resumed run starts part-way; its pace counts from here
+        # a resumed run starts part-way; its pace counts from here
+        self.n = self.first = int(initial)
         self.file = file or sys.stderr
         self.min_seconds = min_seconds
         self.postfix = ""
@@ -51,10 +56,13 @@ class LogLines:
     def _write(self):
         elapsed = time.monotonic() - self.start
         share = f" ({self.n / self.total:.0%})" if self.total else ""
-        line = f"{self.desc}: {self.n:,}/{self.total:,} {self.unit}s{share}, {_clock(elapsed)} elapsed"
+        done = f"{self.n:,}/{self.total:,} {self.unit}s{share}"
+        line = f"{self.desc}: {done}, {_clock(elapsed)} elapsed"
         done_here = self.n - self.first
         if 0 < done_here and self.n < self.total:
-            line += f", about {_clock(elapsed / done_here * (self.total - self.n))} left"
+            line += (
+                f", about {_clock(elapsed / done_here * (self.total - self.n))} left"
+            )
         if self.postfix:
             line += f"; {self.postfix}"
         print(line, file=self.file, flush=True)
@@ -63,13 +71,18 @@ class LogLines:
     def update(self, n=1):
         self.n += n
         tenth = self._tenth()
-        if self.n >= self.total or (tenth > self.last_tenth and time.monotonic() - self.last_time >= self.min_seconds):
+        if self.n >= self.total or (
+            tenth > self.last_tenth
+            and time.monotonic() - self.last_time >= self.min_seconds
+        ):
             self.last_tenth = tenth
             if self.n <= self.total:
                 self._write()
 
     def set_postfix(self, **values):
-        self.postfix = ", ".join(f"{key}={fmt_number(value)}" for key, value in values.items())
+        self.postfix = ", ".join(
+            f"{key}={fmt_number(value)}" for key, value in values.items()
+        )
 
     def close(self):
         pass
@@ -93,7 +106,8 @@ def _notebook_with_widgets():
 
 
 def bar(total, desc, unit, initial=0, file=None):
-    """A progress bar with ``update()``, ``set_postfix()`` and ``close()``: tqdm on a terminal, whole lines elsewhere."""
+    """A progress bar with ``update()``, ``set_postfix()`` and ``close()``: tqdm on a
+    terminal, whole lines elsewhere."""
     stream = file or sys.stderr
     if _notebook_with_widgets():
         from tqdm.notebook import tqdm
@@ -102,7 +116,9 @@ def bar(total, desc, unit, initial=0, file=None):
     if _is_terminal(stream):
         from tqdm import tqdm
 
-        return _Formatted(tqdm(total=total, desc=desc, unit=unit, initial=initial, file=stream))
+        return _Formatted(
+            tqdm(total=total, desc=desc, unit=unit, initial=initial, file=stream)
+        )
     return LogLines(total, desc, unit, initial=initial, file=stream)
 
 

@@ -4,7 +4,8 @@ Importing TensorFlow on a machine without a GPU writes a burst of C++ log
 lines to the process's standard error before TensorFlow's own logging is set
 up, so ``TF_CPP_MIN_LOG_LEVEL`` cannot hold all of them back::
 
-    WARNING: All log messages before absl::InitializeLog() is called are written to STDERR
+    WARNING: All log messages before absl::InitializeLog() is called are written to
+    STDERR
     I0000 00:00:... cudart_stub.cc:31] Could not find cuda drivers on your machine, ...
     E0000 00:00:... cuda_platform.cc:52] failed call to cuInit: ...
 
@@ -27,24 +28,29 @@ import re
 import sys
 import tempfile
 
-# absl's C++ log line: level letter, MMDD, time (00:00:SECONDS before logging is set up), thread, file:line]
+# absl's C++ log line: level letter, MMDD, time (00:00:SECONDS before logging is set
+# up), thread, file:line]
 _LOG_LINE = re.compile(r"^[IWEF]\d{4} [\d:.]+\s+\d+ [\w./-]+:\d+\] ")
-# the format of TensorFlow's own C++ logging (2.16 and older): date, time: level file:line]
+# the format of TensorFlow's own C++ logging (2.16 and older): date, time: level
+# file:line]
 _TSL_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] [\w./-]+:\d+\] ")
 _NOISE = (
     _LOG_LINE,
     _TSL_LINE,
     re.compile(r"^WARNING: All log messages before absl::InitializeLog\(\) is called"),
-    re.compile(r"^To enable the following instructions: .*rebuild TensorFlow"),  # rest of a cpu_feature_guard line
+    # rest of a cpu_feature_guard line
+    re.compile(r"^To enable the following instructions: .*rebuild TensorFlow"),
 )
 
 
 def is_log_line(line):
-    """Whether ``line`` is one of TensorFlow's C++ start-up log lines (see the module docstring)."""
+    """Whether ``line`` is one of TensorFlow's C++ start-up log lines (see the module
+    docstring)."""
     return any(pattern.match(line) for pattern in _NOISE)
 
 
-# What else must never reach a reader: Keras's download chatter and TensorFlow's Python log records.
+# What else must never reach a reader: Keras's download chatter and TensorFlow's Python
+# log records.
 _LEAKS = (
     re.compile(r"^Downloading data from "),
     re.compile(r"^(INFO|WARNING|ERROR):(tensorflow|absl):"),
@@ -52,18 +58,26 @@ _LEAKS = (
 
 
 def leaked_lines(text):
-    """The lines of ``text`` (a page, a notebook output, a command's output) that no reader should see."""
-    return [line for line in text.splitlines() if is_log_line(line.strip()) or any(p.match(line.strip()) for p in _LEAKS)]
+    """The lines of ``text`` (a page, a notebook output, a command's output) that no
+    reader should see."""
+    return [
+        line
+        for line in text.splitlines()
+        if is_log_line(line.strip()) or any(p.match(line.strip()) for p in _LEAKS)
+    ]
 
 
 def without_log_lines(text):
     """``text`` without TensorFlow's start-up log lines and blank lines."""
-    return "\n".join(line for line in text.splitlines() if line.strip() and not is_log_line(line))
+    return "\n".join(
+        line for line in text.splitlines() if line.strip() and not is_log_line(line)
+    )
 
 
 @contextlib.contextmanager
 def _stderr_to(handle):
-    """Point file descriptor 2 (what C++ code writes to) at ``handle`` while the block runs."""
+    """Point file descriptor 2 (what C++ code writes to) at ``handle`` while the block
+    runs."""
     sys.stderr.flush()
     saved = os.dup(2)
     os.dup2(handle.fileno(), 2)
@@ -76,7 +90,8 @@ def _stderr_to(handle):
 
 
 def import_tensorflow(compile_xla=True):
-    """Import TensorFlow and initialise its devices without its start-up log lines; return the module.
+    """Import TensorFlow and initialise its devices without its start-up log lines;
+    return the module.
 
     With ``compile_xla`` it also compiles a one-line function with XLA, since
     TensorFlow before 2.21 logs XLA's start ("XLA service ... initialized",
@@ -88,19 +103,24 @@ def import_tensorflow(compile_xla=True):
     error message, say) are written to ``sys.stderr`` afterwards. Safe to call
     more than once: once TensorFlow is imported it only returns the module.
     """
-    if "tensorflow" in sys.modules:  # imported already: too late to hide its start-up lines
+    # imported already: too late to hide its start-up lines
+    if "tensorflow" in sys.modules:
         tf = sys.modules["tensorflow"]
         tf.get_logger().setLevel(logging.ERROR)
         return tf
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # INFO and WARNING lines after start-up
+    # INFO and WARNING lines after start-up
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with tempfile.TemporaryFile(mode="w+b") as captured:
         try:
             with _stderr_to(captured):
                 import tensorflow as tf
 
-                tf.config.list_physical_devices()  # the CUDA probe logs here, not at import
+                # the CUDA probe logs here, not at import
+                tf.config.list_physical_devices()
                 if compile_xla:
-                    tf.function(lambda v: v + 1.0, jit_compile=True, autograph=False)(tf.zeros([1]))
+                    tf.function(lambda v: v + 1.0, jit_compile=True, autograph=False)(
+                        tf.zeros([1])
+                    )
         finally:  # also when the import fails: what it said about why is passed on
             captured.seek(0)
             kept = without_log_lines(captured.read().decode("utf-8", errors="replace"))
@@ -112,7 +132,8 @@ def import_tensorflow(compile_xla=True):
 
 @contextlib.contextmanager
 def errors_only():
-    """TensorFlow's Python logger says only errors in the block (its level is restored after).
+    """TensorFlow's Python logger says only errors in the block (its level is restored
+    after).
 
     For code that retraces by design (a fresh ``tf.function`` per trainer, Keras's
     predict function per split size), where the "retracing" warning would only
@@ -138,7 +159,8 @@ class _Collect(logging.Handler):
 
 @contextlib.contextmanager
 def tensorflow_warnings():
-    """Collect the warnings TensorFlow's Python logger emits in the block; yields the list of messages.
+    """Collect the warnings TensorFlow's Python logger emits in the block; yields the
+    list of messages.
 
     The messages are not printed: the caller shows the ones it teaches.
     """

@@ -179,7 +179,7 @@ def config_key(config):
     return f"{layers}_lr{config['lr']!r}_e{config['epochs']}_b{config['batch_size']}_{config['init']}"
 
 
-# Shown in book/evaluation.md (literalinclude): lines of at most 88 characters fit its code box.
+# Shown in book/evaluation.md (literalinclude).
 def make_folds(labels, k, seed):
     """Stratified k-fold ``(train_index, validation_index)`` pairs over ``labels``."""
     from sklearn.model_selection import StratifiedKFold

@@ -134,7 +134,7 @@ def evaluate(model, x, y_onehot, loss=None, chunk=10_000):
     return Evaluation(mean_loss, float(np.mean(predictions == labels)), predictions, saturated / size)
 
 
-# Shown in book/training.md (literalinclude): lines of at most 88 characters fit its code box.
+# Shown in book/training.md (literalinclude).
 def make_step(model, lr):
     """One step of gradient descent on a batch: ``step(x_batch, y_batch) -> loss``.
 
@@ -153,7 +153,7 @@ def make_step(model, lr):
     return step
 
 
-# Shown in book/training.md (literalinclude): lines of at most 88 characters fit its code box.
+# Shown in book/training.md (literalinclude).
 def make_plain_epoch(model, lr, batch_size):
     """Chapter 4's training loop in plain Python: ``run_epoch(x, y, order) -> mean batch loss``.
 
@@ -176,7 +176,7 @@ def make_plain_epoch(model, lr, batch_size):
     return run_epoch
 
 
-# Shown in book/speed.md (literalinclude): lines of at most 88 characters fit its code box.
+# Shown in book/speed.md (literalinclude).
 def make_epoch_function(model, lr, batch_size, jit_compile=True):
     """The kit's compiled training loop: ``run_epoch(x, y, order) -> mean batch loss``.
 

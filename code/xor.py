@@ -14,14 +14,15 @@ from mlpkit.perceptron import Perceptron
 
 #: Hand-picked XOR weights; inputs are row vectors, so ``w1`` is (inputs, hidden).
 XOR_WEIGHTS = {
-    "w1": [[2.0, -2.0], [2.0, -2.0]],  # (2, 2): column 0 -> h1 (OR), column 1 -> h2 (NAND)
+    # (2, 2): column 0 -> h1 (OR), column 1 -> h2 (NAND)
+    "w1": [[2.0, -2.0], [2.0, -2.0]],
     "b1": [[-1.0, 3.0]],  # (1, 2)
     "w2": [[2.0], [2.0]],  # (2, 1): the output unit ANDs h1 and h2
     "b2": [[-3.0]],  # (1, 1)
 }
 
 
-# Shown in book/xor.md (literalinclude): lines of at most 88 characters fit its code box.
+# Shown in book/xor.md (literalinclude).
 class MLP(tf.Module):
     """A stack of ``Perceptron`` layers applied in order."""
 
@@ -46,7 +47,10 @@ class MLP(tf.Module):
 
 def xor_network(activation=step, scale=1.0):
     """The hand-weighted XOR network; ``scale`` multiplies every weight and bias."""
-    w = {key: scale * np.asarray(value, dtype=np.float32) for key, value in XOR_WEIGHTS.items()}
+    w = {
+        key: scale * np.asarray(value, dtype=np.float32)
+        for key, value in XOR_WEIGHTS.items()
+    }
     return MLP(
         [
             Perceptron(w["w1"], w["b1"], activation=activation, name="hidden"),
@@ -57,7 +61,8 @@ def xor_network(activation=step, scale=1.0):
 
 
 def separating_thresholds(scores, targets):
-    """The interval ``[low, high)`` of thresholds ``t`` for which ``scores > t`` equals ``targets``.
+    """The interval ``[low, high)`` of thresholds ``t`` for which ``scores > t`` equals
+    ``targets``.
 
     Returns ``(low, high)``: every ``t`` with ``low <= t < high`` classifies all
     examples correctly. Returns ``None`` when no threshold does, because some
@@ -79,5 +84,8 @@ def parameter_count(layer_sizes):
     """
     sizes = [int(n) for n in layer_sizes]
     if len(sizes) < 2 or min(sizes) < 1:
-        raise ValueError(f"layer sizes must be at least two positive integers, e.g. [784, 15, 10]; got {layer_sizes}")
+        raise ValueError(
+            "layer sizes must be at least two positive integers, e.g. [784, 15, 10]; "
+            f"got {layer_sizes}"
+        )
     return sum(n_in * n_out + n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
