@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from mlpkit import modern
+from mlpkit.defaults import THESIS_BATCH_SIZE, THESIS_LR
 from mlpkit.gradients import mse
 from mlpkit.training import evaluate, make_epoch_function
 
@@ -143,8 +144,8 @@ def delta_shrink(model, x, t):
     return [below / above for below, above in zip(norms[:-1], norms[1:])]
 
 
-def train_recording_gradients(model, x_train, t_train, x_probe, t_probe, x_test, t_test, epochs=3, lr=0.9, batch_size=10,
-                              seed=0, run_epoch=None):
+def train_recording_gradients(model, x_train, t_train, x_probe, t_probe, x_test, t_test, epochs=3, lr=THESIS_LR,
+                              batch_size=THESIS_BATCH_SIZE, seed=0, run_epoch=None):
     """Train ``model`` in place with chapter 4's SGD, measuring it before training and after every epoch.
 
     Returns ``{"norms": (epochs + 1, L) array, "test_accuracy": (epochs + 1,) array}``: row ``e`` holds
@@ -174,8 +175,8 @@ def train_recording_gradients(model, x_train, t_train, x_probe, t_probe, x_test,
     return {"norms": np.array(norms, dtype=np.float64), "test_accuracy": np.array(accuracy, dtype=np.float64)}
 
 
-def compare(layer_sizes, settings, seeds, x_train, t_train, x_probe, t_probe, x_test, t_test, epochs=3, lr=0.9,
-            batch_size=10):
+def compare(layer_sizes, settings, seeds, x_train, t_train, x_probe, t_probe, x_test, t_test, epochs=3, lr=THESIS_LR,
+            batch_size=THESIS_BATCH_SIZE):
     """``{(activation, init): [train_recording_gradients(...) for each seed]}`` for networks of ``layer_sizes``.
 
     Run ``seed`` of a setting starts from the weights of ``deep_network(layer_sizes, activation, init, seed)``

@@ -47,6 +47,7 @@ import time
 import numpy as np
 
 from mlpkit import lifetime
+from mlpkit.defaults import INITS, MAX_SEED, THESIS_RECIPE
 from mlpkit.progress import bar as progress_bar
 
 GRID_DIR = pathlib.Path(__file__).parent / "grids"
@@ -54,9 +55,9 @@ GRID_DIR = pathlib.Path(__file__).parent / "grids"
 # They ship inside the package, so the chapter also runs where only the
 # package is installed (Colab, a bare Jupyter).
 RESULT_DIR = pathlib.Path(__file__).parent / "results"
-DEFAULTS = {"layers": [784, 15, 10], "lr": 0.9, "epochs": 10, "batch_size": 10, "init": "uniform"}
+#: A grid key left out takes the thesis's value (``mlpkit.defaults``).
+DEFAULTS = THESIS_RECIPE
 STUDY_KEYS = {"title", "folds", "seed", "configs"}
-MAX_SEED = 2**31 - 1
 
 
 class StudyError(RuntimeError):
@@ -109,8 +110,6 @@ def _is_number(value):
 
 def _check_value(key, value):
     """Raise ``StudyError`` unless ``value`` is a valid value of the configuration key ``key``."""
-    from mlpkit.model import INITS
-
     expected = {
         "layers": ("lists of at least two positive whole numbers from 784 to 10, such as [784, 15, 10]",
                    isinstance(value, list) and all(_is_int(n) for n in value)),

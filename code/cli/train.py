@@ -30,11 +30,11 @@ import re
 import sys
 import time
 
+from mlpkit.defaults import (DATASETS, INITS, MAX_SEED, THESIS_BATCH_SIZE, THESIS_EPOCHS, THESIS_INIT, THESIS_LAYERS,
+                             THESIS_LR)
+
 DEFAULT_OUT = "runs/latest"
-DATASETS = ("mnist", "fashion_mnist")
-INITS = ("uniform", "glorot")
-LAYER_EXAMPLE = "784,15,10"
-MAX_SEED = 2**31 - 1
+LAYER_EXAMPLE = ",".join(map(str, THESIS_LAYERS))
 MAX_MEMORY_GB = 1024
 
 
@@ -237,9 +237,9 @@ def _add_train(commands):
     train = commands.add_parser("train", description="Train an MLP and write metrics.json, plots and the SavedModel into --out.",
                                 epilog=EXAMPLES["train"])
     _data_options(train)
-    train.add_argument("--layers", type=_layers, default=[784, 15, 10], help="layer sizes (default 784,15,10)")
-    train.add_argument("--init", choices=INITS, default="uniform",
-                       help="chapter 4's network only (default uniform); every other combination uses Glorot")
+    train.add_argument("--layers", type=_layers, default=list(THESIS_LAYERS), help=f"layer sizes (default {LAYER_EXAMPLE})")
+    train.add_argument("--init", choices=INITS, default=THESIS_INIT,
+                       help=f"chapter 4's network only (default {THESIS_INIT}); every other combination uses Glorot")
     train.add_argument("--activation", choices=["sigmoid", "relu", "tanh"], default="sigmoid", help="hidden layers (default sigmoid)")
     train.add_argument("--loss", choices=["mse", "cross_entropy"], default="mse",
                        help="mse on sigmoid outputs (default) or softmax cross-entropy on logits")
@@ -251,9 +251,11 @@ def _add_train(commands):
     train.add_argument("--engine", choices=["scratch", "keras"], default="scratch",
                        help="the kit's own layers and optimizers (chapters 4 and 7; default) or Keras (chapter 8)")
     train.add_argument("--lr", type=_positive_float,
-                       help="learning rate (default 0.9 for sgd, 0.1 with momentum, 0.001 for rmsprop and adam)")
-    train.add_argument("--batch-size", type=_positive_int, default=10, help="images per step (default 10)")
-    train.add_argument("--epochs", type=_positive_int, default=10, help="passes over the training set (default 10)")
+                       help=f"learning rate (default {THESIS_LR:g} for sgd, 0.1 with momentum, 0.001 for rmsprop and adam)")
+    train.add_argument("--batch-size", type=_positive_int, default=THESIS_BATCH_SIZE,
+                       help=f"images per step (default {THESIS_BATCH_SIZE})")
+    train.add_argument("--epochs", type=_positive_int, default=THESIS_EPOCHS,
+                       help=f"passes over the training set (default {THESIS_EPOCHS})")
     train.add_argument("--seed", type=_seed, default=0, help=f"weights and data order, 0 to {MAX_SEED} (default 0)")
     train.add_argument("--no-jit", action="store_true", help="compile without XLA (slower; for platforms without it; default: off)")
     train.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help=f"output folder (default {DEFAULT_OUT})")
@@ -272,8 +274,9 @@ def _add_bench(commands):
     bench = commands.add_parser("bench", description="Time one epoch of every way of running the training loop (chapter 5); "
                                             "write bench.json and bench.png.", epilog=EXAMPLES["bench"])
     _data_options(bench)
-    bench.add_argument("--layers", type=_layers, default=[784, 15, 10], help="layer sizes (default 784,15,10)")
-    bench.add_argument("--batch-size", type=_positive_int, default=10, help="images per step (default 10)")
+    bench.add_argument("--layers", type=_layers, default=list(THESIS_LAYERS), help=f"layer sizes (default {LAYER_EXAMPLE})")
+    bench.add_argument("--batch-size", type=_positive_int, default=THESIS_BATCH_SIZE,
+                       help=f"images per step (default {THESIS_BATCH_SIZE})")
     bench.add_argument("--images", type=_positive_int, default=4000, help="training images per epoch (default 4000)")
     bench.add_argument("--repeats", type=_positive_int, default=5, help="timed epochs per variant (default 5)")
     bench.add_argument("--variants", type=_names, help="comma-separated subset (default: all)")
@@ -465,7 +468,7 @@ def _train_network(net, args, x_train, y_train, x_test, y_test):
     from mlpkit import kerasnets, modern, training
 
     if _is_chapter4(args):
-        config = training.TrainConfig(lr=0.9 if args.lr is None else args.lr, batch_size=args.batch_size,
+        config = training.TrainConfig(lr=THESIS_LR if args.lr is None else args.lr, batch_size=args.batch_size,
                                       epochs=args.epochs, seed=args.seed, jit_compile=not args.no_jit)
         history = training.train(net, x_train, y_train, x_test, y_test, config=config)
         return history, {"init": args.init, "activation": "sigmoid", "loss": "mse", "optimizer": "sgd", "engine": "scratch"}
