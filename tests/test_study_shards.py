@@ -32,7 +32,7 @@ def _units(out):
 def _the_study(*extra):
     """The ``study.Study`` the command line ``GRID + extra`` describes, with its folder elsewhere."""
     args = cli.build_parser().parse_args(["study", *GRID, *extra])
-    return study.Study(cli._study_grid(args, None), "/nonexistent", images=args.images)
+    return study.Study(cli.study._study_grid(args, None), "/nonexistent", images=args.images)
 
 
 @pytest.fixture(scope="module")
