@@ -76,10 +76,10 @@ def memory_gb(text):
 
 
 def names(text):
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    if not names:
+    parts = [name.strip() for name in text.split(",") if name.strip()]
+    if not parts:
         raise argparse.ArgumentTypeError(f"expected comma-separated names; got {text!r}")
-    return names
+    return parts
 
 
 def list_of(item):
@@ -91,11 +91,11 @@ def list_of(item):
 
 
 def inits(text):
-    names = names(text)
-    unknown = [name for name in names if name not in INITS]
+    chosen = names(text)
+    unknown = [name for name in chosen if name not in INITS]
     if unknown:
         raise argparse.ArgumentTypeError(f"expected uniform, glorot or uniform,glorot; got {text!r}")
-    return names
+    return chosen
 
 
 def shard(text):
