@@ -97,9 +97,9 @@ def _print_study_report(report):
 
 def _merge_study(args, grid, out):
     """``--merge-only``: results and plots from the unit files, with no data loaded and nothing trained."""
-    from mlpkit import study
+    from mlpkit import study, study_runs
 
-    runner = study.Study(grid, out, dataset=args.dataset, data_dir=args.data_dir, images=args.images)
+    runner = study_runs.Study(grid, out, dataset=args.dataset, data_dir=args.data_dir, images=args.images)
     report = runner.merge(allow_missing=args.allow_missing)
     study.write_plots(report, out)
     partial = report.get("partial")
@@ -117,7 +117,7 @@ def run(args, parser):
     if args.allow_missing and not args.merge_only:
         common.fail(parser, "--allow-missing applies only with --merge-only")
     common.load_tensorflow()  # checking the grid imports the model module, and with it TensorFlow
-    from mlpkit import outputs, study
+    from mlpkit import outputs, study, study_runs
 
     grid = _study_grid(args, parser)
     study.check_grid(grid)
@@ -128,8 +128,8 @@ def run(args, parser):
         return
     # Resolve the data once here (a download, if any), so that the workers find them.
     loaded = common.load_data(args, ("train", "test"))
-    runner = study.Study(grid, out, dataset=args.dataset, data_dir=args.data_dir, images=args.images,
-                         data_source=loaded.source)
+    runner = study_runs.Study(grid, out, dataset=args.dataset, data_dir=args.data_dir, images=args.images,
+                              data_source=loaded.source)
     runner.check_data(loaded.y_train)
     units = f"{len(runner.units)} units ({len(runner.configs)} configurations x {runner.folds} folds)"
     if args.shard:
