@@ -26,11 +26,8 @@ import tensorflow as tf
 from mlpkit import modern
 from mlpkit.defaults import THESIS_BATCH_SIZE, THESIS_LR
 from mlpkit.gradients import mse
+from mlpkit.study import saturated_fraction  # chapter 6's measure, on this chapter's sigmoid networks too
 from mlpkit.training import evaluate, make_epoch_function
-
-#: A unit is saturated when its slope ``σ'(z_l)`` is below this (as in chapter 6).
-SATURATED_SLOPE = 0.01
-
 
 #: The four settings the chapter compares: (hidden activation, initialisation in ``modern.INITS``).
 SETTINGS = (("sigmoid", "uniform"), ("sigmoid", "glorot"), ("relu", "uniform"), ("relu", "he"))
@@ -75,16 +72,6 @@ def activation_spread(model, x):
 def sigmoid_slope(a):
     """``σ'(z) = σ(z)(1 - σ(z)) = a(1 - a)``, computed from the sigmoid's output ``a``; at most 1/4, at ``z = 0``."""
     return a * (1.0 - a)
-
-
-def saturated_fraction(model, x, slope=SATURATED_SLOPE):
-    """Per sigmoid layer ``l = 1, ..., L``, the fraction of values of ``a_l`` on ``x`` with ``σ'(z_l) < slope``.
-
-    Only for networks whose hidden layers are sigmoids (and a sigmoid output)."""
-    if check_model(model).activation != "sigmoid" or model.output != "sigmoid":
-        raise ValueError(f"saturation is measured on sigmoid layers; this network has {model.activation} hidden "
-                         f"layers and a {model.output} output")
-    return [float(tf.reduce_mean(tf.cast(sigmoid_slope(a) < slope, tf.float32))) for a in layer_outputs(model, x)[1][1:]]
 
 
 def mean_slope(model, x):
