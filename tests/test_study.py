@@ -277,3 +277,29 @@ def test_offline_rerun_with_default_options_reuses_every_unit_and_refuses_other_
     with pytest.raises(study.StudyError, match=f"{units[1].name} is not a result of this unit"):
         study_runs.Study({"lr": [0.9], "epochs": [1], "folds": 2}, out, images=300,
                          data_source=spec["data_source"]).run(workers=1, progress=False)
+
+
+def test_cross_validate_gives_in_memory_the_rows_a_study_folder_gets(offline, tmp_path):
+    # Chapter 6's live study: the same units and seeds as `mlpkit study`, with no folder written.
+    grid = {"lr": [0.9, 0.5], "epochs": [1], "folds": 2}
+    before = sorted(pathlib.Path.cwd().iterdir())
+    rows = study.cross_validate(grid, images=300)
+    assert sorted(pathlib.Path.cwd().iterdir()) == before
+    runner = study_runs.Study(grid, tmp_path / "study", images=300)
+    on_disk = runner.summary(runner.run(workers=1, progress=False))
+    assert [row["key"] for row in rows] == [row["key"] for row in on_disk]
+    for row, expected in zip(rows, on_disk):
+        assert row["accuracy_per_fold"] == pytest.approx(expected["accuracy_per_fold"])
+        assert row["per_class_total"] == expected["per_class_total"]
+
+
+def test_the_thesis_recipe_has_one_source():
+    from mlpkit import defaults, training
+    from mlpkit.model import SigmoidMLP
+
+    config = training.TrainConfig()
+    assert (config.lr, config.batch_size, config.epochs) == (0.9, 10, 10)
+    assert study.DEFAULTS == {"layers": [784, 15, 10], "lr": 0.9, "epochs": 10, "batch_size": 10, "init": "uniform"}
+    assert study.DEFAULTS is defaults.THESIS_RECIPE
+    net = SigmoidMLP()
+    assert (net.layer_sizes, net.init) == ([784, 15, 10], "uniform")
