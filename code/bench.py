@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from mlpkit import quiet
+from mlpkit.defaults import THESIS_BATCH_SIZE, THESIS_LAYERS, THESIS_LR
 from mlpkit.model import SigmoidMLP
 from mlpkit.training import make_epoch_function, make_plain_epoch, make_step
 
@@ -169,7 +170,8 @@ def _timed_epoch(trainer, x, y, order):
     return time.perf_counter() - start
 
 
-def run_benchmark(x, y, layer_sizes=(784, 15, 10), lr=0.9, batch_size=10, repeats=5, variants=None, seed=0, progress=None):
+def run_benchmark(x, y, layer_sizes=THESIS_LAYERS, lr=THESIS_LR, batch_size=THESIS_BATCH_SIZE, repeats=5, variants=None,
+                  seed=0, progress=None):
     """Time every variant; returns the ``bench.json`` dictionary.
 
     Every variant first runs one warm-up epoch (its tracing and compiling
@@ -230,7 +232,7 @@ def _time_epochs(trainers, inputs, orders, progress=None):
     return seconds
 
 
-def train_variant(name, weights, x, y, orders, layer_sizes=(784, 15, 10), lr=0.9, batch_size=10):
+def train_variant(name, weights, x, y, orders, layer_sizes=THESIS_LAYERS, lr=THESIS_LR, batch_size=THESIS_BATCH_SIZE):
     """Train variant ``name`` from ``weights`` for one epoch per order; returns the final weights."""
     trainer = _trainer(name, weights, list(layer_sizes), lr, batch_size)
     if name == "numpy":
@@ -240,7 +242,8 @@ def train_variant(name, weights, x, y, orders, layer_sizes=(784, 15, 10), lr=0.9
     return trainer.get_weights()
 
 
-def check_equivalence(x, y, layer_sizes=(784, 15, 10), lr=0.9, batch_size=10, epochs=1, seed=0, variants=None):
+def check_equivalence(x, y, layer_sizes=THESIS_LAYERS, lr=THESIS_LR, batch_size=THESIS_BATCH_SIZE, epochs=1, seed=0,
+                      variants=None):
     """Train every variant the same way; returns {name: max |weight - eager weight|} over all weights."""
     weights, orders = _start(layer_sizes, seed, len(x), epochs)
     final = {name: train_variant(name, weights, x, y, orders, layer_sizes, lr, batch_size) for name in variants or VARIANTS}

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-DATASETS = ("mnist", "fashion_mnist")
+from mlpkit.defaults import DATASETS
 
 #: SHA-256 of Keras's mnist.npz.
 NPZ_SHA256 = {"mnist.npz": "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"}

@@ -24,12 +24,10 @@ import numpy as np
 import tensorflow as tf
 
 from mlpkit import modern
+from mlpkit.defaults import THESIS_BATCH_SIZE, THESIS_LR
 from mlpkit.gradients import mse
+from mlpkit.study import saturated_fraction  # chapter 6's measure, on this chapter's sigmoid networks too
 from mlpkit.training import evaluate, make_epoch_function
-
-#: A unit is saturated when its slope ``σ'(z_l)`` is below this (as in chapter 6).
-SATURATED_SLOPE = 0.01
-
 
 #: The four settings the chapter compares: (hidden activation, initialisation in ``modern.INITS``).
 SETTINGS = (("sigmoid", "uniform"), ("sigmoid", "glorot"), ("relu", "uniform"), ("relu", "he"))
@@ -74,16 +72,6 @@ def activation_spread(model, x):
 def sigmoid_slope(a):
     """``σ'(z) = σ(z)(1 - σ(z)) = a(1 - a)``, computed from the sigmoid's output ``a``; at most 1/4, at ``z = 0``."""
     return a * (1.0 - a)
-
-
-def saturated_fraction(model, x, slope=SATURATED_SLOPE):
-    """Per sigmoid layer ``l = 1, ..., L``, the fraction of values of ``a_l`` on ``x`` with ``σ'(z_l) < slope``.
-
-    Only for networks whose hidden layers are sigmoids (and a sigmoid output)."""
-    if check_model(model).activation != "sigmoid" or model.output != "sigmoid":
-        raise ValueError(f"saturation is measured on sigmoid layers; this network has {model.activation} hidden "
-                         f"layers and a {model.output} output")
-    return [float(tf.reduce_mean(tf.cast(sigmoid_slope(a) < slope, tf.float32))) for a in layer_outputs(model, x)[1][1:]]
 
 
 def mean_slope(model, x):
@@ -144,8 +132,8 @@ def delta_shrink(model, x, t):
     return [below / above for below, above in zip(norms[:-1], norms[1:])]
 
 
-def train_recording_gradients(model, x_train, t_train, x_probe, t_probe, x_test, t_test, epochs=3, lr=0.9, batch_size=10,
-                              seed=0, run_epoch=None):
+def train_recording_gradients(model, x_train, t_train, x_probe, t_probe, x_test, t_test, epochs=3, lr=THESIS_LR,
+                              batch_size=THESIS_BATCH_SIZE, seed=0, run_epoch=None):
     """Train ``model`` in place with chapter 4's SGD, measuring it before training and after every epoch.
 
     Returns ``{"norms": (epochs + 1, L) array, "test_accuracy": (epochs + 1,) array}``: row ``e`` holds
@@ -175,8 +163,8 @@ def train_recording_gradients(model, x_train, t_train, x_probe, t_probe, x_test,
     return {"norms": np.array(norms, dtype=np.float64), "test_accuracy": np.array(accuracy, dtype=np.float64)}
 
 
-def compare(layer_sizes, settings, seeds, x_train, t_train, x_probe, t_probe, x_test, t_test, epochs=3, lr=0.9,
-            batch_size=10):
+def compare(layer_sizes, settings, seeds, x_train, t_train, x_probe, t_probe, x_test, t_test, epochs=3, lr=THESIS_LR,
+            batch_size=THESIS_BATCH_SIZE):
     """``{(activation, init): [train_recording_gradients(...) for each seed]}`` for networks of ``layer_sizes``.
 
     Run ``seed`` of a setting starts from the weights of ``deep_network(layer_sizes, activation, init, seed)``

@@ -15,9 +15,8 @@ Initialisation:
 import numpy as np
 import tensorflow as tf
 
+from mlpkit.defaults import INITS, THESIS_INIT, THESIS_LAYERS
 from mlpkit.gradients import forward, param_names
-
-INITS = ("uniform", "glorot")
 
 
 def check_layer_sizes(layer_sizes, inputs=784, outputs=10):
@@ -51,7 +50,7 @@ class SigmoidMLP(WeightsMixin, tf.Module):
     """Sigmoid MLP with variables ``W1, b1, ..., WL, bL``; ``W_l`` is ``(n_{l-1}, n_l)``."""
 
     # Shown in book/training.md (literalinclude).
-    def __init__(self, layer_sizes=(784, 15, 10), init="uniform", seed=0, name=None):
+    def __init__(self, layer_sizes=THESIS_LAYERS, init=THESIS_INIT, seed=0, name=None):
         super().__init__(name=name)
         self.layer_sizes = check_layer_sizes(layer_sizes)
         if init not in INITS:

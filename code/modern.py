@@ -17,13 +17,14 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from mlpkit.defaults import THESIS_BATCH_SIZE, THESIS_INIT, THESIS_LAYERS, THESIS_LR
 from mlpkit.model import WeightsMixin
 from mlpkit.progress import bar as progress_bar
 from mlpkit.training import History, TrainingDiverged, confusion_matrix, evaluate
 
 ACTIVATIONS = {"relu": tf.nn.relu, "sigmoid": tf.sigmoid, "tanh": tf.tanh}
 LOSSES = ("mse", "cross_entropy")
-DEFAULT_LR = {"sgd": 0.9, "momentum": 0.1, "nesterov": 0.1, "rmsprop": 0.001, "adam": 0.001}
+DEFAULT_LR = {"sgd": THESIS_LR, "momentum": 0.1, "nesterov": 0.1, "rmsprop": 0.001, "adam": 0.001}
 
 
 # -- pieces -------------------------------------------------------------------------
@@ -399,8 +400,8 @@ def train(model, x_train, y_train, x_test, y_test, loss="cross_entropy", optimiz
 #: a softmax output goes with cross-entropy). The first row is chapter 4's network; the row
 #: "batch 128" is the tutorial's recipe on a 100-unit hidden layer; the last swaps Glorot for He.
 RECIPE_STEPS = (
-    ("chapter 4", {"layer_sizes": (784, 15, 10), "activation": "sigmoid", "output": "sigmoid", "init": "uniform",
-                   "loss": "mse", "optimizer": "sgd", "lr": 0.9, "batch_size": 10}),
+    ("chapter 4", {"layer_sizes": THESIS_LAYERS, "activation": "sigmoid", "output": "sigmoid", "init": THESIS_INIT,
+                   "loss": "mse", "optimizer": "sgd", "lr": THESIS_LR, "batch_size": THESIS_BATCH_SIZE}),
     ("width 100", {"layer_sizes": (784, 100, 10)}),
     ("Glorot init", {"init": "glorot"}),
     ("softmax + cross-entropy", {"output": "logits", "loss": "cross_entropy"}),
@@ -445,7 +446,7 @@ def saturate_outputs(model, bias=10.0, favoured=0):
 SATURATED_RUNS = {"sigmoid + MSE": ("sigmoid", "mse"), "softmax + cross-entropy": ("logits", "cross_entropy")}
 
 
-def saturated_comparison(x_train, y_train, x_test, y_test, layer_sizes=(784, 30, 10), bias=10.0, lr=0.9, epochs=2,
+def saturated_comparison(x_train, y_train, x_test, y_test, layer_sizes=(784, 30, 10), bias=10.0, lr=THESIS_LR, epochs=2,
                          batch_size=20, seed=0):
     """``{name: History}``: the same sigmoid network, from the same saturated start (``saturate_outputs``),
     trained the same way (SGD, same rate, batches and order) with each output and loss of ``SATURATED_RUNS``."""

@@ -11,12 +11,19 @@ seconds, not the whole run.
 inside ``path``; only when the command finishes do they replace the files of
 the same name in ``path``. A command that fails or is interrupted leaves
 ``path`` as it was (and removes ``path`` again if it created it).
+
+For one file that other processes may be reading or writing at the same time
+(a study's unit files and ``study.json``, which the parts of a sharded study
+write into a shared folder): ``write_atomically(path, text)`` replaces it so
+that readers see the old file or the whole new one, and ``create_once(path,
+text)`` creates it whole unless it exists.
 """
 
 import contextlib
 import os
 import pathlib
 import shutil
+import socket
 import tempfile
 
 
@@ -105,3 +112,35 @@ def staged_folder(path):
         raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def temporary_name(path):
+    """A name beside ``path`` that no other process, on this machine or another, writes at the same time."""
+    path = pathlib.Path(path)
+    return path.with_name(f".{path.name}.{socket.gethostname()}.{os.getpid()}.partial")
+
+
+def write_atomically(path, text):
+    """Write ``text`` to ``path`` so that readers see the old file or the whole new one, never a part."""
+    temporary = temporary_name(path)
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+def create_once(path, text):
+    """Create ``path`` holding ``text`` unless it exists, atomically; ``True`` if this call created it."""
+    path = pathlib.Path(path)
+    temporary = temporary_name(path)
+    temporary.write_text(text)
+    try:
+        os.link(temporary, path)  # fails if path exists, even when another machine just created it
+        return True
+    except FileExistsError:
+        return False
+    except OSError:  # a file system without hard links: a narrow race between the test and the rename remains
+        if path.exists():
+            return False
+        os.replace(temporary, path)
+        return True
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import tensorflow as tf
 
+from mlpkit.defaults import THESIS_BATCH_SIZE, THESIS_EPOCHS, THESIS_LR
 from mlpkit.gradients import mse
 from mlpkit.progress import bar as progress_bar
 
@@ -47,9 +48,9 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass
 class TrainConfig:
-    lr: float = 0.9
-    batch_size: int = 10
-    epochs: int = 10
+    lr: float = THESIS_LR
+    batch_size: int = THESIS_BATCH_SIZE
+    epochs: int = THESIS_EPOCHS
     seed: int = 0
     jit_compile: bool = True
 

@@ -13,6 +13,9 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 MODULES = sorted(path.stem for path in (ROOT / "code").glob("*.py"))
+# The command line's modules (the subpackage code/cli/), as import names; __main__ runs the command.
+CLI_MODULES = sorted(f"cli.{path.stem}".removesuffix(".__init__") for path in (ROOT / "code" / "cli").glob("*.py")
+                     if path.stem != "__main__")
 
 
 def _run(code, cwd):
@@ -20,7 +23,8 @@ def _run(code, cwd):
 
 
 def test_every_chapter_module_is_found():
-    assert {"perceptron", "xor", "gradients", "data", "model", "training", "export", "bench", "cli"} <= set(MODULES)
+    assert {"perceptron", "xor", "gradients", "data", "model", "training", "export", "bench"} <= set(MODULES)
+    assert {"cli", "cli.train", "cli.study", "cli.types", "cli.common"} <= set(CLI_MODULES)
 
 
 def test_mlpkit_is_the_code_folder():
@@ -41,7 +45,7 @@ def test_import_does_no_work(tmp_path):
     # Importing every module prints nothing, writes nothing and creates no TensorFlow variables.
     code = (
         "import gc, tensorflow as tf\n"
-        + "".join(f"import mlpkit.{name}\n" for name in MODULES)
+        + "".join(f"import mlpkit.{name}\n" for name in MODULES + CLI_MODULES)
         + "print(sum(isinstance(o, tf.Variable) for o in gc.get_objects()))\n"
     )
     result = _run(code, tmp_path)
@@ -82,7 +86,7 @@ def test_package_declares_what_the_package_and_its_chapters_import():
     declared = {re.split(r"[<>=\[ ]", dep)[0].lower()
                 for dep in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]}
     imported = set()
-    for path in (ROOT / "code").glob("*.py"):
+    for path in [*(ROOT / "code").glob("*.py"), *(ROOT / "code" / "cli").glob("*.py")]:
         imported |= _top_level_imports(path.read_text())
     jupytext = pytest.importorskip("jupytext")
     for chapter in (ROOT / "book").glob("*.md"):
@@ -113,6 +117,7 @@ def test_wheel_carries_the_grids_and_published_results(tmp_path):
             assert f"mlpkit/{folder}/{path.name}" in names
     assert {f"mlpkit/{path.name}" for path in (ROOT / "code").glob("*.py")} <= names
     assert {f"mlpkit/grading/{path.name}" for path in (ROOT / "code" / "grading").glob("*.py")} <= names
+    assert {f"mlpkit/cli/{path.name}" for path in (ROOT / "code" / "cli").glob("*.py")} <= names
     assert not [name for name in names if name.startswith("exercises/") or "_checks" in name]  # the solutions stay in the repository
 
 

@@ -10,7 +10,7 @@ import types
 import numpy as np
 import pytest
 
-from mlpkit import cli, study
+from mlpkit import cli, outputs, study, study_files, study_runs
 
 # 4 configurations x 2 folds = 8 units on 300 embedded MNIST images, one epoch each: split 3 ways, 3 + 3 + 2.
 GRID = ["--no-download", "--lr", "0.9,0.5,0.1,0.05", "--epochs", "1", "--folds", "2", "--images", "300", "--workers", "1"]
@@ -30,9 +30,9 @@ def _units(out):
 
 
 def _the_study(*extra):
-    """The ``study.Study`` the command line ``GRID + extra`` describes, with its folder elsewhere."""
+    """The ``study_runs.Study`` the command line ``GRID + extra`` describes, with its folder elsewhere."""
     args = cli.build_parser().parse_args(["study", *GRID, *extra])
-    return study.Study(cli._study_grid(args, None), "/nonexistent", images=args.images)
+    return study_runs.Study(cli.study._study_grid(args, None), "/nonexistent", images=args.images)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ def test_shards_are_disjoint_balanced_and_cover_the_grid(studies):
     grid_units = list(_the_study().units)
     assert len(grid_units) == 8 and _units(studies.single) == set(grid_units)
     for index, shard in enumerate(studies.shards, 1):
-        assert shard == set(study.shard_units(grid_units, index, 3))  # each shard ran its own units, and only those
+        assert shard == set(study_runs.shard_units(grid_units, index, 3))  # each shard ran its own units, and only those
     assert [len(shard) for shard in studies.shards] == [3, 3, 2]
     assert set().union(*studies.shards) == set(grid_units) and sum(map(len, studies.shards)) == len(grid_units)
     assert "shard 2/3: 3 of the 8 units (4 configurations x 2 folds), 1 workers" in studies.printed[1]
@@ -213,18 +213,18 @@ def test_shards_split_any_unit_list_round_robin():
     for units in range(12):
         names = [f"u{i}" for i in range(units)]
         for count in range(1, 6):
-            parts = [study.shard_units(names, index, count) for index in range(1, count + 1)]
+            parts = [study_runs.shard_units(names, index, count) for index in range(1, count + 1)]
             assert sorted(sum(parts, []), key=names.index) == names  # every unit in exactly one part
             assert max(map(len, parts)) - min(map(len, parts)) <= 1  # balanced
             assert all(part == sorted(part, key=names.index) for part in parts)  # in unit order
-    assert study.shard_units("abcdefg", 2, 3) == ["b", "e"]
+    assert study_runs.shard_units("abcdefg", 2, 3) == ["b", "e"]
     with pytest.raises(ValueError):
-        study.shard_units("abc", 4, 3)
+        study_runs.shard_units("abc", 4, 3)
 
 
 def _create(args):
     path, text = args
-    return study._create_once(path, text)
+    return outputs.create_once(path, text)
 
 
 def test_study_json_is_created_once_whole_and_compared_by_the_others(tmp_path):
@@ -235,32 +235,36 @@ def test_study_json_is_created_once_whole_and_compared_by_the_others(tmp_path):
         created = pool.map(_create, [(path, text)] * 8)
     assert created.count(True) == 1 and path.read_text() == text
     assert [p.name for p in tmp_path.iterdir()] == ["study.json"]  # no temporary files left
-    assert study._temporary_name(path).name.startswith(".study.json.") and study._temporary_name(path).suffix == ".partial"
+    temporary = outputs.temporary_name(path)
+    assert temporary.name.startswith(".study.json.") and temporary.suffix == ".partial"
     # A shard of another study finds it and stops, before training, leaving it as it is.
-    first = study.Study({"lr": [0.9], "folds": 2}, tmp_path / "out")
+    first = study_runs.Study({"lr": [0.9], "folds": 2}, tmp_path / "out")
     first._prepare()
     spec = (tmp_path / "out" / "study.json").read_text()
     with pytest.raises(study.StudyError, match="different study .*differs in the configurations"):
-        study.Study({"lr": [0.5], "folds": 2}, tmp_path / "out").run(progress=False, shard=(1, 2))
+        study_runs.Study({"lr": [0.5], "folds": 2}, tmp_path / "out").run(progress=False, shard=(1, 2))
     with pytest.raises(study.StudyError, match="differs in images None there, 300 here"):
-        study.Study({"lr": [0.9], "folds": 2}, tmp_path / "out", images=300).run(progress=False, shard=(2, 2))
+        study_runs.Study({"lr": [0.9], "folds": 2}, tmp_path / "out", images=300).run(progress=False, shard=(2, 2))
     assert (tmp_path / "out" / "study.json").read_text() == spec
-    study.Study({"lr": [0.9], "folds": 2}, tmp_path / "out")._prepare()  # the same study: accepted
+    study_runs.Study({"lr": [0.9], "folds": 2}, tmp_path / "out")._prepare()  # the same study: accepted
 
 
 def test_a_shard_that_finds_the_data_where_another_downloaded_them_joins_the_study(tmp_path):
     # The first shard downloads into the Keras cache; the next finds the same files there. Other data is refused.
     cache = "IDX files in /home/me/.keras/datasets/fashion-mnist"
-    first = study.Study({"lr": [0.9], "folds": 2}, tmp_path, data_source=f"{cache} (downloaded through keras.datasets)")
+    first = study_runs.Study({"lr": [0.9], "folds": 2}, tmp_path,
+                             data_source=f"{cache} (downloaded through keras.datasets)")
     first._prepare()
     name, (config, fold) = next(iter(first.units.items()))
     first._save(name, {"config": config, "fold": fold, "data_source": first.data_source})
-    later = study.Study({"lr": [0.9], "folds": 2}, tmp_path, data_source=f"{cache} (the Keras cache)")
+    later = study_runs.Study({"lr": [0.9], "folds": 2}, tmp_path, data_source=f"{cache} (the Keras cache)")
     later._prepare()
     assert list(later.finished()) == [name]
     embedded = "the embedded default: 5,000 real MNIST digits"
-    assert study.same_data(embedded, f"{embedded} (full MNIST not found; a download through keras.datasets (offline))")
-    elsewhere = study.Study({"lr": [0.9], "folds": 2}, tmp_path, data_source="IDX files in /scratch/fashion-mnist")
+    assert study_files.same_data(embedded,
+                                 f"{embedded} (full MNIST not found; a download through keras.datasets (offline))")
+    elsewhere = study_runs.Study({"lr": [0.9], "folds": 2}, tmp_path,
+                                 data_source="IDX files in /scratch/fashion-mnist")
     with pytest.raises(study.StudyError, match="differs in data_source .* the same --data-dir"):
         elsewhere._prepare()
     with pytest.raises(study.StudyError, match="is not a result of this unit"):  # nor are the units of other data

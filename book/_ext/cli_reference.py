@@ -6,11 +6,12 @@
 renders one section per command of ``mlpkit`` (and per action of
 ``mlpkit exercises``): its usage line, its description and a list of its
 options with their help text, all taken from ``mlpkit.cli.build_parser()``.
-The page is rebuilt when ``code/cli.py`` changes, so the reference cannot
-fall behind the commands.
+The page is rebuilt when a module of ``code/cli/`` changes, so the reference
+cannot fall behind the commands.
 """
 
 import argparse
+import pathlib
 import re
 
 from docutils import nodes
@@ -83,7 +84,8 @@ class CommandLineReference(SphinxDirective):
     def run(self):
         from mlpkit import cli
 
-        self.env.note_dependency(cli.__file__)
+        for module in sorted(pathlib.Path(cli.__file__).parent.glob("*.py")):  # the dispatcher and every command
+            self.env.note_dependency(str(module))
         parser = cli.build_parser()
         return [_section(self.state.document, name, sub) for name, sub in _commands(parser, "mlpkit")]
 

@@ -1,0 +1,72 @@
+"""``mlpkit bench``: time every way of running the training loop (chapter 5); write bench.json and bench.png."""
+
+import json
+import pathlib
+
+from mlpkit.cli import common, types
+from mlpkit.defaults import THESIS_BATCH_SIZE, THESIS_LAYERS
+
+EXAMPLES = """\
+examples:
+  mlpkit bench                                      # every variant, 4,000 images, 5 timed epochs each
+  mlpkit bench --variants eager,xla_epoch --repeats 2 --no-modern
+"""
+
+
+def add_parser(commands):
+    bench = commands.add_parser("bench",
+                                description="Time one epoch of every way of running the training loop (chapter 5); "
+                                            "write bench.json and bench.png.", epilog=EXAMPLES)
+    common.add_data_options(bench)
+    bench.add_argument("--layers", type=types.layers, default=list(THESIS_LAYERS),
+                       help=f"layer sizes (default {types.LAYER_EXAMPLE})")
+    bench.add_argument("--batch-size", type=types.positive_int, default=THESIS_BATCH_SIZE,
+                       help=f"images per step (default {THESIS_BATCH_SIZE})")
+    bench.add_argument("--images", type=types.positive_int, default=4000,
+                       help="training images per epoch (default 4000)")
+    bench.add_argument("--repeats", type=types.positive_int, default=5, help="timed epochs per variant (default 5)")
+    bench.add_argument("--variants", type=types.names, help="comma-separated subset (default: all)")
+    bench.add_argument("--no-modern", action="store_true",
+                       help="skip the chapter-7 network (784-700-500-10, Adam, batch 128; default: off)")
+    bench.add_argument("--out", default="runs/bench", metavar="DIR", help="output folder (default runs/bench)")
+
+
+def run(args, parser):
+    from mlpkit import outputs
+
+    outputs.check_folder(args.out, "--out")
+    common.load_tensorflow()
+    from mlpkit import bench, data
+
+    unknown = sorted(set(args.variants or []) - set(bench.VARIANTS))
+    if unknown:
+        common.fail(parser, f"unknown variants {', '.join(unknown)} in --variants; "
+                            f"expected some of {', '.join(bench.VARIANTS)}")
+    loaded = common.load_data(args, ("train",))
+    if args.images > len(loaded.x_train):
+        common.fail(parser, f"--images {args.images} is more than the {len(loaded.x_train):,} training images "
+                            "of this data set")
+    common.note_batch_size(args.batch_size, args.images)
+    x, y = data.preprocess(loaded.x_train[: args.images], loaded.y_train[: args.images])
+    result = bench.run_benchmark(
+        x, y, args.layers, batch_size=args.batch_size, repeats=args.repeats, variants=args.variants,
+        progress=lambda stage: print(f"{stage} ...", flush=True),
+    )
+    result["data_source"] = loaded.source
+    if not args.no_modern:
+        result["modern"] = bench.modern_benchmark(x, y, repeats=min(args.repeats, 3),
+                                                  progress=lambda stage: print(f"{stage} ...", flush=True))
+    out = pathlib.Path(args.out)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    with outputs.staged_folder(out) as stage:
+        (stage / "bench.json").write_text(json.dumps(result, indent=2) + "\n")
+        ax = bench.plot_benchmark(result)
+        ax.figure.tight_layout()
+        ax.figure.savefig(stage / "bench.png", dpi=100)
+    print(bench.format_table(result))
+    if "modern" in result:
+        print()
+        print(bench.format_modern_table(result["modern"]))
+    print(f"wrote {out}/bench.json and {out}/bench.png")

@@ -1,0 +1,139 @@
+"""``mlpkit exercises ACTION``: release the exercises, self-check a submission, write a demo class or a Gradescope zip.
+
+``release OUT_DIR`` writes the student notebooks, ``.py`` stubs and public
+checks; ``check FILE`` runs a submission's public checks; ``demo-class``
+writes made-up submissions to try ``mlpkit grade`` on; ``gradescope`` writes
+an autograder zip.
+"""
+
+import json
+import pathlib
+import re
+import sys
+
+from mlpkit.cli import common, types
+from mlpkit.defaults import MAX_SEED
+
+EXAMPLES = """\
+examples:
+  mlpkit exercises release handout/                 # notebooks, .py stubs and checks.json for students
+  mlpkit exercises check handout/perceptron.ipynb   # a student's self-check (public checks only)
+  mlpkit exercises demo-class demo/ --students 20   # made-up submissions to try `mlpkit grade` on
+  mlpkit exercises gradescope autograder.zip --chapters perceptron,xor   # a Gradescope autograder
+"""
+
+
+def add_parser(commands):
+    exercises = commands.add_parser("exercises",
+                                    description="Release the exercises, run a submission's public checks, write "
+                                                "a made-up class or a Gradescope autograder.", epilog=EXAMPLES)
+    actions = exercises.add_subparsers(dest="action", required=True, parser_class=common.Parser, metavar="ACTION")
+    release = actions.add_parser("release", help="write the student notebooks, .py stubs and public checks",
+                                 epilog=EXAMPLES)
+    release.add_argument("out_dir", metavar="OUT_DIR", help="folder to write into (created if missing)")
+    release.add_argument("--chapters", type=types.names, help="comma-separated (default: every chapter with exercises)")
+    check = actions.add_parser("check", help="run the public checks on your notebook or .py file",
+                               epilog=EXAMPLES)
+    check.add_argument("submission", metavar="FILE", help="your CHAPTER.ipynb or CHAPTER.py")
+    check.add_argument("--checks", metavar="FILE", help="checks.json from the release (default: beside the submission)")
+    check.add_argument("--time-limit", type=types.positive_float, default=60.0,
+                       help="seconds per exercise (default 60)")
+    demo = actions.add_parser("demo-class", help="write made-up submissions to try `mlpkit grade` on",
+                              epilog=EXAMPLES)
+    demo.add_argument("out_dir", metavar="OUT_DIR", help="a new or empty folder")
+    demo.add_argument("--students", type=types.positive_int, default=200, help="submissions to write (default 200)")
+    demo.add_argument("--seed", type=types.seed, default=0, help=f"0 to {MAX_SEED} (default 0)")
+    gradescope = actions.add_parser("gradescope",
+                                    help="write a Gradescope autograder zip that grades with the kit's checks",
+                                    epilog=EXAMPLES)
+    gradescope.add_argument("out_zip", metavar="OUT_ZIP",
+                            help="the .zip to write (upload it as the assignment's autograder)")
+    gradescope.add_argument("--chapters", type=types.names, help="comma-separated (default: perceptron,xor,gradients)")
+    gradescope.add_argument("--time-limit", type=types.positive_float, default=60.0,
+                            help="seconds per cell and per exercise (default 60)")
+    gradescope.add_argument("--memory-limit", type=types.memory_gb, default=3.0,
+                            help="GB resident per submission (default 3)")
+    gradescope.add_argument("--allow-weak-guard", action="store_true",
+                            help="let the autograder run where the kernel offers no confinement "
+                                 "(Landlock and seccomp), "
+                                 "with the Python audit hook alone (default: it refuses and says why)")
+
+
+def _demo_class(args):
+    from mlpkit import outputs
+    from mlpkit.grading import grader
+
+    outputs.check_folder(args.out_dir, "OUT_DIR", empty=True)
+    with outputs.staged_folder(args.out_dir) as stage:
+        expected = grader.make_demo_class(stage, args.students, seed=args.seed)
+        (stage / "expected.json").write_text(json.dumps(expected, indent=1))
+    print(f"wrote {len(expected)} submissions (chapters 1-3) to {args.out_dir}/ "
+          "and the points each should get to expected.json")
+
+
+def _release(args, parser):
+    from mlpkit import outputs
+    from mlpkit.grading import bank as exercises
+
+    outputs.check_folder(args.out_dir, "OUT_DIR")
+    common.check_chapters(args.chapters, parser)
+    with outputs.staged_folder(args.out_dir) as stage:
+        written = exercises.release(stage, args.chapters)
+    print(f"wrote {len(written)} files to {args.out_dir}/: " + ", ".join(path.name for path in written))
+
+
+def _check_detail(check):
+    """What to show after a failed public check's message."""
+    detail = check["detail"]
+    if detail.startswith("NotImplementedError"):
+        return " [not written yet: it still raises NotImplementedError]"
+    missing = re.match(r"NameError: no (function|variable) named '(\w+)' is defined", detail)
+    if missing:
+        return f" [not defined: the file has no {missing[1]} named {missing[2]}; write it under that name]"
+    return f" [{detail}]" if detail else ""
+
+
+def _self_check(args):
+    from mlpkit.grading import grader
+
+    verdicts, cell_notes = grader.self_check(args.submission, args.checks, limits=common.grading_limits(args))
+    for label, note in cell_notes.items():
+        print(f"note: {label}: {note}")
+    failed = 0
+    for name, result in verdicts.items():
+        status = "pass" if result["checks"] and all(c["passed"] for c in result["checks"]) else "FAIL"
+        failed += status == "FAIL"
+        print(f"{status}  {result['title']} (`{name}`)")
+        for check in result["checks"]:
+            if not check["passed"]:
+                print(f"      {check['message']}{_check_detail(check)}")
+        if result["note"] and not result["checks"]:
+            print(f"      {result['note']}")
+    print(f"{len(verdicts) - failed} of {len(verdicts)} exercises pass their public checks"
+          + ("; the grade also uses hidden checks" if not failed else ""))
+    if failed:
+        sys.exit(1)
+
+
+def _gradescope(args, parser):
+    from mlpkit import outputs
+    from mlpkit.grading import bank as exercises
+    from mlpkit.grading import gradescope
+
+    outputs.check_file(pathlib.Path(args.out_zip), "OUT_ZIP")
+    common.check_chapters(args.chapters, parser)
+    chapters = args.chapters or exercises.CHAPTERS[:3]
+    names = gradescope.bundle(args.out_zip, chapters, limits=common.grading_limits(args))
+    print(f"wrote {args.out_zip} ({', '.join(names)}) for chapters {','.join(chapters)}: upload it as the "
+          "Gradescope assignment's autograder")
+
+
+def run(args, parser):
+    if args.action == "demo-class":
+        _demo_class(args)
+    elif args.action == "gradescope":
+        _gradescope(args, parser)
+    elif args.action == "release":
+        _release(args, parser)
+    else:
+        _self_check(args)

@@ -1,0 +1,100 @@
+"""``mlpkit grade FOLDER --out GRADES.csv``: grade a class's submissions (resumable).
+
+Grading itself is ``mlpkit.grading.grader.grade``; this module checks the
+outputs and the LMS options first, then reports what was graded, what was
+graded without the kernel's confinement, and what was not a submission.
+"""
+
+import os
+import pathlib
+import sys
+import time
+
+from mlpkit.cli import common, types
+
+EXAMPLES = """\
+examples:
+  mlpkit grade submissions/ --out grades.csv        # writes grades.csv, grades_feedback/, grades_units/
+  mlpkit grade submissions/ --out grades.csv --only s0001.py s0002.ipynb
+  mlpkit grade submissions/ --out grades.csv --merge-only
+  mlpkit grade canvas-download/ --out grades.csv --lms-export canvas --assignment "Exercises 1-3 (12345)"
+  mlpkit grade moodle-download/ --out grades.csv --lms-export moodle   # also writes grades_moodle.csv
+"""
+
+
+def add_parser(commands):
+    grade = commands.add_parser("grade",
+                                description="Grade every STUDENT.ipynb / STUDENT.py in a folder, or a Canvas or "
+                                "Moodle download of the submissions (one per student: the newest); resumable.",
+                                epilog=EXAMPLES)
+    grade.add_argument("submissions", metavar="FOLDER",
+                       help="folder of STUDENT.ipynb / STUDENT.py files, or an unpacked Canvas or Moodle download")
+    grade.add_argument("--out", required=True, metavar="CSV", help="the CSV to write (written atomically; required)")
+    grade.add_argument("--chapters", type=types.names, help="comma-separated (default: perceptron,xor,gradients)")
+    grade.add_argument("--workers", type=types.positive_int, default=os.cpu_count() or 1,
+                       help="processes (default: CPU count)")
+    grade.add_argument("--time-limit", type=types.positive_float, default=60.0,
+                       help="seconds per cell and per exercise (default 60)")
+    grade.add_argument("--memory-limit", type=types.memory_gb, default=3.0,
+                       help="GB resident per submission (default 3)")
+    grade.add_argument("--units", metavar="DIR",
+                       help="folder of per-submission results (default: next to the CSV, NAME_units)")
+    grade.add_argument("--feedback", metavar="DIR",
+                       help="folder of feedback files (default: next to the CSV, NAME_feedback)")
+    grade.add_argument("--only", nargs="+", metavar="FILE",
+                       help="grade only these submissions of FOLDER, e.g. one per batch job (default: all)")
+    grade.add_argument("--merge-only", action="store_true",
+                       help="grade nothing; merge the finished units into the CSV (default: off)")
+    grade.add_argument("--layout", choices=["auto", "plain", "canvas", "moodle"], default="auto",
+                       help="how FOLDER names the submissions (default auto: detected)")
+    grade.add_argument("--lms-export", choices=["canvas", "moodle"],
+                       help="also write NAME_canvas.csv or NAME_moodle.csv beside the CSV, for the LMS's grade import "
+                            "(default: none)")
+    grade.add_argument("--assignment", metavar="HEADER",
+                       help="the assignment's column: for canvas, its header as Canvas exports it, 'Name (12345)' "
+                            "(required); for moodle, the grade column's name in a gradebook import (default Grade)")
+    grade.add_argument("--allow-weak-guard", action="store_true",
+                       help="grade even where the kernel offers no confinement (Landlock and seccomp), with the Python "
+                            "audit hook alone, which a determined submission can defeat; the feedback says so "
+                            "(default: refuse and say why)")
+
+
+def _check_grade_outputs(args):
+    from mlpkit import outputs
+
+    out = pathlib.Path(args.out)
+    outputs.check_file(out, "--out")
+    outputs.check_folder(args.units or out.with_name(out.stem + "_units"), "--units")
+    outputs.check_folder(args.feedback or out.with_name(out.stem + "_feedback"), "--feedback")
+    if args.lms_export:
+        outputs.check_file(out.with_name(f"{out.stem}_{args.lms_export}.csv"), "--lms-export")
+
+
+def run(args, parser):
+    _check_grade_outputs(args)
+    if args.lms_export == "canvas":
+        from mlpkit.grading import lms
+
+        if not args.assignment or not lms.CANVAS_ASSIGNMENT.match(args.assignment):
+            common.fail(parser, f"--assignment {args.assignment!r}: --lms-export canvas needs the assignment's "
+                                "column header as Canvas exports it, 'Name (12345)' (12345: the assignment's id, "
+                                "in its address .../assignments/12345)")
+    common.check_chapters(args.chapters, parser)
+    from mlpkit.grading import grader
+
+    start = time.perf_counter()
+    units = grader.grade(args.submissions, args.out, chapters=args.chapters, workers=args.workers,
+                         limits=common.grading_limits(args),
+                         units_dir=args.units, feedback_dir=args.feedback, only=args.only, merge_only=args.merge_only,
+                         layout=args.layout, lms_export=args.lms_export, assignment=args.assignment)
+    wrote = f"{args.out} and {grader.lms_export_path(args.out, args.lms_export)}" if args.lms_export else args.out
+    print(f"graded {len(units)} submissions in {time.perf_counter() - start:.1f} s; wrote {wrote}")
+    weak = sum(unit.get("guard") == grader.WEAK_GUARD for unit in units)
+    if weak:
+        print(f"warning: {weak} submissions were graded without the kernel's confinement (--allow-weak-guard); "
+              "their feedback says so", file=sys.stderr)
+    skipped = grader.skipped_path(args.out)
+    if skipped.is_file():
+        entries = len(skipped.read_text().splitlines()) - 1
+        print(f"not graded: {entries} entries of {args.submissions} that are not submissions (a folder, a link, "
+              f"another kind of file); {skipped} lists them and why", file=sys.stderr)
