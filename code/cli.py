@@ -703,33 +703,33 @@ def run_study(args, parser):
 # -- exercises and grading ----------------------------------------------------------------------------
 
 def _check_chapters(chapters, parser):
-    from mlpkit.grading import bank as exercises
+    from mlpkit.grading import bank
 
-    unknown = [name for name in chapters or [] if name not in exercises.CHAPTERS]
+    unknown = [name for name in chapters or [] if name not in bank.CHAPTERS]
     if unknown:
         _fail(parser, f"--chapters: no exercises for chapter {', '.join(map(repr, unknown))}; "
-                      f"expected some of {','.join(exercises.CHAPTERS)}")
+                      f"expected some of {','.join(bank.CHAPTERS)}")
 
 
 def _demo_class(args):
     from mlpkit import outputs
-    from mlpkit.grading import grader
+    from mlpkit.grading import demo
 
     outputs.check_folder(args.out_dir, "OUT_DIR", empty=True)
     with outputs.staged_folder(args.out_dir) as stage:
-        expected = grader.make_demo_class(stage, args.students, seed=args.seed)
+        expected = demo.make_demo_class(stage, args.students, seed=args.seed)
         (stage / "expected.json").write_text(json.dumps(expected, indent=1))
     print(f"wrote {len(expected)} submissions (chapters 1-3) to {args.out_dir}/ and the points each should get to expected.json")
 
 
 def _release(args, parser):
     from mlpkit import outputs
-    from mlpkit.grading import bank as exercises
+    from mlpkit.grading import release
 
     outputs.check_folder(args.out_dir, "OUT_DIR")
     _check_chapters(args.chapters, parser)
     with outputs.staged_folder(args.out_dir) as stage:
-        written = exercises.release(stage, args.chapters)
+        written = release.release(stage, args.chapters)
     print(f"wrote {len(written)} files to {args.out_dir}/: " + ", ".join(path.name for path in written))
 
 
@@ -745,9 +745,9 @@ def _check_detail(check):
 
 
 def _self_check(args):
-    from mlpkit.grading import grader
+    from mlpkit.grading import selfcheck
 
-    verdicts, cell_notes = grader.self_check(args.submission, args.checks, limits=_limits(args))
+    verdicts, cell_notes = selfcheck.self_check(args.submission, args.checks, limits=_limits(args))
     for label, note in cell_notes.items():
         print(f"note: {label}: {note}")
     failed = 0
@@ -768,12 +768,11 @@ def _self_check(args):
 
 def _gradescope(args, parser):
     from mlpkit import outputs
-    from mlpkit.grading import bank as exercises
-    from mlpkit.grading import gradescope
+    from mlpkit.grading import bank, gradescope
 
     outputs.check_file(pathlib.Path(args.out_zip), "OUT_ZIP")
     _check_chapters(args.chapters, parser)
-    chapters = args.chapters or exercises.CHAPTERS[:3]
+    chapters = args.chapters or bank.DEMO_CHAPTERS
     names = gradescope.bundle(args.out_zip, chapters, limits=_limits(args))
     print(f"wrote {args.out_zip} ({', '.join(names)}) for chapters {','.join(chapters)}: upload it as the "
           "Gradescope assignment's autograder")
@@ -820,19 +819,19 @@ def run_grade(args, parser):
             _fail(parser, f"--assignment {args.assignment!r}: --lms-export canvas needs the assignment's column header as "
                           "Canvas exports it, 'Name (12345)' (12345: the assignment's id, in its address .../assignments/12345)")
     _check_chapters(args.chapters, parser)
-    from mlpkit.grading import grader
+    from mlpkit.grading import grader, report
 
     start = time.perf_counter()
     units = grader.grade(args.submissions, args.out, chapters=args.chapters, workers=args.workers, limits=_limits(args),
                          units_dir=args.units, feedback_dir=args.feedback, only=args.only, merge_only=args.merge_only,
                          layout=args.layout, lms_export=args.lms_export, assignment=args.assignment)
-    wrote = f"{args.out} and {grader.lms_export_path(args.out, args.lms_export)}" if args.lms_export else args.out
+    wrote = f"{args.out} and {report.lms_export_path(args.out, args.lms_export)}" if args.lms_export else args.out
     print(f"graded {len(units)} submissions in {time.perf_counter() - start:.1f} s; wrote {wrote}")
-    weak = sum(unit.get("guard") == grader.WEAK_GUARD for unit in units)
+    weak = sum(unit.get("guard") == report.WEAK_GUARD for unit in units)
     if weak:
         print(f"warning: {weak} submissions were graded without the kernel's confinement (--allow-weak-guard); "
               "their feedback says so", file=sys.stderr)
-    skipped = grader.skipped_path(args.out)
+    skipped = report.skipped_path(args.out)
     if skipped.is_file():
         entries = len(skipped.read_text().splitlines()) - 1
         print(f"not graded: {entries} entries of {args.submissions} that are not submissions (a folder, a link, "

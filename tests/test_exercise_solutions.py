@@ -17,8 +17,7 @@ import textwrap
 
 import pytest
 
-from mlpkit.grading import bank as exercises
-from mlpkit.grading import grader
+from mlpkit.grading import bank, grader
 from mlpkit.grading.sandbox import Limits
 
 # One worker runs the module, so its graded class (a module fixture) is graded once (make test: --dist loadgroup).
@@ -624,8 +623,8 @@ def _more_solutions():
 
 _more_solutions()
 
-EXERCISES = exercises.load_exercises()
-REFERENCE = {cell.exercise: cell.source for chapter in exercises.CHAPTERS for cell in exercises.chapter_cells(chapter)
+EXERCISES = bank.load_exercises()
+REFERENCE = {cell.exercise: cell.source for chapter in bank.CHAPTERS for cell in bank.chapter_cells(chapter)
              if cell.kind == "code" and cell.exercise}
 
 
@@ -650,7 +649,7 @@ def graded(tmp_path_factory):
     for student, text in FILES.items():
         (folder / f"{student}.py").write_text(text)
     out = tmp_path_factory.mktemp("grades") / "grades.csv"
-    units = grader.grade(folder, out, chapters=exercises.CHAPTERS, workers=2, limits=Limits(seconds=120), progress=False)
+    units = grader.grade(folder, out, chapters=bank.CHAPTERS, workers=2, limits=Limits(seconds=120), progress=False)
     return {unit["student"]: unit for unit in units}
 
 
@@ -660,7 +659,7 @@ def test_every_exercise_has_two_other_right_answers_and_a_wrong_one():
     assert all(len(found) >= 2 for found in ALTERNATIVES.values()) and all(WRONG.values())
     for name, found in ALTERNATIVES.items():  # written differently from the reference and from each other
         bodies = {_body(text.split("\n", 1)[1]) for text in found}
-        assert len(bodies) == len(found) and _body(REFERENCE[name].split(exercises.BEGIN)[1]) not in bodies, name
+        assert len(bodies) == len(found) and _body(REFERENCE[name].split(bank.BEGIN)[1]) not in bodies, name
 
 
 def _body(text):

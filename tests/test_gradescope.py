@@ -22,8 +22,7 @@ import zipfile
 import pytest
 
 from mlpkit import cli
-from mlpkit.grading import bank as exercises
-from mlpkit.grading import grader
+from mlpkit.grading import bank, grader
 from mlpkit.grading.sandbox import Limits
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -33,7 +32,7 @@ FULL = 7  # chapter 1: step 2, nand_weights 2, perceptron_forward 3
 
 
 def solution():
-    return (exercises.BANK_DIR / "perceptron.py").read_text()
+    return (bank.BANK_DIR / "perceptron.py").read_text()
 
 
 def crashing():
@@ -59,9 +58,9 @@ def step(z):
 
 SUBMISSIONS = {
     "correct": solution(),
-    "stub": exercises.python_text(exercises.student_cells("perceptron")),
+    "stub": bank.python_text(bank.student_cells("perceptron")),
     "crashing": crashing(),
-    "memory_search": exercises.python_text(exercises.student_cells("perceptron")) + MEMORY_SEARCH,
+    "memory_search": bank.python_text(bank.student_cells("perceptron")) + MEMORY_SEARCH,
 }
 
 
@@ -152,7 +151,7 @@ def test_results_are_in_gradescopes_format(runs):
 
 
 def test_hidden_checks_show_no_message(runs):
-    hidden_messages = [call.message for e in exercises.load_exercises(["perceptron"]) for call in e.calls
+    hidden_messages = [call.message for e in bank.load_exercises(["perceptron"]) for call in e.calls
                        if not call.public and call.message]
     text = json.dumps(runs["stub"])
     assert not any(message in text for message in hidden_messages)
@@ -171,7 +170,7 @@ def test_scores_match_mlpkit_grade(runs, graded):
 def test_checks_round_trip_as_json():
     from mlpkit.grading import gradescope
 
-    every = exercises.load_exercises()  # every chapter: probes, mistakes, keyword arguments
+    every = bank.load_exercises()  # every chapter: probes, mistakes, keyword arguments
     reference = {e.name: [[index] for index, _ in enumerate(e.calls)] for e in every}
     limits = Limits(seconds=7, memory=2**30)
     back, expected, back_limits = gradescope.load_checks(json.loads(json.dumps(gradescope.checks_data(every, reference, limits))))
