@@ -7,7 +7,8 @@ tape, the functional API for Sequential), and WRONG at least one plausible
 mistake, each with what is wrong. Solution number ``i`` of every exercise goes
 into one submission file (``alternative_i.py``, ``wrong_i.py``); exercises
 with fewer solutions use the reference there. One grading run (module
-fixture) grades them all, public and hidden checks.
+fixture) grades them all, public and hidden checks, against the reference values
+the test process computes once (``reference_values`` in conftest.py).
 """
 
 import importlib.util
@@ -16,6 +17,7 @@ import pathlib
 import textwrap
 
 import pytest
+from conftest import share_reference
 
 from mlpkit.grading import bank, grader
 from mlpkit.grading.sandbox import Limits
@@ -644,11 +646,13 @@ WRONG_CASES = [(name, i) for name, found in WRONG.items() for i in range(len(fou
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, reference_values):
     folder = tmp_path_factory.mktemp("solutions")
     for student, text in FILES.items():
         (folder / f"{student}.py").write_text(text)
     out = tmp_path_factory.mktemp("grades") / "grades.csv"
+    # The reference's values as the other tests of this process have them (graded once per process).
+    share_reference(out.with_name("grades_units"), bank.CHAPTERS, reference_values(bank.CHAPTERS))
     units = grader.grade(folder, out, chapters=bank.CHAPTERS, workers=2, limits=Limits(seconds=120), progress=False)
     return {unit["student"]: unit for unit in units}
 
