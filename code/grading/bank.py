@@ -62,7 +62,8 @@ class Cell:
 
 def _bank_file(chapter, suffix=""):
     if chapter not in CHAPTERS:
-        raise ExerciseError(f"no exercises for chapter {chapter!r}; the chapters with exercises are {', '.join(CHAPTERS)}")
+        raise ExerciseError(f"no exercises for chapter {chapter!r}; "
+                            f"the chapters with exercises are {', '.join(CHAPTERS)}")
     path = BANK_DIR / f"{chapter}{suffix}.py"
     if not path.is_file():
         raise ExerciseError(f"{path} not found: the exercise sources are in a clone of the repository "
@@ -168,8 +169,10 @@ def reference_cells(chapters=None):
 
 def student_cells(chapter):
     """The chapter's cells as a student gets them: solutions replaced by ``raise NotImplementedError``."""
-    return [Cell(cell.kind, strip_solutions(cell.source, cell.exercise or chapter) if cell.kind == "code" else cell.source,
-                 cell.exercise) for cell in chapter_cells(chapter)]
+    def source(cell):
+        return strip_solutions(cell.source, cell.exercise or chapter) if cell.kind == "code" else cell.source
+
+    return [Cell(cell.kind, source(cell), cell.exercise) for cell in chapter_cells(chapter)]
 
 
 # -- rendering: numbered statements, notebooks and .py files ---------------------------------------
@@ -199,8 +202,9 @@ def notebook_json(cells):
 
     return {
         "cells": [
-            {"cell_type": cell.kind, "id": f"cell-{i}", "metadata": {"exercise": cell.exercise} if cell.exercise else {},
-             "source": lines(cell.source), **({"execution_count": None, "outputs": []} if cell.kind == "code" else {})}
+            {"cell_type": cell.kind, "id": f"cell-{i}",
+             "metadata": {"exercise": cell.exercise} if cell.exercise else {}, "source": lines(cell.source),
+             **({"execution_count": None, "outputs": []} if cell.kind == "code" else {})}
             for i, cell in enumerate(cells)
         ],
         "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -212,8 +216,11 @@ def notebook_json(cells):
 def python_text(cells):
     parts = []
     for cell in cells:
-        marker = "# %%" + (" [markdown]" if cell.kind == "markdown" else "") + (f' exercise="{cell.exercise}"' if cell.exercise else "")
-        body = "\n".join(("# " + line).rstrip() for line in cell.source.splitlines()) if cell.kind == "markdown" else cell.source
+        marker = "# %%" + (" [markdown]" if cell.kind == "markdown" else "")
+        marker += f' exercise="{cell.exercise}"' if cell.exercise else ""
+        body = cell.source
+        if cell.kind == "markdown":
+            body = "\n".join(("# " + line).rstrip() for line in cell.source.splitlines())
         parts.append(f"{marker}\n{body}\n")
     return "\n".join(parts)
 

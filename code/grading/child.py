@@ -49,7 +49,8 @@ def _install_guard(workdir, denied):
             if isinstance(path, int) or path is None:
                 return
             real = os.path.realpath(os.fsdecode(path))
-            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (isinstance(flags, int) and flags & WRITE_FLAGS)
+            writing = ((isinstance(mode, str) and any(c in mode for c in "wax+"))
+                       or (isinstance(flags, int) and flags & WRITE_FLAGS))
             if inside(real, workdir):
                 return
             if writing and real != os.devnull:
@@ -62,7 +63,8 @@ def _install_guard(workdir, denied):
             refuse(event)
         elif event in PATH_EVENTS:
             for arg in args:
-                if isinstance(arg, (str, bytes, os.PathLike)) and not inside(os.path.realpath(os.fsdecode(arg)), workdir):
+                path = isinstance(arg, (str, bytes, os.PathLike))
+                if path and not inside(os.path.realpath(os.fsdecode(arg)), workdir):
                     refuse(f"{event} on {os.fsdecode(arg)}")
 
     sys.addaudithook(guard)
@@ -114,7 +116,8 @@ def _set_up(write_fd, workdir, limits):
 
     os.setpgid(0, 0)
     os.chdir(workdir)
-    tempfile.tempdir = workdir  # AutoGraph writes each converted function to a temporary file: here, where writing is allowed
+    # AutoGraph writes each converted function to a temporary file: here, where writing is allowed.
+    tempfile.tempdir = workdir
     null = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(null, fd)

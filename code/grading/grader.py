@@ -35,7 +35,9 @@ class GradingError(RuntimeError):
 # -- the reference ------------------------------------------------------------------------
 
 def reference_outcomes(exercises, chapters=None, limits=None):
-    """Run the reference solution like a submission (call from a process that may fork: see `mlpkit.grading.sandbox`)."""
+    """Run the reference solution like a submission; its values per exercise, or ``GradingError`` if it fails a check.
+
+    Call from a process that may fork (see `mlpkit.grading.sandbox`)."""
     sandbox.preload()
     raw = sandbox.run(bank.reference_cells(chapters), units.plan(exercises), limits=limits)
     if raw["cells"]:
@@ -92,8 +94,9 @@ def _chosen(submissions, only, directory):
     known = set().union(*(names(s) for s in submissions))
     missing = [name for name in only if name not in known and pathlib.Path(name).name not in known]
     if missing:
+        example = submissions[0].path.relative_to(directory).as_posix()
         raise GradingError(f"--only: no submission {', '.join(missing)} in {directory}; expected names of "
-                           f"the submissions' files in it, such as {submissions[0].path.relative_to(directory).as_posix()}")
+                           f"the submissions' files in it, such as {example}")
     wanted = set(only) | {pathlib.Path(name).name for name in only}
     return [s for s in submissions if names(s) & wanted]
 
@@ -117,7 +120,8 @@ def _grade_batch(batch, size, exercises, denied, limits, running, record):
     return the submissions left ungraded because a worker died (``BrokenProcessPool``)."""
     broken = []
     with worker_pool(size) as pool:
-        futures = {pool.submit(worker.run_marked, running / s.student, str(s.path), units.plan(exercises), denied, limits): s
+        run_plan = units.plan(exercises)
+        futures = {pool.submit(worker.run_marked, running / s.student, str(s.path), run_plan, denied, limits): s
                    for s in batch}
         for future in concurrent.futures.as_completed(futures):
             submission = futures.pop(future)  # a finished result is not kept: one submission's values at a time
@@ -127,8 +131,8 @@ def _grade_batch(batch, size, exercises, denied, limits, running, record):
                 broken.append(submission)
                 continue
             except Exception as error:  # the worker failed otherwise: a note, and graded again on the next run
-                raw = {"cells": {"<grader>": f"grading failed: {type(error).__name__}; it is graded again on the next run"},
-                       "exercises": {}}
+                note = f"grading failed: {type(error).__name__}; it is graded again on the next run"
+                raw = {"cells": {"<grader>": note}, "exercises": {}}
                 record(submission, raw, infrastructure=True)
                 continue
             (running / submission.student).unlink(missing_ok=True)

@@ -42,7 +42,8 @@ cd "$(dirname "$0")"
 if ! python3 -m pip --version >/dev/null 2>&1; then
     apt-get update && apt-get install -y python3 python3-pip
 fi
-python3 -m pip install --no-cache-dir ./{wheel} || python3 -m pip install --no-cache-dir --break-system-packages ./{wheel}
+python3 -m pip install --no-cache-dir ./{wheel} \\
+    || python3 -m pip install --no-cache-dir --break-system-packages ./{wheel}
 """
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this as /autograder/run_autograder for each submission: it grades the files in
@@ -106,7 +107,8 @@ def load_checks(data):
     exercises, reference = [], {}
     names = {f.name for f in dataclasses.fields(calls.Call)}
     for item in data["exercises"]:
-        read = [calls.Call(**{k: from_data(v) for k, v in call["call"].items() if k in names}) for call in item["calls"]]
+        read = [calls.Call(**{k: from_data(v) for k, v in call["call"].items() if k in names})
+                for call in item["calls"]]
         exercises.append(checks.Exercise(item["name"], item["chapter"], item["points"], item["title"], read))
         reference[item["name"]] = [call["expected"] for call in item["calls"]]
     return exercises, reference, sandbox.Limits(**data["limits"])
@@ -132,7 +134,8 @@ def wheel_bytes():
     metadata += [f"Requires-Dist: {requirement}" for requirement in importlib.metadata.requires("mlpkit") or []]
     contents = [(name, path.read_bytes()) for name, path in _package_files()]
     contents += [(f"{info}/METADATA", ("\n".join(metadata) + "\n").encode()),
-                 (f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: mlpkit\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
+                 (f"{info}/WHEEL",
+                  b"Wheel-Version: 1.0\nGenerator: mlpkit\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
                  (f"{info}/entry_points.txt", b"[console_scripts]\nmlpkit = mlpkit.cli:main\n")]
     record = []
     for name, data in contents:
@@ -225,8 +228,9 @@ def results(unit, exercises):
                 hidden += 1
                 name = f"{result['title']} ({exercise.name}): hidden check {hidden}"
                 output, visibility = ("passed" if check["passed"] else "failed"), "after_published"
-            tests.append({"name": name, "number": f"{number}.{public + hidden}", "score": each if check["passed"] else 0.0,
-                          "max_score": each, "status": "passed" if check["passed"] else "failed", "output": output,
+            tests.append({"name": name, "number": f"{number}.{public + hidden}",
+                          "score": each if check["passed"] else 0.0, "max_score": each,
+                          "status": "passed" if check["passed"] else "failed", "output": output,
                           "visibility": visibility})
     notes = unit.get("listing_notes", []) + unit["notes"]
     output = f"Total: {unit['total']:g} / {unit['maximum']:g} points." + "".join(f"\n- {note}" for note in notes)

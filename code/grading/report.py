@@ -87,8 +87,9 @@ def write_outputs(graded, exercises, out_csv, feedback_dir, lms_columns=False):
     for unit in sorted(graded, key=lambda u: u["student"]):
         notes = unit.get("listing_notes", []) + unit["notes"]
         lms_cells = [cell(unit.get("lms_id", "")), cell(unit.get("name", ""))] if lms_columns else []
-        rows.append([cell(unit["student"]), *lms_cells, *[f"{unit['exercises'][e.name]['points']:g}" for e in exercises],
-                     f"{unit['total']:g}", f"{unit['maximum']:g}", cell("; ".join(notes))])
+        points = [f"{unit['exercises'][e.name]['points']:g}" for e in exercises]
+        rows.append([cell(unit["student"]), *lms_cells, *points, f"{unit['total']:g}", f"{unit['maximum']:g}",
+                     cell("; ".join(notes))])
     pathlib.Path(feedback_dir).mkdir(parents=True, exist_ok=True)
     for unit in graded:
         units.write_atomic(pathlib.Path(feedback_dir) / f"{unit['student']}.md", feedback_text(unit))

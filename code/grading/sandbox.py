@@ -52,7 +52,8 @@ class Limits:
     disk: int = 256 * 2**20  # bytes of all the files in its working folder
     files: int = 10_000  # files and folders in its working folder
     total_seconds: float = 600.0
-    # Kernel confinement (`mlpkit.grading.confine`) is required; False allows the audit hook alone where the kernel offers none.
+    # Kernel confinement (`mlpkit.grading.confine`) is required; False allows the audit hook alone where the kernel
+    # offers none.
     kernel_guard: bool = True
 
 
@@ -151,8 +152,9 @@ def _watch(pid, read_fd, workdir, progress, limits, deadline, budget):
     while True:
         now = time.monotonic()
         if now > min(progress.step_deadline, deadline):
-            late = now > progress.step_deadline
-            return (f"took longer than {limits.seconds:g} s" if late else "the whole submission ran out of time"), received
+            if now > progress.step_deadline:
+                return f"took longer than {limits.seconds:g} s", received
+            return "the whole submission ran out of time", received
         if _rss(pid) > limits.memory:
             return f"used more than {limits.memory / 2**30:.1f} GB of memory", received
         if now > next_disk_check:
@@ -287,11 +289,13 @@ def run(cells, plan, denied=(), limits=None):
     deadline = time.monotonic() + limits.total_seconds
     budget = MAX_SENT
     for _ in range(len(cells) + len(plan) + 2):
-        messages, sent, failure, where = _attempt(cells, plan, skip_cells, skip_exercises, denied, limits, deadline, budget)
+        messages, sent, failure, where = _attempt(cells, plan, skip_cells, skip_exercises, denied, limits, deadline,
+                                                  budget)
         budget -= sent
         for message in messages:
-            if "cell_error" in message and isinstance(message.get("cell_error"), int) and 0 <= message["cell_error"] < len(cells):
-                cell_notes[cells[message["cell_error"]][0]] = str(message.get("error", ""))[:500]
+            failed_cell = message.get("cell_error")
+            if isinstance(failed_cell, int) and 0 <= failed_cell < len(cells):
+                cell_notes[cells[failed_cell][0]] = str(message.get("error", ""))[:500]
             if "result" in message and message["result"] in calls_of and message["result"] not in exercises:
                 exercises[message["result"]] = {"outcomes": message["outcomes"]}  # checked by _well_formed
                 skip_exercises.add(message["result"])

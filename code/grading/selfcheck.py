@@ -16,7 +16,8 @@ from mlpkit.grading import bank, checks, grader, release, sandbox, units, worker
 def _check_files(submission, checks_path):
     """Raise ``GradingError`` unless ``submission`` is a notebook or .py file and an explicit ``checks_path`` a file."""
     if not submission.exists():
-        raise grader.GradingError(f"FILE {submission}: no such file; expected your notebook (.ipynb) or Python file (.py)")
+        raise grader.GradingError(f"FILE {submission}: no such file; "
+                                  "expected your notebook (.ipynb) or Python file (.py)")
     if not submission.is_file() or submission.suffix not in grader.SUFFIXES:
         raise grader.GradingError(f"FILE {submission}: expected a notebook (.ipynb) or Python file (.py)")
     if checks_path is not None and not pathlib.Path(checks_path).is_file():
@@ -65,13 +66,15 @@ def self_check(submission, checks_path=None, limits=None):
     if checks_path.is_file():
         exercises, expected = release.load_public_checks(checks_path)
     else:
-        exercises = [checks.Exercise(e.name, e.chapter, e.points, e.title, e.public_calls) for e in bank.load_exercises()]
+        exercises = [checks.Exercise(e.name, e.chapter, e.points, e.title, e.public_calls)
+                     for e in bank.load_exercises()]
         expected = None
     chapters = answered_chapters(submission, exercises)
     if not chapters:
         names = ", ".join(e.name for e in exercises[:6])
         raise grader.GradingError(f"FILE {submission}: defines none of the exercises' functions ({names}, ...); "
-                                  "expected a chapter's file from the release, or a file defining its functions under their names")
+                                  "expected a chapter's file from the release, or a file defining its functions "
+                                  "under their names")
     exercises = [e for e in exercises if e.chapter in chapters]
     try:
         cells = worker.submission_cells(submission)

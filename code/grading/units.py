@@ -44,13 +44,14 @@ def verdicts(exercises, raw, reference, public_only=False):
                 ok, detail = False, run["error"]
             else:
                 expected = reference[exercise.name][index]
-                ok, detail = checks.judge(call, run["outcomes"][index], None if expected is None else checks.decode(expected))
+                want = None if expected is None else checks.decode(expected)
+                ok, detail = checks.judge(call, run["outcomes"][index], want)
             passed += ok
             judged.append({"public": call.public, "passed": bool(ok), "message": call.message if call.public else "",
                            "detail": detail if call.public else ""})
         points = checks.score(exercise.points, passed, len(calls))
-        results[exercise.name] = {"title": exercise.title, "points": points, "maximum": exercise.points, "passed": passed,
-                                  "checks": judged, "note": run.get("error", "")}
+        results[exercise.name] = {"title": exercise.title, "points": points, "maximum": exercise.points,
+                                  "passed": passed, "checks": judged, "note": run.get("error", "")}
     return results
 
 
@@ -142,20 +143,24 @@ def _judged_unit(path, sha256, exercises, raw, reference, key, student=None):
             "maximum": sum(exercise.points for exercise in exercises), "notes": notes}
 
 
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _sound_result(result):
+    """Whether one exercise's result in a unit has points, a maximum and checks that each passed or not."""
+    return (_number(result["points"]) and _number(result["maximum"]) and isinstance(result["checks"], list)
+            and all(isinstance(c, dict) and isinstance(c.get("passed"), bool) for c in result["checks"]))
+
+
 def unit_is_sound(unit, exercises):
     """Whether ``unit`` (read back from disk) has the form :func:`unit` writes; any other is graded again."""
-    def number(value):
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
     try:
         return (isinstance(unit, dict) and isinstance(unit.get("student"), str) and isinstance(unit.get("file"), str)
-                and number(unit["total"]) and number(unit["maximum"])
+                and _number(unit["total"]) and _number(unit["maximum"])
                 and isinstance(unit["notes"], list) and all(isinstance(note, str) for note in unit["notes"])
                 and isinstance(unit["exercises"], dict) and set(unit["exercises"]) >= {e.name for e in exercises}
-                and all(number(unit["exercises"][e.name]["points"]) and number(unit["exercises"][e.name]["maximum"])
-                        and isinstance(unit["exercises"][e.name]["checks"], list)
-                        and all(isinstance(c, dict) and isinstance(c.get("passed"), bool) for c in unit["exercises"][e.name]["checks"])
-                        for e in exercises))
+                and all(_sound_result(unit["exercises"][e.name]) for e in exercises))
     except (KeyError, TypeError):
         return False
 
