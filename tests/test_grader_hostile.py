@@ -143,11 +143,11 @@ def test_a_dead_worker_costs_only_the_submission_that_kills_it(tmp_path):
     thread = threading.Thread(target=_killer, args=(tmp_path / "grades_units" / ".running", "a_culprit", stop), daemon=True)
     thread.start()
     try:
-        units = grader.grade(folder, out, chapters=CHAPTERS, workers=1, limits=Limits(seconds=30), progress=False)
+        graded = grader.grade(folder, out, chapters=CHAPTERS, workers=1, limits=Limits(seconds=30), progress=False)
     finally:
         stop.set()
         thread.join()
-    by_student = {unit["student"]: unit for unit in units}
+    by_student = {unit["student"]: unit for unit in graded}
     assert sorted(by_student) == ["a_culprit", "b_honest", "c_honest", "d_honest"]
     for name in ("b_honest", "c_honest", "d_honest"):  # queued behind it: graded in full, on a fresh worker
         assert by_student[name]["total"] == MAXIMUM and not by_student[name].get("infrastructure"), by_student[name]
