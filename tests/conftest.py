@@ -4,6 +4,7 @@ Importing this file imports no TensorFlow: the test files that need it import it
 """
 
 import hashlib
+import json
 import os
 
 import numpy as np
@@ -57,3 +58,34 @@ def offline(tmp_path, monkeypatch):
 
     monkeypatch.setattr(data, "DEBIAN_FASHION_MNIST", tmp_path / "no-debian-data")
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def reference_values():
+    """``values(chapters)``: the reference solution's values for ``chapters``, computed once per test process in
+    a grading worker, as `mlpkit grade` computes them (this process has run TensorFlow operations, so it must not
+    fork a submission's process itself). `grader.reference_outcomes` raises if the reference fails a check."""
+    from mlpkit.grading import grader
+    from mlpkit.grading.sandbox import Limits
+
+    computed = {}
+
+    def values(chapters):
+        key = tuple(chapters)
+        if key not in computed:
+            limits = Limits(seconds=600, total_seconds=3600)  # generous: the reference is honest, the machine busy
+            with grader.worker_pool(1) as pool:
+                computed[key] = pool.submit(grader._reference_task, list(key), limits).result()
+        return computed[key]
+
+    return values
+
+
+def share_reference(units_dir, chapters, values):
+    """Put ``values`` (:func:`reference_values`'s) where `mlpkit grade` looks for the reference values the units of
+    ``units_dir`` share, so that a grading run uses them (after checking their SHA-256) instead of computing them."""
+    from mlpkit.grading import bank, units
+
+    units_dir.mkdir(parents=True, exist_ok=True)
+    document = {"sha256": units.reference_digest(values), "values": values}
+    units.write_atomic(units_dir / f".reference-{bank.source_key(chapters)}.json", json.dumps(document))

@@ -20,7 +20,7 @@ import urllib.parse
 
 import pytest
 
-from mlpkit.grading import bank as exercises
+from mlpkit.grading import bank
 from mlpkit.quiet import leaked_lines
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -318,22 +318,22 @@ def _typographic(text):
 
 
 def test_every_chapter_with_exercises_shows_them():
-    assert sorted(_exercise_chapter(name) for name in EXERCISE_PAGES) == sorted(exercises.CHAPTERS)
+    assert sorted(_exercise_chapter(name) for name in EXERCISE_PAGES) == sorted(bank.CHAPTERS)
 
 
 @pytest.mark.parametrize("name", EXERCISE_PAGES)
 def test_exercises_are_numbered_blocks_without_solutions(visits, name):
     chapter = _exercise_chapter(name)
-    bank = exercises.load_exercises([chapter])
+    loaded = bank.load_exercises([chapter])
     blocks = [a for a in visits[name]["admonitions"] if "exercise" in a["classes"]]
-    assert len(blocks) == len(bank), f"{name}: {len(blocks)} exercise blocks for the {len(bank)} exercises of {chapter}"
-    for number, (block, exercise) in enumerate(zip(blocks, bank), 1):
-        title = f"Exercise {exercises.NUMBERS[chapter]}.{number}: {exercise.title} ({exercise.points:g} points, {exercise.name})"
+    assert len(blocks) == len(loaded), f"{name}: {len(blocks)} exercise blocks for the {len(loaded)} exercises of {chapter}"
+    for number, (block, exercise) in enumerate(zip(blocks, loaded), 1):
+        title = f"Exercise {bank.NUMBERS[chapter]}.{number}: {exercise.title} ({exercise.points:g} points, {exercise.name})"
         assert _typographic(block["title"]) == _typographic(title)
         assert exercise.name in block["title_code"]  # the function's name set as code
         assert block["paragraphs"] and all(p.strip() for p in block["paragraphs"])  # the statement, as text
         (code,) = block["python"]  # the starting code, highlighted as Python
-        assert exercise.name in code and "write your solution here" in code and exercises.BEGIN not in code
+        assert exercise.name in code and "write your solution here" in code and bank.BEGIN not in code
     assert not [a for a in visits[name]["admonitions"] if "solution" in a["classes"]]
     assert "Solution:" not in visits[name]["shown"] and "Solution:" not in (HTML / name).read_text()
     shown = "\n".join(block["text"] for block in blocks)
@@ -344,9 +344,9 @@ def test_exercises_are_numbered_blocks_without_solutions(visits, name):
 def _solution_lines(chapter):
     """The lines of the chapter's reference solutions (inside BEGIN/END SOLUTION), stripped."""
     lines, inside = [], False
-    for line in (exercises.BANK_DIR / f"{chapter}.py").read_text().splitlines():
-        if line.strip() in (exercises.BEGIN, exercises.END):
-            inside = line.strip() == exercises.BEGIN
+    for line in (bank.BANK_DIR / f"{chapter}.py").read_text().splitlines():
+        if line.strip() in (bank.BEGIN, bank.END):
+            inside = line.strip() == bank.BEGIN
         elif inside and len(line.strip()) > 8:
             lines.append(line.strip())
     return lines
@@ -376,14 +376,14 @@ def instructor_visits():
 @pytest.mark.parametrize("name", EXERCISE_PAGES)
 def test_instructor_book_shows_each_solution_below_its_exercise(instructor_visits, name):
     chapter = _exercise_chapter(name)
-    bank = exercises.load_exercises([chapter])
+    loaded = bank.load_exercises([chapter])
     blocks = [a for a in instructor_visits[name]["admonitions"] if {"exercise", "solution"} & set(a["classes"])]
     kinds = ["exercise" if "exercise" in block["classes"] else "solution" for block in blocks]
-    assert kinds == ["exercise", "solution"] * len(bank), f"{name}: {kinds}"
+    assert kinds == ["exercise", "solution"] * len(loaded), f"{name}: {kinds}"
     for number, (solution, exercise) in enumerate(zip(blocks[1::2], bank), 1):
-        assert solution["title"] == f"Solution: exercise {exercises.NUMBERS[chapter]}.{number}, {exercise.name}"
+        assert solution["title"] == f"Solution: exercise {bank.NUMBERS[chapter]}.{number}, {exercise.name}"
         (code,) = solution["python"]
-        assert exercise.name in code and "write your solution here" not in code and exercises.BEGIN not in code
+        assert exercise.name in code and "write your solution here" not in code and bank.BEGIN not in code
     shown = "\n".join(block["text"] for block in blocks[1::2])
     assert all(line in shown for line in _solution_lines(chapter))
     found = _markup(instructor_visits[name]["shown"], MARKUP)

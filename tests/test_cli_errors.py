@@ -369,17 +369,16 @@ def test_exercises_check_bad_files(tmp_path, capsys, monkeypatch, files, argv, m
 
 
 def test_chapters_of_a_submission(tmp_path):
-    from mlpkit.grading import bank as exercises
-    from mlpkit.grading import grader
+    from mlpkit.grading import bank, selfcheck
 
-    every = exercises.load_exercises()
+    every = bank.load_exercises()
     cases = {"mine.py": (ONE_EXERCISE, {"perceptron"}),
              "xor.py": ("def helper():\n    pass\n", {"xor"}),  # named after its chapter
              "marked.py": ('# %% exercise="softmax"\ndef sigmoid(z):\n    pass\n', {"modern"}),  # markers first
              "other.py": ("def unrelated():\n    pass\n", set())}
     for name, (text, chapters) in cases.items():
         (tmp_path / name).write_text(text)
-        assert grader.answered_chapters(tmp_path / name, every) == chapters, name
+        assert selfcheck.answered_chapters(tmp_path / name, every) == chapters, name
 
 
 def test_exercises_check_counts_the_chapter_s_missing_exercises_as_failed(self_check_run):

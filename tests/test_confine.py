@@ -17,13 +17,12 @@ import time
 
 import pytest
 
-from mlpkit.grading import bank as exercises
-from mlpkit.grading import child, confine, grader, sandbox
+from mlpkit.grading import bank, child, confine, sandbox, units
 
 STATUS = confine.status()
 pytestmark = pytest.mark.skipif(not confine.available(), reason=STATUS.reason or "no kernel confinement here")
 
-BANK_FILE = str(exercises.BANK_DIR / "perceptron.py")
+BANK_FILE = str(bank.BANK_DIR / "perceptron.py")
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +175,7 @@ def test_the_kernel_offers_landlock_and_seccomp_here():
 
 
 @pytest.mark.parametrize("probe, target", [
-    ("read", BANK_FILE), ("read", "OUTSIDE"), ("listdir", str(exercises.BANK_DIR)), ("write", "OUTSIDE"),
+    ("read", BANK_FILE), ("read", "OUTSIDE"), ("listdir", str(bank.BANK_DIR)), ("write", "OUTSIDE"),
     ("write", "/tmp/mlpkit-confine-escape.txt"), ("mkdir", "OUTSIDE.d"), ("remove", "OUTSIDE"), ("rename", "OUTSIDE"),
     ("rename_in", "OUTSIDE"), ("link_in", "OUTSIDE"), ("proc_root", BANK_FILE), ("chmod", "OUTSIDE"),
 ])
@@ -224,18 +223,18 @@ def test_confining_takes_milliseconds(worker):
 
 # What the audit hook lets through, and the kernel does not.
 HOSTILE = [
-    ("<list the bank>", f"import os\nos.listdir({str(exercises.BANK_DIR)!r})\n"),
+    ("<list the bank>", f"import os\nos.listdir({str(bank.BANK_DIR)!r})\n"),
     ("<signal the grader>", "import os, signal\nsignal.pidfd_send_signal(os.pidfd_open(os.getppid()), 0)\n"),
     ("<read the bank>", f"import io\nraise RuntimeError(io.FileIO({BANK_FILE!r}).read()[:40])\n"),
 ]
 
 
 def _run(cells, chapters, limits):
-    return sandbox.run(cells, grader.plan(exercises.load_exercises(chapters)), limits=limits)
+    return sandbox.run(cells, units.plan(bank.load_exercises(chapters)), limits=limits)
 
 
 def test_a_confined_submission_gets_nothing_and_its_answers_still_count(worker):
-    raw = worker(_run, HOSTILE + exercises.reference_cells(["gradients"]), ["gradients"], sandbox.Limits())
+    raw = worker(_run, HOSTILE + bank.reference_cells(["gradients"]), ["gradients"], sandbox.Limits())
     assert raw["cells"]["<list the bank>"].startswith("PermissionError")
     assert raw["cells"]["<signal the grader>"].startswith("PermissionError")
     assert raw["cells"]["<read the bank>"].startswith("PermissionError")

@@ -7,7 +7,8 @@ tape, the functional API for Sequential), and WRONG at least one plausible
 mistake, each with what is wrong. Solution number ``i`` of every exercise goes
 into one submission file (``alternative_i.py``, ``wrong_i.py``); exercises
 with fewer solutions use the reference there. One grading run (module
-fixture) grades them all, public and hidden checks.
+fixture) grades them all, public and hidden checks, against the reference values
+the test process computes once (``reference_values`` in conftest.py).
 """
 
 import importlib.util
@@ -16,9 +17,9 @@ import pathlib
 import textwrap
 
 import pytest
+from conftest import share_reference
 
-from mlpkit.grading import bank as exercises
-from mlpkit.grading import grader
+from mlpkit.grading import bank, grader
 from mlpkit.grading.sandbox import Limits
 
 # One worker runs the module, so its graded class (a module fixture) is graded once (make test: --dist loadgroup).
@@ -624,8 +625,8 @@ def _more_solutions():
 
 _more_solutions()
 
-EXERCISES = exercises.load_exercises()
-REFERENCE = {cell.exercise: cell.source for chapter in exercises.CHAPTERS for cell in exercises.chapter_cells(chapter)
+EXERCISES = bank.load_exercises()
+REFERENCE = {cell.exercise: cell.source for chapter in bank.CHAPTERS for cell in bank.chapter_cells(chapter)
              if cell.kind == "code" and cell.exercise}
 
 
@@ -645,12 +646,14 @@ WRONG_CASES = [(name, i) for name, found in WRONG.items() for i in range(len(fou
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(tmp_path_factory, reference_values):
     folder = tmp_path_factory.mktemp("solutions")
     for student, text in FILES.items():
         (folder / f"{student}.py").write_text(text)
     out = tmp_path_factory.mktemp("grades") / "grades.csv"
-    units = grader.grade(folder, out, chapters=exercises.CHAPTERS, workers=2, limits=Limits(seconds=120), progress=False)
+    # The reference's values as the other tests of this process have them (graded once per process).
+    share_reference(out.with_name("grades_units"), bank.CHAPTERS, reference_values(bank.CHAPTERS))
+    units = grader.grade(folder, out, chapters=bank.CHAPTERS, workers=2, limits=Limits(seconds=120), progress=False)
     return {unit["student"]: unit for unit in units}
 
 
@@ -660,7 +663,7 @@ def test_every_exercise_has_two_other_right_answers_and_a_wrong_one():
     assert all(len(found) >= 2 for found in ALTERNATIVES.values()) and all(WRONG.values())
     for name, found in ALTERNATIVES.items():  # written differently from the reference and from each other
         bodies = {_body(text.split("\n", 1)[1]) for text in found}
-        assert len(bodies) == len(found) and _body(REFERENCE[name].split(exercises.BEGIN)[1]) not in bodies, name
+        assert len(bodies) == len(found) and _body(REFERENCE[name].split(bank.BEGIN)[1]) not in bodies, name
 
 
 def _body(text):

@@ -1,7 +1,7 @@
 """The grader's main process trusts nothing that comes back from a submission.
 
 - Results in the wrong form (forged by a submission that reached the grader's
-  channel) become notes on that student: `grader.validated` and `grader._unit`
+  channel) become notes on that student: `units.validated` and `units.unit`
   never raise, whatever the values are (a 401-digit integer, NaN, a number
   where a message belongs, a huge list).
 - A unit file on disk in the wrong form, or recorded as the grader's own
@@ -17,20 +17,19 @@
 
 import json
 import os
+import pathlib
 import signal
 import threading
 import time
 
 import pytest
 
-from mlpkit.grading import bank as exercises
-from mlpkit.grading import checks as grading
-from mlpkit.grading import grader
+from mlpkit.grading import bank, checks, grader, report, units
 from mlpkit.grading.sandbox import Limits
 
 CHAPTERS = ["perceptron"]
-EXERCISES = exercises.load_exercises(CHAPTERS)
-PLAN = grader.plan(EXERCISES)
+EXERCISES = bank.load_exercises(CHAPTERS)
+PLAN = units.plan(EXERCISES)
 MAXIMUM = sum(e.points for e in EXERCISES)
 
 
@@ -52,16 +51,16 @@ FORGED = [
 
 @pytest.mark.parametrize("raw", FORGED, ids=range(len(FORGED)))
 def test_results_in_the_wrong_form_become_notes_never_a_crash(raw):
-    clean = grader.validated(raw, PLAN)
+    clean = units.validated(raw, PLAN)
     assert set(clean["exercises"]) == {name for name, _ in PLAN}
-    assert all(isinstance(label, str) and isinstance(note, str) and len(note) <= grader.MAX_NOTE + 10
+    assert all(isinstance(label, str) and isinstance(note, str) and len(note) <= units.MAX_NOTE + 10
                for label, note in clean["cells"].items())
-    assert len(clean["cells"]) <= grader.MAX_CELL_NOTES
+    assert len(clean["cells"]) <= units.MAX_CELL_NOTES
     for name, calls in PLAN:
         result = clean["exercises"][name]
         assert isinstance(result.get("error"), str) or len(result["outcomes"]) == len(calls)
-    unit = grader._unit(grader.pathlib.Path("s.py"), "0" * 64, EXERCISES, raw, _reference(), "k", "s")
-    assert unit["total"] == 0 and grader.unit_is_sound(unit, EXERCISES)
+    unit = units.unit(pathlib.Path("s.py"), "0" * 64, EXERCISES, raw, _reference(), "k", "s")
+    assert unit["total"] == 0 and units.unit_is_sound(unit, EXERCISES)
 
 
 @pytest.mark.parametrize("value", [10**400, -(10**400), float("nan"), "1e999", [[[[]]]], {"parameters": 10**400},
@@ -69,17 +68,17 @@ def test_results_in_the_wrong_form_become_notes_never_a_crash(raw):
                          ids=lambda v: type(v).__name__)
 def test_a_forged_value_fails_its_check_and_nothing_else(value):
     # Any value where an answer belongs, judged by every predicate the bank uses: a failed check, no exception.
-    for exercise in exercises.load_exercises():
+    for exercise in bank.load_exercises():
         for call in exercise.calls[:1]:
-            passed, detail = grading.judge(call, {"value": value}, [0.25, 0.5])
+            passed, detail = checks.judge(call, {"value": value}, [0.25, 0.5])
             assert passed is False and isinstance(detail, str)
 
 
 def test_a_unit_from_the_raw_values_of_a_forged_run_can_be_written_out(tmp_path):
     raw = {"cells": {"<cell 1>": "<img src=x onerror=alert(1)> **bold** [link](http://example.org)"},
            "exercises": {name: {"outcomes": [{"value": 10**400}] * len(calls)} for name, calls in PLAN}}
-    unit = grader._unit(tmp_path / "=cmd|' -C calc'!A0.py", "0" * 64, EXERCISES, raw, _reference(), "k", "=cmd|' -C calc'!A0")
-    grader.write_outputs([unit], EXERCISES, tmp_path / "grades.csv", tmp_path / "feedback")
+    unit = units.unit(tmp_path / "=cmd|' -C calc'!A0.py", "0" * 64, EXERCISES, raw, _reference(), "k", "=cmd|' -C calc'!A0")
+    report.write_outputs([unit], EXERCISES, tmp_path / "grades.csv", tmp_path / "feedback")
     row = (tmp_path / "grades.csv").read_text().splitlines()[1]
     assert row.startswith("'=cmd")  # a spreadsheet shows it as text, never runs it
     feedback = (tmp_path / "feedback" / "=cmd|' -C calc'!A0.md").read_text()
@@ -91,7 +90,7 @@ def test_a_unit_from_the_raw_values_of_a_forged_run_can_be_written_out(tmp_path)
 def test_markdown_from_a_submission_renders_as_its_text():
     markdown_it = pytest.importorskip("markdown_it")
     text = "<b>x</b> *y* `z` [a](b) # h \\ _u_ ![i](j) | t |"
-    html = markdown_it.MarkdownIt().render(grader.as_text(text))
+    html = markdown_it.MarkdownIt().render(report.as_text(text))
     assert "<b>" not in html and "<em>" not in html and "<code>" not in html and "<a " not in html and "<img" not in html
     import html as html_module
 
@@ -100,14 +99,14 @@ def test_markdown_from_a_submission_renders_as_its_text():
 
 def test_a_unit_on_disk_in_the_wrong_form_is_not_trusted():
     raw = {"cells": {}, "exercises": {}}
-    unit = grader._unit(grader.pathlib.Path("s.py"), "0" * 64, EXERCISES, raw, _reference(), "k", "s")
-    assert grader.unit_is_sound(unit, EXERCISES)
+    unit = units.unit(pathlib.Path("s.py"), "0" * 64, EXERCISES, raw, _reference(), "k", "s")
+    assert units.unit_is_sound(unit, EXERCISES)
     for change in [lambda u: u.update(total="22"), lambda u: u.update(total=float("inf")), lambda u: u.pop("notes"),
                    lambda u: u["exercises"].pop("step"), lambda u: u["exercises"]["step"].update(points=[1]),
                    lambda u: u.update(notes=[{"a": 1}]), lambda u: u["exercises"]["step"]["checks"].append("passed")]:
         forged = json.loads(json.dumps(unit))
         change(forged)
-        assert not grader.unit_is_sound(forged, EXERCISES)
+        assert not units.unit_is_sound(forged, EXERCISES)
 
 
 # -- a worker that dies --------------------------------------------------------------------
@@ -131,7 +130,7 @@ def _killer(running, name, stop):
 
 
 def test_a_dead_worker_costs_only_the_submission_that_kills_it(tmp_path):
-    solution = (exercises.BANK_DIR / "perceptron.py").read_text()
+    solution = (bank.BANK_DIR / "perceptron.py").read_text()
     folder = tmp_path / "submissions"
     folder.mkdir()
     (folder / "a_culprit.py").write_text(SLOW + solution)
@@ -144,15 +143,15 @@ def test_a_dead_worker_costs_only_the_submission_that_kills_it(tmp_path):
     thread = threading.Thread(target=_killer, args=(tmp_path / "grades_units" / ".running", "a_culprit", stop), daemon=True)
     thread.start()
     try:
-        units = grader.grade(folder, out, chapters=CHAPTERS, workers=1, limits=Limits(seconds=30), progress=False)
+        graded = grader.grade(folder, out, chapters=CHAPTERS, workers=1, limits=Limits(seconds=30), progress=False)
     finally:
         stop.set()
         thread.join()
-    by_student = {unit["student"]: unit for unit in units}
+    by_student = {unit["student"]: unit for unit in graded}
     assert sorted(by_student) == ["a_culprit", "b_honest", "c_honest", "d_honest"]
     for name in ("b_honest", "c_honest", "d_honest"):  # queued behind it: graded in full, on a fresh worker
         assert by_student[name]["total"] == MAXIMUM and not by_student[name].get("infrastructure"), by_student[name]
-    skipped = grader.skipped_path(out).read_text()  # neither graded nor passed over in silence
+    skipped = report.skipped_path(out).read_text()  # neither graded nor passed over in silence
     assert "e_folder.py,a folder" in skipped and "f_link.py,not a regular file" in skipped
     culprit = by_student["a_culprit"]
     assert culprit["total"] == 0 and any(grader.STOPPED_WORKER in note for note in culprit["notes"])
@@ -176,12 +175,10 @@ def test_grading_refuses_where_the_kernel_offers_no_confinement_and_names_the_wa
 
 
 def test_feedback_says_when_a_submission_was_graded_with_the_weaker_guard():
-    import pathlib
-
-    unit = grader._unit(pathlib.Path("ada.py"), "0" * 64, EXERCISES, {"cells": [], "results": {}}, _reference(), "key", "ada")
-    assert "kernel" not in grader.feedback_text(unit)
-    unit["guard"] = grader.WEAK_GUARD
-    assert "Graded without the kernel" in grader.feedback_text(unit)
+    unit = units.unit(pathlib.Path("ada.py"), "0" * 64, EXERCISES, {"cells": [], "results": {}}, _reference(), "key", "ada")
+    assert "kernel" not in report.feedback_text(unit)
+    unit["guard"] = report.WEAK_GUARD
+    assert "Graded without the kernel" in report.feedback_text(unit)
 
 
 # -- kill -9 of the grader: no worker or child survives it ---------------------------------------------------------
@@ -283,18 +280,18 @@ def _model_submissions():
 
     from mlpkit.grading import sandbox
 
-    (exercise,) = [e for e in exercises.load_exercises(["keras"]) if e.name == "build_dropout_model"]
-    run_plan = grader.plan([exercise])
-    cells = exercises.reference_cells(["keras"])
+    (exercise,) = [e for e in bank.load_exercises(["keras"]) if e.name == "build_dropout_model"]
+    run_plan = units.plan([exercise])
+    cells = bank.reference_cells(["keras"])
     real = sandbox.run(cells, run_plan, limits=MODEL_LIMITS)
     values = [outcome["value"] for outcome in real["exercises"][exercise.name]["outcomes"]]
-    described = [dict(grading.decode(value)) for value in values]  # what the real model gave, as plain data
+    described = [dict(checks.decode(value)) for value in values]  # what the real model gave, as plain data
     forged = DICT_ATTACK.replace("ANSWERS", repr(json.dumps(described, default=lambda array: np.asarray(array).tolist())))
     runs = {"model": real,
             "dict": sandbox.run(cells + [("<forged>", forged)], run_plan, limits=MODEL_LIMITS),
             "look-alike": sandbox.run(cells + [("<look-alike>", DUCK_ATTACK)], run_plan, limits=MODEL_LIMITS)}
     reference = {exercise.name: values}
-    return {name: grader.verdicts([exercise], grader.validated(raw, run_plan), reference)[exercise.name]
+    return {name: units.verdicts([exercise], units.validated(raw, run_plan), reference)[exercise.name]
             for name, raw in runs.items()}
 
 

@@ -13,20 +13,19 @@ import pathlib
 
 import pytest
 
-from mlpkit.grading import bank as exercises
-from mlpkit.grading import grader, lms
+from mlpkit.grading import bank, grader, lms
 from mlpkit.grading.sandbox import Limits
 
-LIMITS = Limits(seconds=10, memory=int(1.5 * 2**30))
+LIMITS = Limits(seconds=120, memory=int(1.5 * 2**30))  # generous: the submissions are honest
 FULL = 7  # chapter 1: step 2, nand_weights 2, perceptron_forward 3
 
 
 def solution():
-    return (exercises.BANK_DIR / "perceptron.py").read_text()
+    return (bank.BANK_DIR / "perceptron.py").read_text()
 
 
 def stub():
-    return exercises.python_text(exercises.student_cells("perceptron"))
+    return bank.python_text(bank.student_cells("perceptron"))
 
 
 def write(path, text, age=0):

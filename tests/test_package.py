@@ -145,14 +145,14 @@ def test_readme_is_short_and_points_only_at_pages_of_the_book():
 
 def test_readme_lists_every_chapter_its_modules_and_the_exercise_count():
     """The README's chapter table follows _toc.yml's chapters, names modules that exist, and counts the bank's exercises."""
-    from mlpkit.grading import bank as exercises
+    from mlpkit.grading import bank
 
     readme = (ROOT / "README.md").read_text()
     rows = re.findall(r"^\| (\d+) \| [^|]+ \| ([^|]+) \|$", readme, re.M)
-    assert [int(number) for number, _ in rows] == list(range(1, len(exercises.BOOK_ORDER) + 1))
+    assert [int(number) for number, _ in rows] == list(range(1, len(bank.BOOK_ORDER) + 1))
     for _, modules in rows:
         for module in re.findall(r"`mlpkit\.(\w+)`", modules):
             assert (ROOT / "code" / f"{module}.py").is_file(), f"README names mlpkit.{module}, which does not exist"
-    total = sum(len(exercises.load_exercises([chapter])) for chapter in exercises.CHAPTERS)
+    total = sum(len(bank.load_exercises([chapter])) for chapter in bank.CHAPTERS)
     assert f"({total} in all)" in readme, f"the README should say there are {total} exercises"
-    assert set(exercises.CHAPTERS) == set(exercises.BOOK_ORDER), "every chapter has exercises, as the README says"
+    assert set(bank.CHAPTERS) == set(bank.BOOK_ORDER), "every chapter has exercises, as the README says"

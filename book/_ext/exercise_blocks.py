@@ -29,19 +29,19 @@ class ExercisesDirective(SphinxDirective):
     has_content = False
 
     def run(self):
-        from mlpkit.grading import bank as exercises
+        from mlpkit.grading import bank
 
         chapter = self.arguments[0]
-        for path in (exercises.BANK_DIR / f"{chapter}.py", exercises.BANK_DIR / f"{chapter}_checks.py"):
+        for path in (bank.BANK_DIR / f"{chapter}.py", bank.BANK_DIR / f"{chapter}_checks.py"):
             self.env.note_dependency(str(path))  # edit an exercise, and the page is rebuilt
         try:
-            text = exercises.book_markdown(chapter, solutions=solutions_enabled())
-        except exercises.ExerciseError as error:
+            text = bank.book_markdown(chapter, solutions=solutions_enabled())
+        except bank.ExerciseError as error:
             raise self.error(str(error))
         container = nodes.container(classes=["mlpkit-exercises"])
         self.state.nested_parse(StringList(text.splitlines(), source=f"exercises:{chapter}"), self.content_offset, container)
         # Markup that does not parse shows up as literal text, not as an error: count the blocks it made.
-        expected = len(exercises.load_exercises([chapter]))
+        expected = len(bank.load_exercises([chapter]))
         made = {kind: sum(1 for node in container.findall(nodes.admonition) if kind in node["classes"])
                 for kind in ("exercise", "solution")}
         if made["exercise"] != expected or made["solution"] != (expected if solutions_enabled() else 0):

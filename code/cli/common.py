@@ -83,12 +83,12 @@ def write_plots(out, images, true, predicted, confusion, class_names, epochs=Non
 
 
 def check_chapters(chapters, parser):
-    from mlpkit.grading import bank as exercises
+    from mlpkit.grading import bank
 
-    unknown = [name for name in chapters or [] if name not in exercises.CHAPTERS]
+    unknown = [name for name in chapters or [] if name not in bank.CHAPTERS]
     if unknown:
         fail(parser, f"--chapters: no exercises for chapter {', '.join(map(repr, unknown))}; "
-                     f"expected some of {','.join(exercises.CHAPTERS)}")
+                     f"expected some of {','.join(bank.CHAPTERS)}")
 
 
 def grading_limits(args):

@@ -61,11 +61,11 @@ def add_parser(commands):
 
 def _demo_class(args):
     from mlpkit import outputs
-    from mlpkit.grading import grader
+    from mlpkit.grading import demo
 
     outputs.check_folder(args.out_dir, "OUT_DIR", empty=True)
     with outputs.staged_folder(args.out_dir) as stage:
-        expected = grader.make_demo_class(stage, args.students, seed=args.seed)
+        expected = demo.make_demo_class(stage, args.students, seed=args.seed)
         (stage / "expected.json").write_text(json.dumps(expected, indent=1))
     print(f"wrote {len(expected)} submissions (chapters 1-3) to {args.out_dir}/ "
           "and the points each should get to expected.json")
@@ -73,12 +73,12 @@ def _demo_class(args):
 
 def _release(args, parser):
     from mlpkit import outputs
-    from mlpkit.grading import bank as exercises
+    from mlpkit.grading import release
 
     outputs.check_folder(args.out_dir, "OUT_DIR")
     common.check_chapters(args.chapters, parser)
     with outputs.staged_folder(args.out_dir) as stage:
-        written = exercises.release(stage, args.chapters)
+        written = release.release(stage, args.chapters)
     print(f"wrote {len(written)} files to {args.out_dir}/: " + ", ".join(path.name for path in written))
 
 
@@ -94,9 +94,9 @@ def _check_detail(check):
 
 
 def _self_check(args):
-    from mlpkit.grading import grader
+    from mlpkit.grading import selfcheck
 
-    verdicts, cell_notes = grader.self_check(args.submission, args.checks, limits=common.grading_limits(args))
+    verdicts, cell_notes = selfcheck.self_check(args.submission, args.checks, limits=common.grading_limits(args))
     for label, note in cell_notes.items():
         print(f"note: {label}: {note}")
     failed = 0
@@ -117,12 +117,11 @@ def _self_check(args):
 
 def _gradescope(args, parser):
     from mlpkit import outputs
-    from mlpkit.grading import bank as exercises
-    from mlpkit.grading import gradescope
+    from mlpkit.grading import bank, gradescope
 
     outputs.check_file(pathlib.Path(args.out_zip), "OUT_ZIP")
     common.check_chapters(args.chapters, parser)
-    chapters = args.chapters or exercises.CHAPTERS[:3]
+    chapters = args.chapters or bank.DEMO_CHAPTERS
     names = gradescope.bundle(args.out_zip, chapters, limits=common.grading_limits(args))
     print(f"wrote {args.out_zip} ({', '.join(names)}) for chapters {','.join(chapters)}: upload it as the "
           "Gradescope assignment's autograder")

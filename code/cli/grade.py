@@ -80,20 +80,20 @@ def run(args, parser):
                                 "column header as Canvas exports it, 'Name (12345)' (12345: the assignment's id, "
                                 "in its address .../assignments/12345)")
     common.check_chapters(args.chapters, parser)
-    from mlpkit.grading import grader
+    from mlpkit.grading import grader, report
 
     start = time.perf_counter()
     units = grader.grade(args.submissions, args.out, chapters=args.chapters, workers=args.workers,
                          limits=common.grading_limits(args),
                          units_dir=args.units, feedback_dir=args.feedback, only=args.only, merge_only=args.merge_only,
                          layout=args.layout, lms_export=args.lms_export, assignment=args.assignment)
-    wrote = f"{args.out} and {grader.lms_export_path(args.out, args.lms_export)}" if args.lms_export else args.out
+    wrote = f"{args.out} and {report.lms_export_path(args.out, args.lms_export)}" if args.lms_export else args.out
     print(f"graded {len(units)} submissions in {time.perf_counter() - start:.1f} s; wrote {wrote}")
-    weak = sum(unit.get("guard") == grader.WEAK_GUARD for unit in units)
+    weak = sum(unit.get("guard") == report.WEAK_GUARD for unit in units)
     if weak:
         print(f"warning: {weak} submissions were graded without the kernel's confinement (--allow-weak-guard); "
               "their feedback says so", file=sys.stderr)
-    skipped = grader.skipped_path(args.out)
+    skipped = report.skipped_path(args.out)
     if skipped.is_file():
         entries = len(skipped.read_text().splitlines()) - 1
         print(f"not graded: {entries} entries of {args.submissions} that are not submissions (a folder, a link, "

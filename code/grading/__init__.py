@@ -18,8 +18,13 @@ Inside (the worker and the confined child; no expected value, no comparison):
 Outside (the grader's own processes; they never run a submission's code):
 
 - `checks`: how each value is judged against the reference's;
-- `bank`: the exercise bank: exercises, solutions, releases, the book's blocks;
-- `grader`: a folder of submissions in, units, feedback and a CSV out;
+- `bank`: the exercise bank read and rendered: exercises, solutions, the book's blocks;
+- `release`: the student materials and their public checks (``checks.json``);
+- `grader`: the reference run, and a folder of submissions graded by workers;
+- `units`: one submission's run checked, judged and kept as a unit file (resumed runs);
+- `report`: the CSV, the feedback and the LMS import files a grading run writes;
+- `selfcheck`: a student's check of a file against the public checks;
+- `demo`: a made-up class to try the grader on;
 - `lms`, `gradescope`: Canvas, Moodle and Gradescope.
 
 Modules inside import nothing from outside; ``tests/test_grading.py`` checks

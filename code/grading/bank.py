@@ -1,17 +1,17 @@
-"""Graded exercises: one source per chapter, and what is made from it.
+"""The exercise bank: read the exercises, their solutions and checks, and render them.
 
 Each chapter's exercises are written once, in ``exercises/CHAPTER.py``
 (percent-format cells: ``# %% [markdown] exercise="NAME"`` for a statement,
 ``# %% exercise="NAME"`` for its code), with the reference solution between
 ``### BEGIN SOLUTION`` and ``### END SOLUTION``. Their checks, with points,
-are in ``CHAPTER_checks.py`` beside it (see `mlpkit.grading.checks`). From these:
-
-- :func:`release` writes the student materials: per chapter a notebook and a
-  ``.py`` whose solutions are ``raise NotImplementedError``, plus
-  ``checks.json`` with the public checks and their expected values only;
-- :func:`book_markdown` renders the exercise blocks of the book (with or
-  without solutions);
-- `mlpkit.grading.grader` grades against the reference, the source as written.
+are in ``CHAPTER_checks.py`` beside it (see `mlpkit.grading.checks`). This
+module reads them (:func:`load_exercises`, :func:`reference_cells`, the
+cells a student gets: :func:`student_cells`) and renders them: as a notebook
+or a ``.py`` file (:func:`notebook_json`, :func:`python_text`) and as the
+exercise blocks of the book, with or without solutions
+(:func:`book_markdown`). What is made from it lives elsewhere:
+`mlpkit.grading.release` writes the student materials, and
+`mlpkit.grading.grader` grades against the reference, the source as written.
 
 The bank is part of a clone of the repository, not of the installed package
 (students who ``pip install`` the kit do not get the solutions); the
@@ -20,11 +20,9 @@ commands that need it say so when it is missing.
 
 import dataclasses
 import importlib.util
-import json
 import pathlib
 import re
 
-from mlpkit.grading import calls as wire
 from mlpkit.grading import checks
 
 
@@ -43,6 +41,10 @@ NUMBERS = {chapter: number for number, chapter in enumerate(BOOK_ORDER, start=1)
 # The chapters with exercises, in book order: those with a source in the bank (every chapter when the bank is
 # absent, so that asking for one says the bank is missing rather than that the chapter has none).
 CHAPTERS = [c for c in BOOK_ORDER if (BANK_DIR / f"{c}.py").is_file()] if BANK_DIR.is_dir() else list(BOOK_ORDER)
+# What `mlpkit grade`, `mlpkit exercises gradescope` and `mlpkit exercises demo-class` cover unless told otherwise:
+# the first three chapters (perceptron, xor, gradients). Their exercises are functions of a few small arrays (no
+# training step or epoch, no tf.function, no Keras model, as from chapter 4 on), so a class of them grades fastest.
+DEMO_CHAPTERS = CHAPTERS[:3]
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 CELL_MARKER = re.compile(r"^# %%(?: \[(\w+)\])?(.*)$")
 
@@ -60,7 +62,8 @@ class Cell:
 
 def _bank_file(chapter, suffix=""):
     if chapter not in CHAPTERS:
-        raise ExerciseError(f"no exercises for chapter {chapter!r}; the chapters with exercises are {', '.join(CHAPTERS)}")
+        raise ExerciseError(f"no exercises for chapter {chapter!r}; "
+                            f"the chapters with exercises are {', '.join(CHAPTERS)}")
     path = BANK_DIR / f"{chapter}{suffix}.py"
     if not path.is_file():
         raise ExerciseError(f"{path} not found: the exercise sources are in a clone of the repository "
@@ -166,17 +169,19 @@ def reference_cells(chapters=None):
 
 def student_cells(chapter):
     """The chapter's cells as a student gets them: solutions replaced by ``raise NotImplementedError``."""
-    return [Cell(cell.kind, strip_solutions(cell.source, cell.exercise or chapter) if cell.kind == "code" else cell.source,
-                 cell.exercise) for cell in chapter_cells(chapter)]
+    def source(cell):
+        return strip_solutions(cell.source, cell.exercise or chapter) if cell.kind == "code" else cell.source
+
+    return [Cell(cell.kind, source(cell), cell.exercise) for cell in chapter_cells(chapter)]
 
 
-# -- what students get -------------------------------------------------------------
+# -- rendering: numbered statements, notebooks and .py files ---------------------------------------
 
 def _heading(exercise_number, exercise):
     return f"Exercise {exercise_number}: {exercise.title} ({exercise.points:g} points, `{exercise.name}`)"
 
 
-def _numbered(cells, exercises, chapter_number):
+def numbered(cells, exercises, chapter_number):
     """Cells with each statement's first heading numbered and given its points."""
     by_name = {exercise.name: exercise for exercise in exercises}
     order = [cell.exercise for cell in cells if cell.kind == "markdown" and cell.exercise]
@@ -197,8 +202,9 @@ def notebook_json(cells):
 
     return {
         "cells": [
-            {"cell_type": cell.kind, "id": f"cell-{i}", "metadata": {"exercise": cell.exercise} if cell.exercise else {},
-             "source": lines(cell.source), **({"execution_count": None, "outputs": []} if cell.kind == "code" else {})}
+            {"cell_type": cell.kind, "id": f"cell-{i}",
+             "metadata": {"exercise": cell.exercise} if cell.exercise else {}, "source": lines(cell.source),
+             **({"execution_count": None, "outputs": []} if cell.kind == "code" else {})}
             for i, cell in enumerate(cells)
         ],
         "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
@@ -210,93 +216,13 @@ def notebook_json(cells):
 def python_text(cells):
     parts = []
     for cell in cells:
-        marker = "# %%" + (" [markdown]" if cell.kind == "markdown" else "") + (f' exercise="{cell.exercise}"' if cell.exercise else "")
-        body = "\n".join(("# " + line).rstrip() for line in cell.source.splitlines()) if cell.kind == "markdown" else cell.source
+        marker = "# %%" + (" [markdown]" if cell.kind == "markdown" else "")
+        marker += f' exercise="{cell.exercise}"' if cell.exercise else ""
+        body = cell.source
+        if cell.kind == "markdown":
+            body = "\n".join(("# " + line).rstrip() for line in cell.source.splitlines())
         parts.append(f"{marker}\n{body}\n")
     return "\n".join(parts)
-
-
-def public_checks(exercises, reference):
-    """The public checks as JSON data: arguments, comparison, message and the expected value (public calls only)."""
-    out = {"exercises": []}
-    for exercise in exercises:
-        calls = []
-        for index, call in enumerate(exercise.calls):
-            if not call.public:
-                continue
-            expected = reference[exercise.name][index]
-            calls.append({"name": call.name, "variable": call.variable, **wire.encode_args(call), "compare": call.compare,
-                          "rtol": call.rtol, "atol": call.atol, "options": call.options, "message": call.message,
-                          "expected": expected})
-        out["exercises"].append({"name": exercise.name, "chapter": exercise.chapter, "title": exercise.title,
-                                 "points": exercise.points, "checks": calls})
-    return out
-
-
-def load_public_checks(path):
-    """``(exercises, expected)`` from a ``checks.json`` written by :func:`release`."""
-    try:
-        data = json.loads(pathlib.Path(path).read_text())
-        exercises, expected = [], {}
-        for item in data["exercises"]:
-            calls = []
-            for check in item["checks"]:
-                args, kwargs = wire.decode_args(check)
-                calls.append(wire.Call(check["name"], args, kwargs, check["variable"], True, check["compare"],
-                                          check["rtol"], check["atol"], check["options"], check["message"]))
-            exercises.append(checks.Exercise(item["name"], item["chapter"], item["points"], item["title"], calls))
-            expected[item["name"]] = [check["expected"] for check in item["checks"]]
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        raise ExerciseError(f"{path}: not a checks file written by `mlpkit exercises release` ({error})") from None
-    return exercises, expected
-
-
-RELEASE_README = """# Exercises
-
-One notebook per chapter (`CHAPTER.ipynb`, for Jupyter or Colab) and the
-same as a Python file (`CHAPTER.py`). Replace each
-`raise NotImplementedError` with your solution; use NumPy and TensorFlow.
-
-Check your work (public checks only; the grade also uses hidden checks):
-
-    mlpkit exercises check perceptron.ipynb
-
-The check looks for `checks.json` beside the file you check. In Colab, run
-`!mlpkit exercises check perceptron.ipynb` after uploading `checks.json`
-(File > Save a copy first, then download the notebook to hand it in).
-
-Hand in one file, named with your student id (e.g. `s1234567.ipynb` or
-`s1234567.py`); functions are found by name, so cells may be moved, but do
-not rename the functions.
-"""
-
-
-def release(out_dir, chapters=None, reference=None):
-    """Write the student materials to ``out_dir``; return the paths written.
-
-    ``reference`` is the reference run's outcomes (`mlpkit.grading.grader.reference_outcomes`),
-    needed for the expected values of the public checks.
-    """
-    out_dir = pathlib.Path(out_dir)
-    chapters = chapters or CHAPTERS
-    exercises = load_exercises(chapters)
-    if reference is None:
-        from mlpkit.grading import grader
-
-        reference = grader.reference_outcomes(exercises, chapters)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for chapter in chapters:
-        cells = _numbered(student_cells(chapter), exercises, NUMBERS[chapter])
-        for path, text in ((out_dir / f"{chapter}.ipynb", json.dumps(notebook_json(cells), indent=1) + "\n"),
-                           (out_dir / f"{chapter}.py", python_text(cells))):
-            path.write_text(text)
-            written.append(path)
-    checks_file = out_dir / "checks.json"
-    checks_file.write_text(json.dumps(public_checks(exercises, reference), indent=1) + "\n")
-    readme = out_dir / "README.md"
-    readme.write_text(RELEASE_README)
-    return written + [checks_file, readme]
 
 
 # -- the book ----------------------------------------------------------------------
@@ -312,7 +238,7 @@ def book_markdown(chapter, solutions=False):
     follows its exercise.
     """
     exercises = load_exercises([chapter])
-    cells = _numbered(chapter_cells(chapter), exercises, NUMBERS[chapter])
+    cells = numbered(chapter_cells(chapter), exercises, NUMBERS[chapter])
     by_name = {exercise.name: exercise for exercise in exercises}
     order = [name for name in dict.fromkeys(cell.exercise for cell in cells) if name in by_name]
     out = []

@@ -19,8 +19,7 @@ import sys
 import tempfile
 import traceback
 
-from mlpkit.grading import calls as wire
-from mlpkit.grading import confine
+from mlpkit.grading import calls, confine
 
 DENIED_EVENTS = {
     "subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork", "os.forkpty",
@@ -50,7 +49,8 @@ def _install_guard(workdir, denied):
             if isinstance(path, int) or path is None:
                 return
             real = os.path.realpath(os.fsdecode(path))
-            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (isinstance(flags, int) and flags & WRITE_FLAGS)
+            writing = ((isinstance(mode, str) and any(c in mode for c in "wax+"))
+                       or (isinstance(flags, int) and flags & WRITE_FLAGS))
             if inside(real, workdir):
                 return
             if writing and real != os.devnull:
@@ -63,7 +63,8 @@ def _install_guard(workdir, denied):
             refuse(event)
         elif event in PATH_EVENTS:
             for arg in args:
-                if isinstance(arg, (str, bytes, os.PathLike)) and not inside(os.path.realpath(os.fsdecode(arg)), workdir):
+                path = isinstance(arg, (str, bytes, os.PathLike))
+                if path and not inside(os.path.realpath(os.fsdecode(arg)), workdir):
                     refuse(f"{event} on {os.fsdecode(arg)}")
 
     sys.addaudithook(guard)
@@ -83,26 +84,13 @@ def readable_paths():
 
 
 def main(write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, limits):
-    import resource
-
+    """The child's whole life: set up, confine itself, run the cells, make the calls, report each step."""
     def send(message):
         os.write(write_fd, (json.dumps(message) + "\n").encode())
 
-    os.setpgid(0, 0)
-    os.chdir(workdir)
-    tempfile.tempdir = workdir  # AutoGraph writes each converted function to a temporary file: here, where writing is allowed
-    null = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(null, fd)
-    os.closerange(3, write_fd)
-    os.closerange(write_fd + 1, 1024)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size, limits.file_size))
-    with open(f"/proc/{os.getpid()}/statm") as statm:
-        virtual = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    resource.setrlimit(resource.RLIMIT_AS, (virtual + limits.memory, virtual + limits.memory))
-    import numpy as np
-    import tensorflow as tf
+    _set_up(write_fd, workdir, limits)
+    import numpy  # noqa: F401  (both are in memory already: the worker imported them before forking)
+    import tensorflow  # noqa: F401
 
     for name in [name for name in sys.modules if name == "mlpkit" or name.startswith("mlpkit.")]:
         del sys.modules[name]  # the kit's modules cannot be imported again: their folder is out of reach
@@ -113,6 +101,37 @@ def main(write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, lim
             send({"unconfined": f"{type(error).__name__}: {error}"})
             return
     _install_guard(workdir, denied)
+    namespace = _run_cells(cells, skip_cells, send)
+    send({"loaded": True})
+    for exercise, exercise_calls in plan:
+        if exercise not in skip_exercises:
+            send({"start": exercise})
+            send({"result": exercise, "outcomes": [_outcome(call, namespace) for call in exercise_calls]})
+    send({"end": True})
+
+
+def _set_up(write_fd, workdir, limits):
+    """A process group of its own, the working folder, no output, no descriptor but the channel, and the limits."""
+    import resource
+
+    os.setpgid(0, 0)
+    os.chdir(workdir)
+    # AutoGraph writes each converted function to a temporary file: here, where writing is allowed.
+    tempfile.tempdir = workdir
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.closerange(3, write_fd)
+    os.closerange(write_fd + 1, 1024)
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size, limits.file_size))
+    with open(f"/proc/{os.getpid()}/statm") as statm:
+        virtual = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    resource.setrlimit(resource.RLIMIT_AS, (virtual + limits.memory, virtual + limits.memory))
+
+
+def _run_cells(cells, skip_cells, send):
+    """Run the submission's cells (but ``skip_cells``) one by one in one namespace, and return it."""
     namespace = {"__name__": "__main__", "__builtins__": __builtins__}
     for index, (label, source) in enumerate(cells):
         if index in skip_cells:
@@ -125,41 +144,38 @@ def main(write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, lim
             exec(compile(source, label, "exec"), namespace)
         except BaseException as error:  # SystemExit and KeyboardInterrupt included: a cell cannot stop the run
             send({"cell_error": index, "error": _describe(error)})
-    send({"loaded": True})
+    return namespace
 
-    def argument(arg):
-        if isinstance(arg, wire.Tensor):
-            return tf.constant(arg.array())
-        if isinstance(arg, (list, tuple)):  # e.g. the argument tuples of options["calls"]
-            return type(arg)(argument(item) for item in arg)
-        return np.array(arg, copy=True) if isinstance(arg, np.ndarray) else arg
 
-    for exercise, calls in plan:
-        if exercise in skip_exercises:
-            continue
-        send({"start": exercise})
-        outcomes = []
-        for call in calls:
-            try:
-                if call.name not in namespace:
-                    raise NameError(f"no {'variable' if call.variable else 'function'} named {call.name!r} is defined")
-                target = namespace[call.name]
-                if call.variable:
-                    value = target
-                else:
-                    if not callable(target):
-                        raise TypeError(f"{call.name} is a {type(target).__name__}, not a function")
-                    args, kwargs = [argument(a) for a in call.args], {k: argument(a) for k, a in call.kwargs.items()}
-                    finite = call.options.get("finite", False)
-                    if call.options.get("calls"):
-                        outcomes.append({"value": _calls(target, args[:-1], kwargs, args[-1], finite)})
-                        continue
-                    value = _call(target, args, kwargs, finite=finite)
-                outcomes.append({"value": wire.encode(value, probe=call.options.get("probe"))})
-            except BaseException as error:
-                outcomes.append({"error": _describe(error)})
-        send({"result": exercise, "outcomes": outcomes})
-    send({"end": True})
+def _argument(arg):
+    """A check's argument as the submission's function gets it: a fresh tensor or array of its own."""
+    import numpy as np
+    import tensorflow as tf
+
+    if isinstance(arg, calls.Tensor):
+        return tf.constant(arg.array())
+    if isinstance(arg, (list, tuple)):  # e.g. the argument tuples of options["calls"]
+        return type(arg)(_argument(item) for item in arg)
+    return np.array(arg, copy=True) if isinstance(arg, np.ndarray) else arg
+
+
+def _outcome(call, namespace):
+    """What one call of a check gave: ``{"value": encoded}`` or ``{"error": one line}``."""
+    try:
+        if call.name not in namespace:
+            raise NameError(f"no {'variable' if call.variable else 'function'} named {call.name!r} is defined")
+        target = namespace[call.name]
+        if call.variable:
+            return {"value": calls.encode(target, probe=call.options.get("probe"))}
+        if not callable(target):
+            raise TypeError(f"{call.name} is a {type(target).__name__}, not a function")
+        args, kwargs = [_argument(a) for a in call.args], {k: _argument(a) for k, a in call.kwargs.items()}
+        finite = call.options.get("finite", False)
+        if call.options.get("calls"):
+            return {"value": _calls(target, args[:-1], kwargs, args[-1], finite)}
+        return {"value": calls.encode(_call(target, args, kwargs, finite=finite), probe=call.options.get("probe"))}
+    except BaseException as error:
+        return {"error": _describe(error)}
 
 
 def _call(target, args, kwargs, finite=False):
@@ -183,17 +199,17 @@ def _call(target, args, kwargs, finite=False):
         tf.debugging.disable_check_numerics()
 
 
-def _calls(factory, args, kwargs, calls, finite=False):
+def _calls(factory, args, kwargs, argument_tuples, finite=False):
     """For ``options["calls"]``: ``factory(*args, **kwargs)`` returns a function, which is called once per
-    argument tuple of ``calls``, in order. Returns, encoded, ``{"outputs": [...], "traces": n}``: each output
+    tuple of ``argument_tuples``, in order. Returns, encoded, ``{"outputs": [...], "traces": n}``: each output
     as it was right after its call (a returned ``tf.Variable`` is read then), and the function's
     ``experimental_get_tracing_count()`` after the last call, or None if it has none (not a ``tf.function``)."""
     function = _call(factory, args, kwargs, finite=finite)
     if not callable(function):
         raise TypeError(f"returned a {type(function).__name__}, not a function")
-    outputs = [wire.encode(_call(function, list(arguments), {}, finite=finite)) for arguments in calls]
+    outputs = [calls.encode(_call(function, list(arguments), {}, finite=finite)) for arguments in argument_tuples]
     count = getattr(function, "experimental_get_tracing_count", None)
-    traces = wire.encode(count()) if callable(count) else None
+    traces = calls.encode(count()) if callable(count) else None
     return {"mapping": {"outputs": {"sequence": outputs, "tuple": False}, "traces": traces}}
 
 

@@ -31,8 +31,7 @@ import zipfile
 
 import numpy as np
 
-from mlpkit.grading import calls as wire
-from mlpkit.grading import checks, grader, sandbox, worker
+from mlpkit.grading import bank, calls, checks, grader, sandbox, units, worker
 
 DEFAULT_ROOT = "/autograder"
 MAX_FILES = 50
@@ -43,7 +42,8 @@ cd "$(dirname "$0")"
 if ! python3 -m pip --version >/dev/null 2>&1; then
     apt-get update && apt-get install -y python3 python3-pip
 fi
-python3 -m pip install --no-cache-dir ./{wheel} || python3 -m pip install --no-cache-dir --break-system-packages ./{wheel}
+python3 -m pip install --no-cache-dir ./{wheel} \\
+    || python3 -m pip install --no-cache-dir --break-system-packages ./{wheel}
 """
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this as /autograder/run_autograder for each submission: it grades the files in
@@ -62,7 +62,7 @@ exec python3 -m mlpkit.grading.gradescope "$AUTOGRADER_ROOT"
 def to_data(value):
     """A check's argument or setting as JSON data that :func:`from_data` turns back into the same Python value
     (types kept: ``int`` stays ``int``, a tuple a tuple, a NumPy scalar or array its dtype and shape)."""
-    if isinstance(value, wire.Tensor):
+    if isinstance(value, calls.Tensor):
         return {"tensor": to_data(value.value), "dtype": value.dtype}
     if value is None or isinstance(value, (bool, int, float, str)):
         return {"plain": value}
@@ -77,7 +77,7 @@ def to_data(value):
 
 def from_data(data):
     if "tensor" in data:
-        return wire.Tensor(from_data(data["tensor"]), data["dtype"])
+        return calls.Tensor(from_data(data["tensor"]), data["dtype"])
     if "plain" in data:
         return data["plain"]
     if "sequence" in data:
@@ -93,22 +93,23 @@ def checks_data(exercises, reference, limits):
     """Every check (public and hidden) with the reference's value, and the limits, as JSON data."""
     out = {"limits": dataclasses.asdict(limits), "exercises": []}
     for exercise in exercises:
-        calls = []
+        written = []
         for index, call in enumerate(exercise.calls):
             fields = {f.name: to_data(getattr(call, f.name)) for f in dataclasses.fields(call)}
-            calls.append({"call": fields, "expected": reference[exercise.name][index]})
+            written.append({"call": fields, "expected": reference[exercise.name][index]})
         out["exercises"].append({"name": exercise.name, "chapter": exercise.chapter, "points": exercise.points,
-                                 "title": exercise.title, "calls": calls})
+                                 "title": exercise.title, "calls": written})
     return out
 
 
 def load_checks(data):
     """``(exercises, reference, limits)`` from :func:`checks_data`'s result."""
     exercises, reference = [], {}
-    names = {f.name for f in dataclasses.fields(wire.Call)}
+    names = {f.name for f in dataclasses.fields(calls.Call)}
     for item in data["exercises"]:
-        calls = [wire.Call(**{k: from_data(v) for k, v in call["call"].items() if k in names}) for call in item["calls"]]
-        exercises.append(checks.Exercise(item["name"], item["chapter"], item["points"], item["title"], calls))
+        read = [calls.Call(**{k: from_data(v) for k, v in call["call"].items() if k in names})
+                for call in item["calls"]]
+        exercises.append(checks.Exercise(item["name"], item["chapter"], item["points"], item["title"], read))
         reference[item["name"]] = [call["expected"] for call in item["calls"]]
     return exercises, reference, sandbox.Limits(**data["limits"])
 
@@ -134,7 +135,8 @@ def wheel_bytes():
     metadata += [f"Requires-Dist: {requirement}" for requirement in importlib.metadata.requires("mlpkit") or []]
     contents = [(name, path.read_bytes()) for name, path in _package_files()]
     contents += [(f"{info}/METADATA", ("\n".join(metadata) + "\n").encode()),
-                 (f"{info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: mlpkit\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
+                 (f"{info}/WHEEL",
+                  b"Wheel-Version: 1.0\nGenerator: mlpkit\nRoot-Is-Purelib: true\nTag: py3-none-any\n"),
                  (f"{info}/entry_points.txt", b"[console_scripts]\nmlpkit = mlpkit.cli:main\n")]
     record = []
     for name, data in contents:
@@ -162,8 +164,6 @@ def bundle(out_zip, chapters, limits=None, reference=None):
     ``reference`` is the reference run's outcomes (`mlpkit.grading.grader.reference_outcomes`),
     computed here when not given (call from a process that may fork).
     """
-    from mlpkit.grading import bank
-
     limits = limits or sandbox.Limits()
     exercises = bank.load_exercises(chapters)
     if reference is None:
@@ -229,8 +229,9 @@ def results(unit, exercises):
                 hidden += 1
                 name = f"{result['title']} ({exercise.name}): hidden check {hidden}"
                 output, visibility = ("passed" if check["passed"] else "failed"), "after_published"
-            tests.append({"name": name, "number": f"{number}.{public + hidden}", "score": each if check["passed"] else 0.0,
-                          "max_score": each, "status": "passed" if check["passed"] else "failed", "output": output,
+            tests.append({"name": name, "number": f"{number}.{public + hidden}",
+                          "score": each if check["passed"] else 0.0, "max_score": each,
+                          "status": "passed" if check["passed"] else "failed", "output": output,
                           "visibility": visibility})
     notes = unit.get("listing_notes", []) + unit["notes"]
     output = f"Total: {unit['total']:g} / {unit['maximum']:g} points." + "".join(f"\n- {note}" for note in notes)
@@ -249,12 +250,12 @@ def run(root=None):
     # In a worker of its own, which never holds the expected values this process has read: the submission's
     # process is a copy of that worker, so nothing it can find in its memory is an answer.
     with grader.worker_pool(1) as pool:
-        raw = pool.submit(sandbox.run, cells, grader.plan(exercises), denied=[source.resolve(), out.resolve(), folder.resolve()],
-                          limits=limits).result()
-    unit = grader._unit(folder, "", exercises, raw, reference, "", "submission")
+        denied = [source.resolve(), out.resolve(), folder.resolve()]
+        raw = pool.submit(sandbox.run, cells, units.plan(exercises), denied=denied, limits=limits).result()
+    unit = units.unit(folder, "", exercises, raw, reference, "", "submission")
     unit["listing_notes"] = file_notes
     out.mkdir(parents=True, exist_ok=True)
-    grader._write_atomic(out / "results.json", json.dumps(results(unit, exercises), indent=1))
+    units.write_atomic(out / "results.json", json.dumps(results(unit, exercises), indent=1))
     return unit
 
 

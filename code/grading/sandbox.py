@@ -32,8 +32,7 @@ import tempfile
 import time
 
 from mlpkit import lifetime
-from mlpkit.grading import calls as wire
-from mlpkit.grading import child, confine
+from mlpkit.grading import calls, child, confine
 
 PACKAGE_DIR = pathlib.Path(__file__).resolve().parents[1]  # the kit's modules and the exercise bank
 # What a submission's children may send, in all and in one message. The reference's answers to all 35 exercises
@@ -53,7 +52,8 @@ class Limits:
     disk: int = 256 * 2**20  # bytes of all the files in its working folder
     files: int = 10_000  # files and folders in its working folder
     total_seconds: float = 600.0
-    # Kernel confinement (`mlpkit.grading.confine`) is required; False allows the audit hook alone where the kernel offers none.
+    # Kernel confinement (`mlpkit.grading.confine`) is required; False allows the audit hook alone where the kernel
+    # offers none.
     kernel_guard: bool = True
 
 
@@ -107,11 +107,31 @@ def _kill(pid):
             pass
 
 
+FORGED = "wrote to the grader's channel"  # a message no genuine run sends, or sent out of order
+
+
 def _attempt(cells, plan, skip_cells, skip_exercises, denied, limits, deadline, budget):
     """Fork one child; return its messages, the bytes it sent and, if it did not finish, why and where.
     ``budget``: the bytes this child may still send (what earlier children of the submission sent counts)."""
     read_fd, write_fd = os.pipe()
     workdir = tempfile.mkdtemp(prefix="mlpkit-submission-")
+    pid = _fork_child(read_fd, write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, limits)
+    os.close(write_fd)
+    progress = _Progress(cells, plan, skip_cells, skip_exercises, limits)
+    try:
+        failure, received = _watch(pid, read_fd, workdir, progress, limits, deadline, budget)
+    finally:
+        _kill(pid)
+        _, status = os.waitpid(pid, 0)
+        os.close(read_fd)
+        _remove(workdir)
+    if failure is None and not progress.ended:
+        failure = _how_it_ended(status)
+    return progress.messages, received, failure, progress.where
+
+
+def _fork_child(read_fd, write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, limits):
+    """Fork the child that runs the submission (`mlpkit.grading.child.main`); return its pid."""
     worker = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child never returns
@@ -122,103 +142,112 @@ def _attempt(cells, plan, skip_cells, skip_exercises, denied, limits, deadline, 
             os._exit(0)
         except BaseException:
             os._exit(70)
-    os.close(write_fd)
-    messages, buffer, where, failure, received, loaded = [], b"", ("setup", None), None, 0, False
-    # The child's own progress messages restart the per-step clock, so only genuine progress may: cells in
-    # increasing order, then the plan's exercises in order. A forged message cannot buy a submission more time.
-    next_cells = iter(sorted(i for i in range(len(cells)) if i not in skip_cells))
-    next_exercises = iter([exercise for exercise, _ in plan if exercise not in skip_exercises])
-    answered = set()
-    most = 2 * len(cells) + 2 * len(plan) + 4  # a cell and its error per cell, a start and a result per exercise, ...
-    step_deadline = time.monotonic() + limits.seconds
-    next_disk_check = 0.0
-    try:
-        while True:
-            now = time.monotonic()
-            if now > min(step_deadline, deadline):
-                failure = f"took longer than {limits.seconds:g} s" if now > step_deadline else "the whole submission ran out of time"
-                break
-            if _rss(pid) > limits.memory:
-                failure = f"used more than {limits.memory / 2**30:.1f} GB of memory"
-                break
-            if now > next_disk_check:
-                next_disk_check = now + DISK_CHECK_SECONDS
-                if not _within_disk_limit(workdir, limits.disk, limits.files):
-                    failure = f"wrote more than {limits.disk / 2**20:.0f} MB or {limits.files:,} files"
-                    break
-            ready, _, _ = select.select([read_fd], [], [], 0.05)
-            if not ready:
-                continue
-            chunk = os.read(read_fd, 1 << 16)
-            if not chunk:  # the child is gone
-                break
-            buffer += chunk
-            received += len(chunk)
-            if received > budget or len(buffer) > MAX_MESSAGE:  # the worker's memory stays bounded
-                failure = "sent more data than any answer needs"
-                break
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                if len(messages) >= most:
-                    failure = "wrote to the grader's channel"
-                    break
-                try:
-                    message = json.loads(line)
-                except (ValueError, RecursionError):  # not JSON, a number too long to read, nesting too deep
-                    failure = "wrote to the grader's channel"
-                    break
-                if not isinstance(message, dict):
-                    failure = "wrote to the grader's channel"
-                    break
-                if "result" in message:  # the values of the exercise that is running, once, in the form encode gives
-                    if where != ("exercise", message["result"]) or message["result"] in answered or not _well_formed(message, plan):
-                        failure = "wrote to the grader's channel"
-                        break
-                    answered.add(message["result"])
-                if "unconfined" in message and where == ("setup", None):
-                    failure = f"the kernel's confinement failed ({str(message['unconfined'])[:300]})"
-                    break
-                if "cell" in message:
-                    if where[0] != "setup" and where[0] != "cell" or message["cell"] != next(next_cells, None):
-                        failure = "wrote to the grader's channel"
-                        break
-                    where = ("cell", message["cell"])
-                elif "start" in message:
-                    if message["start"] != next(next_exercises, None):
-                        failure = "wrote to the grader's channel"
-                        break
-                    where = ("exercise", message["start"])
-                elif "loaded" in message:
-                    if where[0] == "exercise" or loaded:
-                        failure = "wrote to the grader's channel"
-                        break
-                    loaded = True
-                if "cell" in message or "start" in message or "loaded" in message:
-                    step_deadline = time.monotonic() + limits.seconds
-                messages.append(message)  # only once it has passed the checks above
-                if "end" in message:
-                    return messages, received, None, where
-            if failure:
-                break
-    finally:
-        _kill(pid)
-        _, status = os.waitpid(pid, 0)
-        os.close(read_fd)
-        _remove(workdir)
-    if failure is None:
-        if os.WIFSIGNALED(status):
-            failure = f"the process was killed by signal {signal.Signals(os.WTERMSIG(status)).name}"
-        else:
-            failure = f"the process ended itself (exit code {os.WEXITSTATUS(status)}, e.g. os._exit)"
-    return messages, received, failure, where
+    return pid
+
+
+def _watch(pid, read_fd, workdir, progress, limits, deadline, budget):
+    """Read what the child sends, keeping its limits, until it ends, is gone or fails; return
+    ``(why it failed or None, the bytes it sent)``."""
+    buffer, received, next_disk_check = b"", 0, 0.0
+    while True:
+        now = time.monotonic()
+        if now > min(progress.step_deadline, deadline):
+            if now > progress.step_deadline:
+                return f"took longer than {limits.seconds:g} s", received
+            return "the whole submission ran out of time", received
+        if _rss(pid) > limits.memory:
+            return f"used more than {limits.memory / 2**30:.1f} GB of memory", received
+        if now > next_disk_check:
+            next_disk_check = now + DISK_CHECK_SECONDS
+            if not _within_disk_limit(workdir, limits.disk, limits.files):
+                return f"wrote more than {limits.disk / 2**20:.0f} MB or {limits.files:,} files", received
+        ready, _, _ = select.select([read_fd], [], [], 0.05)
+        if not ready:
+            continue
+        chunk = os.read(read_fd, 1 << 16)
+        if not chunk:  # the child is gone
+            return None, received
+        buffer += chunk
+        received += len(chunk)
+        if received > budget or len(buffer) > MAX_MESSAGE:  # the worker's memory stays bounded
+            return "sent more data than any answer needs", received
+        *lines, buffer = buffer.split(b"\n")
+        for line in lines:
+            failure = progress.take(line)
+            if failure or progress.ended:
+                return failure, received
+
+
+def _how_it_ended(status):
+    """Why a child that sent no ``end`` stopped, from its wait status."""
+    if os.WIFSIGNALED(status):
+        return f"the process was killed by signal {signal.Signals(os.WTERMSIG(status)).name}"
+    return f"the process ended itself (exit code {os.WEXITSTATUS(status)}, e.g. os._exit)"
+
+
+class _Progress:
+    """What one child has reported, held to the order a genuine run reports in: cells in increasing order, then
+    the plan's exercises in order, each result once. The child's own progress messages restart the per-step
+    clock, so only genuine progress may: a forged message cannot buy a submission more time."""
+
+    def __init__(self, cells, plan, skip_cells, skip_exercises, limits):
+        self.plan, self.seconds = plan, limits.seconds
+        self.next_cells = iter(sorted(i for i in range(len(cells)) if i not in skip_cells))
+        self.next_exercises = iter([exercise for exercise, _ in plan if exercise not in skip_exercises])
+        # a cell and its error per cell, a start and a result per exercise, ...
+        self.most = 2 * len(cells) + 2 * len(plan) + 4
+        self.messages, self.answered, self.where, self.loaded, self.ended = [], set(), ("setup", None), False, False
+        self.step_deadline = time.monotonic() + self.seconds
+
+    def take(self, line):
+        """Parse and check one line the child sent, keeping it if it passes; return why it fails, or None."""
+        if len(self.messages) >= self.most:
+            return FORGED
+        try:
+            message = json.loads(line)
+        except (ValueError, RecursionError):  # not JSON, a number too long to read, nesting too deep
+            return FORGED
+        if not isinstance(message, dict):
+            return FORGED
+        failure = self._follow(message)
+        if failure:
+            return failure
+        if "cell" in message or "start" in message or "loaded" in message:
+            self.step_deadline = time.monotonic() + self.seconds
+        self.messages.append(message)  # only once it has passed the checks above
+        self.ended = "end" in message
+        return None
+
+    def _follow(self, message):
+        """Move on to where ``message`` says the child is; why it cannot be there, or None."""
+        if "result" in message:  # the values of the exercise that is running, once, in the form encode gives
+            name = message["result"]
+            if self.where != ("exercise", name) or name in self.answered or not _well_formed(message, self.plan):
+                return FORGED
+            self.answered.add(name)
+        if "unconfined" in message and self.where == ("setup", None):
+            return f"the kernel's confinement failed ({str(message['unconfined'])[:300]})"
+        if "cell" in message:
+            if self.where[0] not in ("setup", "cell") or message["cell"] != next(self.next_cells, None):
+                return FORGED
+            self.where = ("cell", message["cell"])
+        elif "start" in message:
+            if message["start"] != next(self.next_exercises, None):
+                return FORGED
+            self.where = ("exercise", message["start"])
+        elif "loaded" in message:
+            if self.where[0] == "exercise" or self.loaded:
+                return FORGED
+            self.loaded = True
+        return None
 
 
 def _well_formed(message, plan):
     """Whether a result message has one outcome per call of its exercise, each an error (a string) or a value
     of the form :func:`mlpkit.grading.calls.encode` gives."""
     outcomes = message.get("outcomes")
-    calls = dict(plan).get(message.get("result"))
-    if calls is None or not isinstance(outcomes, list) or len(outcomes) != len(calls):
+    expected = dict(plan).get(message.get("result"))
+    if expected is None or not isinstance(outcomes, list) or len(outcomes) != len(expected):
         return False
     for outcome in outcomes:
         if not isinstance(outcome, dict) or len(outcome) != 1:
@@ -228,8 +257,8 @@ def _well_formed(message, plan):
                 return False
             continue
         try:
-            wire.check_encoded(outcome.get("value"))
-        except (wire.ValueEncodingError, KeyError):
+            calls.check_encoded(outcome.get("value"))
+        except (calls.ValueEncodingError, KeyError):
             return False
     return True
 
@@ -260,11 +289,13 @@ def run(cells, plan, denied=(), limits=None):
     deadline = time.monotonic() + limits.total_seconds
     budget = MAX_SENT
     for _ in range(len(cells) + len(plan) + 2):
-        messages, sent, failure, where = _attempt(cells, plan, skip_cells, skip_exercises, denied, limits, deadline, budget)
+        messages, sent, failure, where = _attempt(cells, plan, skip_cells, skip_exercises, denied, limits, deadline,
+                                                  budget)
         budget -= sent
         for message in messages:
-            if "cell_error" in message and isinstance(message.get("cell_error"), int) and 0 <= message["cell_error"] < len(cells):
-                cell_notes[cells[message["cell_error"]][0]] = str(message.get("error", ""))[:500]
+            failed_cell = message.get("cell_error")
+            if isinstance(failed_cell, int) and 0 <= failed_cell < len(cells):
+                cell_notes[cells[failed_cell][0]] = str(message.get("error", ""))[:500]
             if "result" in message and message["result"] in calls_of and message["result"] not in exercises:
                 exercises[message["result"]] = {"outcomes": message["outcomes"]}  # checked by _well_formed
                 skip_exercises.add(message["result"])

@@ -1,0 +1,49 @@
+"""A made-up class to try the grader on (`mlpkit exercises demo-class`).
+
+Each submission answers every exercise of the chosen chapters (by default
+`mlpkit.grading.bank.DEMO_CHAPTERS`) with the reference solution, the stub or
+a wrong answer, at random, as a notebook or a ``.py`` file; the points each
+should get come back with it, for comparing with what `mlpkit grade` gives.
+"""
+
+import json
+import pathlib
+import random
+
+from mlpkit.grading import bank
+
+
+def make_demo_class(folder, students=200, chapters=None, seed=0):
+    """Write ``students`` made-up submissions to ``folder``: each exercise solved, left as the stub or
+    answered wrongly at random, as notebooks and ``.py`` files. Returns the points each should get."""
+    chapters = chapters or bank.DEMO_CHAPTERS
+    rng = random.Random(seed)
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    loaded = {e.name: e for e in bank.load_exercises(chapters)}
+    expected = {}
+    for number in range(students):
+        cells, points = [], 0.0
+        for chapter in chapters:
+            for cell in bank.chapter_cells(chapter):
+                if cell.kind != "code":
+                    continue
+                if cell.exercise is None:
+                    cells.append(cell)
+                    continue
+                choice = rng.choice(["solved", "solved", "stub", "wrong"])
+                if choice == "solved":
+                    points += loaded[cell.exercise].points
+                    cells.append(cell)
+                elif choice == "stub":
+                    cells.append(bank.Cell("code", bank.strip_solutions(cell.source, cell.exercise), cell.exercise))
+                else:  # runs, returns nonsense of no use to any check
+                    head = cell.source.split(bank.BEGIN)[0]
+                    cells.append(bank.Cell("code", head + "return None\n", cell.exercise))
+        student = f"s{number:04d}"
+        if number % 2:
+            (folder / f"{student}.ipynb").write_text(json.dumps(bank.notebook_json(cells)))
+        else:
+            (folder / f"{student}.py").write_text(bank.python_text(cells))
+        expected[student] = points
+    return expected

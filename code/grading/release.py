@@ -1,0 +1,95 @@
+"""The student materials: a release of the bank without its solutions, and the public checks it carries.
+
+:func:`release` writes, per chapter, a notebook and a ``.py`` whose solutions
+are ``raise NotImplementedError`` (from `mlpkit.grading.bank`), a README, and
+``checks.json``: the public checks with the reference solution's values for
+them only (the reference run: `mlpkit.grading.grader.reference_outcomes`).
+:func:`load_public_checks` reads ``checks.json`` back for a student's
+self-check (`mlpkit.grading.selfcheck`).
+"""
+
+import json
+import pathlib
+
+from mlpkit.grading import bank, calls, checks, grader
+
+
+def public_checks(exercises, reference):
+    """The public checks as JSON data: arguments, comparison, message and the expected value (public calls only)."""
+    out = {"exercises": []}
+    for exercise in exercises:
+        public = []
+        for index, call in enumerate(exercise.calls):
+            if not call.public:
+                continue
+            expected = reference[exercise.name][index]
+            public.append({"name": call.name, "variable": call.variable, **calls.encode_args(call),
+                           "compare": call.compare, "rtol": call.rtol, "atol": call.atol, "options": call.options,
+                           "message": call.message, "expected": expected})
+        out["exercises"].append({"name": exercise.name, "chapter": exercise.chapter, "title": exercise.title,
+                                 "points": exercise.points, "checks": public})
+    return out
+
+
+def load_public_checks(path):
+    """``(exercises, expected)`` from a ``checks.json`` written by :func:`release`."""
+    try:
+        data = json.loads(pathlib.Path(path).read_text())
+        exercises, expected = [], {}
+        for item in data["exercises"]:
+            made = []
+            for check in item["checks"]:
+                args, kwargs = calls.decode_args(check)
+                made.append(calls.Call(check["name"], args, kwargs, check["variable"], True, check["compare"],
+                                       check["rtol"], check["atol"], check["options"], check["message"]))
+            exercises.append(checks.Exercise(item["name"], item["chapter"], item["points"], item["title"], made))
+            expected[item["name"]] = [check["expected"] for check in item["checks"]]
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise bank.ExerciseError(f"{path}: not a checks file written by `mlpkit exercises release` ({error})") from None
+    return exercises, expected
+
+
+RELEASE_README = """# Exercises
+
+One notebook per chapter (`CHAPTER.ipynb`, for Jupyter or Colab) and the
+same as a Python file (`CHAPTER.py`). Replace each
+`raise NotImplementedError` with your solution; use NumPy and TensorFlow.
+
+Check your work (public checks only; the grade also uses hidden checks):
+
+    mlpkit exercises check perceptron.ipynb
+
+The check looks for `checks.json` beside the file you check. In Colab, run
+`!mlpkit exercises check perceptron.ipynb` after uploading `checks.json`
+(File > Save a copy first, then download the notebook to hand it in).
+
+Hand in one file, named with your student id (e.g. `s1234567.ipynb` or
+`s1234567.py`); functions are found by name, so cells may be moved, but do
+not rename the functions.
+"""
+
+
+def release(out_dir, chapters=None, reference=None):
+    """Write the student materials to ``out_dir``; return the paths written.
+
+    ``reference`` is the reference run's outcomes (`mlpkit.grading.grader.reference_outcomes`),
+    needed for the expected values of the public checks.
+    """
+    out_dir = pathlib.Path(out_dir)
+    chapters = chapters or bank.CHAPTERS
+    exercises = bank.load_exercises(chapters)
+    if reference is None:
+        reference = grader.reference_outcomes(exercises, chapters)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for chapter in chapters:
+        cells = bank.numbered(bank.student_cells(chapter), exercises, bank.NUMBERS[chapter])
+        for path, text in ((out_dir / f"{chapter}.ipynb", json.dumps(bank.notebook_json(cells), indent=1) + "\n"),
+                           (out_dir / f"{chapter}.py", bank.python_text(cells))):
+            path.write_text(text)
+            written.append(path)
+    checks_file = out_dir / "checks.json"
+    checks_file.write_text(json.dumps(public_checks(exercises, reference), indent=1) + "\n")
+    readme = out_dir / "README.md"
+    readme.write_text(RELEASE_README)
+    return written + [checks_file, readme]
