@@ -64,8 +64,10 @@ notebooks: $(STAMP)
 	$(BIN)/python book/_ext/chapter_notebooks.py write _build/notebooks book
 	@echo "Notebooks: $(CURDIR)/_build/notebooks/"
 
+# The linter first (ruff, configured in pyproject.toml), then the tests.
 # loadgroup: the browser test's pages are opened by one worker, once.
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/pytest -n $(JOBS) --dist loadgroup
 
 # The lowest version of every direct requirement that requirements.txt

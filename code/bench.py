@@ -3,7 +3,8 @@
 Each variant trains the same sigmoid MLP (MSE, plain gradient descent) from
 the same initial weights on the same data in the same order:
 
-- ``eager``: chapter 4's plain loop (``mlpkit.training.make_plain_epoch``): a Python loop
+- ``eager``: chapter 4's plain loop (``mlpkit.training.make_plain_epoch``): a Python
+  loop
   over batches, each step run op by op (``tf.GradientTape``);
 - ``function_step``: the same step as a ``tf.function``, called from a Python
   loop over a ``tf.data`` pipeline;
@@ -37,7 +38,8 @@ DEFAULT_VARIANT = "function_epoch_xla"
 
 
 class _TensorFlowVariant:
-    """A SigmoidMLP with given weights and its eager step; subclasses define ``run_epoch(x, y, order)``."""
+    """A SigmoidMLP with given weights and its eager step; subclasses define
+    ``run_epoch(x, y, order)``."""
 
     def __init__(self, weights, layer_sizes, lr, batch_size):
         self.model = SigmoidMLP(layer_sizes)
@@ -52,7 +54,8 @@ class _TensorFlowVariant:
 class Eager(_TensorFlowVariant):
     def __init__(self, *args):
         super().__init__(*args)
-        self.run_epoch = make_plain_epoch(self.model, self.lr, self.batch_size)  # chapter 4's loop
+        # chapter 4's loop
+        self.run_epoch = make_plain_epoch(self.model, self.lr, self.batch_size)
 
 
 class FunctionStep(_TensorFlowVariant):
@@ -61,7 +64,9 @@ class FunctionStep(_TensorFlowVariant):
         self.step = tf.function(self.step)
 
     def run_epoch(self, x, y, order):
-        dataset = tf.data.Dataset.from_tensor_slices((tf.gather(x, order), tf.gather(y, order)))
+        dataset = tf.data.Dataset.from_tensor_slices(
+            (tf.gather(x, order), tf.gather(y, order))
+        )
         for x_batch, y_batch in dataset.batch(self.batch_size):
             self.step(x_batch, y_batch)
 
@@ -89,7 +94,9 @@ class FunctionEpochStatic(_TensorFlowVariant):
 
     def __init__(self, *args):
         super().__init__(*args)
-        self.run_epoch = make_epoch_function(self.model, self.lr, self.batch_size, jit_compile=self.jit_compile)
+        self.run_epoch = make_epoch_function(
+            self.model, self.lr, self.batch_size, jit_compile=self.jit_compile
+        )
 
 
 class FunctionEpochXLA(FunctionEpochStatic):
@@ -103,20 +110,29 @@ class KerasFit:
         layers = [keras.Input((layer_sizes[0],))]
         layers += [keras.layers.Dense(n, activation="sigmoid") for n in layer_sizes[1:]]
         self.model = keras.Sequential(layers)
-        # Keras's "mse" is the mean over outputs, then over the batch: the same number as `mse`.
+        # Keras's "mse" is the mean over outputs, then over the batch: the same number
+        # as `mse`.
         self.model.compile(optimizer=keras.optimizers.SGD(learning_rate=lr), loss="mse")
         self.model.set_weights(weights)
         self.batch_size = batch_size
 
     def run_epoch(self, x, y, order):
-        self.model.fit(tf.gather(x, order), tf.gather(y, order), batch_size=self.batch_size, epochs=1, shuffle=False, verbose=0)
+        self.model.fit(
+            tf.gather(x, order),
+            tf.gather(y, order),
+            batch_size=self.batch_size,
+            epochs=1,
+            shuffle=False,
+            verbose=0,
+        )
 
     def get_weights(self):
         return [np.asarray(w) for w in self.model.get_weights()]
 
 
 class NumPy:
-    """Forward and backward pass in NumPy, float32, the same arithmetic as ``gradients.backprop``."""
+    """Forward and backward pass in NumPy, float32, the same arithmetic as
+    ``gradients.backprop``."""
 
     def __init__(self, weights, layer_sizes, lr, batch_size):
         self.params = [np.array(w, dtype=np.float32) for w in weights]
@@ -128,13 +144,17 @@ class NumPy:
             index = order[start : start + self.batch_size]
             activations = [x[index]]
             for weights, bias in zip(self.params[0::2], self.params[1::2]):
-                activations.append(1.0 / (1.0 + np.exp(-(activations[-1] @ weights + bias))))
-            d_cost__d_a = 2.0 * (activations[-1] - y[index]) / activations[-1].size  # (B, n_L)
+                activations.append(
+                    1.0 / (1.0 + np.exp(-(activations[-1] @ weights + bias)))
+                )
+            # (B, n_L)
+            d_cost__d_a = 2.0 * (activations[-1] - y[index]) / activations[-1].size
             for layer in reversed(range(len(self.params) // 2)):
                 a_out, a_in = activations[layer + 1], activations[layer]
                 d_cost__d_z = d_cost__d_a * a_out * (1.0 - a_out)  # (B, n_l)
                 if layer:  # the inputs need no gradient
-                    d_cost__d_a = d_cost__d_z @ self.params[2 * layer].T  # (B, n_{l-1}), before W_l changes
+                    # (B, n_{l-1}), before W_l changes
+                    d_cost__d_a = d_cost__d_z @ self.params[2 * layer].T
                 self.params[2 * layer] -= self.lr * (a_in.T @ d_cost__d_z)
                 self.params[2 * layer + 1] -= self.lr * d_cost__d_z.sum(axis=0)
 
@@ -154,7 +174,8 @@ VARIANTS = {
 
 
 def _start(layer_sizes, seed, examples, epochs):
-    """The shared starting point of every variant: initial weights and one data order per epoch."""
+    """The shared starting point of every variant: initial weights and one data order
+    per epoch."""
     weights = SigmoidMLP(list(layer_sizes), seed=seed).get_weights()
     rng = np.random.default_rng(seed)
     return weights, [rng.permutation(examples).astype(np.int32) for _ in range(epochs)]
@@ -170,8 +191,17 @@ def _timed_epoch(trainer, x, y, order):
     return time.perf_counter() - start
 
 
-def run_benchmark(x, y, layer_sizes=THESIS_LAYERS, lr=THESIS_LR, batch_size=THESIS_BATCH_SIZE, repeats=5, variants=None,
-                  seed=0, progress=None):
+def run_benchmark(
+    x,
+    y,
+    layer_sizes=THESIS_LAYERS,
+    lr=THESIS_LR,
+    batch_size=THESIS_BATCH_SIZE,
+    repeats=5,
+    variants=None,
+    seed=0,
+    progress=None,
+):
     """Time every variant; returns the ``bench.json`` dictionary.
 
     Every variant first runs one warm-up epoch (its tracing and compiling
@@ -183,12 +213,19 @@ def run_benchmark(x, y, layer_sizes=THESIS_LAYERS, lr=THESIS_LR, batch_size=THES
     variants = list(variants or VARIANTS)
     unknown = sorted(set(variants) - set(VARIANTS))
     if unknown:
-        raise ValueError(f"unknown variants {unknown}; expected some of {', '.join(VARIANTS)}")
+        raise ValueError(
+            f"unknown variants {unknown}; expected some of {', '.join(VARIANTS)}"
+        )
     weights, orders = _start(layer_sizes, seed, len(x), repeats + 1)
     x_numpy, y_numpy = np.asarray(x), np.asarray(y)
-    inputs = {name: (x_numpy, y_numpy) if name == "numpy" else (x, y) for name in variants}
+    inputs = {
+        name: (x_numpy, y_numpy) if name == "numpy" else (x, y) for name in variants
+    }
     with quiet.errors_only():
-        trainers = {name: _trainer(name, weights, layer_sizes, lr, batch_size) for name in variants}
+        trainers = {
+            name: _trainer(name, weights, layer_sizes, lr, batch_size)
+            for name in variants
+        }
         seconds = _time_epochs(trainers, inputs, orders, progress)
     steps = -(-len(x) // batch_size)
     results = {}
@@ -205,20 +242,30 @@ def run_benchmark(x, y, layer_sizes=THESIS_LAYERS, lr=THESIS_LR, batch_size=THES
         }
     if "eager" in results:
         for row in results.values():
-            row["ratio_to_eager"] = row["steps_per_second"] / results["eager"]["steps_per_second"]
+            row["ratio_to_eager"] = (
+                row["steps_per_second"] / results["eager"]["steps_per_second"]
+            )
+    processor = platform.processor() or platform.system()
     return {
         "default": DEFAULT_VARIANT,
         "variants": results,
-        "config": {"layers": layer_sizes, "lr": lr, "batch_size": batch_size, "images": len(x), "steps_per_epoch": steps},
+        "config": {
+            "layers": layer_sizes,
+            "lr": lr,
+            "batch_size": batch_size,
+            "images": len(x),
+            "steps_per_epoch": steps,
+        },
         "cpu_count": os.cpu_count(),
-        "machine": f"{platform.machine()} {platform.processor() or platform.system()}".strip(),
+        "machine": f"{platform.machine()} {processor}".strip(),
         "tensorflow_version": tf.__version__,
         "numpy_version": np.__version__,
     }
 
 
 def _time_epochs(trainers, inputs, orders, progress=None):
-    """Seconds per epoch of each trainer: a warm-up epoch on ``orders[0]``, then interleaved rounds."""
+    """Seconds per epoch of each trainer: a warm-up epoch on ``orders[0]``, then
+    interleaved rounds."""
     seconds = {}
     for name, trainer in trainers.items():
         if progress:
@@ -232,8 +279,18 @@ def _time_epochs(trainers, inputs, orders, progress=None):
     return seconds
 
 
-def train_variant(name, weights, x, y, orders, layer_sizes=THESIS_LAYERS, lr=THESIS_LR, batch_size=THESIS_BATCH_SIZE):
-    """Train variant ``name`` from ``weights`` for one epoch per order; returns the final weights."""
+def train_variant(
+    name,
+    weights,
+    x,
+    y,
+    orders,
+    layer_sizes=THESIS_LAYERS,
+    lr=THESIS_LR,
+    batch_size=THESIS_BATCH_SIZE,
+):
+    """Train variant ``name`` from ``weights`` for one epoch per order; returns the
+    final weights."""
     trainer = _trainer(name, weights, list(layer_sizes), lr, batch_size)
     if name == "numpy":
         x, y = np.asarray(x), np.asarray(y)
@@ -242,27 +299,51 @@ def train_variant(name, weights, x, y, orders, layer_sizes=THESIS_LAYERS, lr=THE
     return trainer.get_weights()
 
 
-def check_equivalence(x, y, layer_sizes=THESIS_LAYERS, lr=THESIS_LR, batch_size=THESIS_BATCH_SIZE, epochs=1, seed=0,
-                      variants=None):
-    """Train every variant the same way; returns {name: max |weight - eager weight|} over all weights."""
+def check_equivalence(
+    x,
+    y,
+    layer_sizes=THESIS_LAYERS,
+    lr=THESIS_LR,
+    batch_size=THESIS_BATCH_SIZE,
+    epochs=1,
+    seed=0,
+    variants=None,
+):
+    """Train every variant the same way; returns {name: max |weight - eager weight|}
+    over all weights."""
     weights, orders = _start(layer_sizes, seed, len(x), epochs)
-    final = {name: train_variant(name, weights, x, y, orders, layer_sizes, lr, batch_size) for name in variants or VARIANTS}
+    final = {
+        name: train_variant(name, weights, x, y, orders, layer_sizes, lr, batch_size)
+        for name in variants or VARIANTS
+    }
     reference = final.get("eager") or next(iter(final.values()))
-    return {name: max(float(np.max(np.abs(a - b))) for a, b in zip(w, reference)) for name, w in final.items()}
+    return {
+        name: max(float(np.max(np.abs(a - b))) for a, b in zip(w, reference))
+        for name, w in final.items()
+    }
 
 
 def format_table(result):
     """The benchmark as a text table, fastest first."""
-    rows = sorted(result["variants"].items(), key=lambda item: -item[1]["steps_per_second"])
+    rows = sorted(
+        result["variants"].items(), key=lambda item: -item[1]["steps_per_second"]
+    )
     lines = [f"{'variant':24} {'steps/s':>9} {'x eager':>8} {'tracing s':>9}"]
     for name, row in rows:
         mark = "  <- the kit's default" if row["default"] else ""
-        ratio = f"{row['ratio_to_eager']:8.1f}" if "ratio_to_eager" in row else f"{'':8}"
-        lines.append(f"{name:24} {row['steps_per_second']:9.0f} {ratio} {row['tracing_seconds']:9.2f}{mark}")
+        ratio = (
+            f"{row['ratio_to_eager']:8.1f}" if "ratio_to_eager" in row else f"{'':8}"
+        )
+        lines.append(
+            f"{name:24} {row['steps_per_second']:9.0f} {ratio} "
+            f"{row['tracing_seconds']:9.2f}{mark}"
+        )
     config = result["config"]
     lines.append(
-        f"[{', '.join(map(str, config['layers']))}], batch {config['batch_size']}, {config['images']:,} images, "
-        f"median of {next(iter(result['variants'].values()))['repeats']} epochs; {result['cpu_count']} CPUs, "
+        f"[{', '.join(map(str, config['layers']))}], batch {config['batch_size']}, "
+        f"{config['images']:,} images, "
+        f"median of {next(iter(result['variants'].values()))['repeats']} epochs; "
+        f"{result['cpu_count']} CPUs, "
         f"TensorFlow {result['tensorflow_version']}"
     )
     return "\n".join(lines)
@@ -274,7 +355,9 @@ def plot_benchmark(result, ax=None):
         import matplotlib.pyplot as plt
 
         _, ax = plt.subplots(figsize=(7, 3.5))
-    rows = sorted(result["variants"].items(), key=lambda item: item[1]["steps_per_second"])
+    rows = sorted(
+        result["variants"].items(), key=lambda item: item[1]["steps_per_second"]
+    )
     names = [name for name, _ in rows]
     speeds = [row["steps_per_second"] for _, row in rows]
     colors = ["C3" if row["default"] else "C0" for _, row in rows]
@@ -282,7 +365,9 @@ def plot_benchmark(result, ax=None):
     ax.set_xscale("log")
     ax.set_xlabel("training steps per second (log scale)")
     config = result["config"]
-    ax.set_title(f"Training speed, batch {config['batch_size']} (red: the kit's default)")
+    ax.set_title(
+        f"Training speed, batch {config['batch_size']} (red: the kit's default)"
+    )
     for index, speed in enumerate(speeds):
         ax.text(speed, index, f" {speed:,.0f}", va="center", fontsize="small")
     _room_right_of_bars(ax)
@@ -290,33 +375,54 @@ def plot_benchmark(result, ax=None):
 
 
 def _room_right_of_bars(ax, share=0.15):
-    """Widen a log x axis by ``share`` of its span so the numbers after the longest bar stay inside the frame."""
+    """Widen a log x axis by ``share`` of its span so the numbers after the longest bar
+    stay inside the frame."""
     low, high = ax.get_xlim()
     ax.set_xlim(low, high * (high / low) ** share)
 
 
-def batch_size_sweep(x, y, batch_sizes, variants=("eager", "function_step", DEFAULT_VARIANT), repeats=2, progress=None):
-    """Steps and examples per second of ``variants`` at each batch size; one row per (variant, batch size)."""
+def batch_size_sweep(
+    x,
+    y,
+    batch_sizes,
+    variants=("eager", "function_step", DEFAULT_VARIANT),
+    repeats=2,
+    progress=None,
+):
+    """Steps and examples per second of ``variants`` at each batch size; one row per
+    (variant, batch size)."""
     rows = []
     for batch_size in batch_sizes:
         if progress:
             progress(f"batch size {batch_size}")
-        result = run_benchmark(x, y, batch_size=batch_size, repeats=repeats, variants=list(variants))
+        result = run_benchmark(
+            x, y, batch_size=batch_size, repeats=repeats, variants=list(variants)
+        )
         for name, row in result["variants"].items():
-            rows.append({"variant": name, "batch_size": batch_size, "steps_per_second": row["steps_per_second"],
-                         "examples_per_second": row["examples_per_second"]})
+            rows.append(
+                {
+                    "variant": name,
+                    "batch_size": batch_size,
+                    "steps_per_second": row["steps_per_second"],
+                    "examples_per_second": row["examples_per_second"],
+                }
+            )
     return rows
 
 
-# -- chapter 7's network -------------------------------------------------------------------------
+# -- chapter 7's network ---------------------------------------------------------------
 
 MODERN_LAYERS = (784, 700, 500, 10)
 MODERN_VARIANTS = ("scratch_eager", "scratch_function", "keras_fit")
 
 
-def modern_benchmark(x, y, layer_sizes=MODERN_LAYERS, batch_size=128, repeats=3, seed=0, progress=None):
-    """Steps per second of chapter 7's network (ReLU, cross-entropy, Adam, batch 128) trained three ways:
-    the kit's layers and Adam eagerly and in a ``tf.function`` step (as ``mlpkit.modern.train``), and
+def modern_benchmark(
+    x, y, layer_sizes=MODERN_LAYERS, batch_size=128, repeats=3, seed=0, progress=None
+):
+    """Steps per second of chapter 7's network (ReLU, cross-entropy, Adam, batch 128)
+    trained three ways:
+    the kit's layers and Adam eagerly and in a ``tf.function`` step (as
+    ``mlpkit.modern.train``), and
     Keras's ``fit``. A warm-up epoch each, then interleaved timed epochs; medians."""
     import keras
 
@@ -324,7 +430,9 @@ def modern_benchmark(x, y, layer_sizes=MODERN_LAYERS, batch_size=128, repeats=3,
 
     x, y = tf.convert_to_tensor(x, tf.float32), tf.convert_to_tensor(y, tf.float32)
     n, batch_size = int(x.shape[0]), int(batch_size)
-    orders = [np.random.default_rng(seed + k).permutation(n) for k in range(repeats + 1)]
+    orders = [
+        np.random.default_rng(seed + k).permutation(n) for k in range(repeats + 1)
+    ]
 
     def scratch(compiled):
         net, adam = modern.MLP(layer_sizes, seed=seed), modern.Adam()
@@ -339,41 +447,85 @@ def modern_benchmark(x, y, layer_sizes=MODERN_LAYERS, batch_size=128, repeats=3,
 
         def epoch(order):
             for i in range(0, n, batch_size):
-                index = order[i:i + batch_size]
+                index = order[i : i + batch_size]
                 step(tf.gather(x, index), tf.gather(y, index))
+
         return epoch
 
     def keras_fit():
         model = kerasnets.build_model(layer_sizes, seed=seed)
-        model.compile(optimizer=keras.optimizers.Adam(), loss=kerasnets.make_loss("cross_entropy"))
+        model.compile(
+            optimizer=keras.optimizers.Adam(), loss=kerasnets.make_loss("cross_entropy")
+        )
 
         def epoch(order):
-            model.fit(tf.gather(x, order), tf.gather(y, order), batch_size=batch_size, epochs=1, shuffle=False, verbose=0)
+            model.fit(
+                tf.gather(x, order),
+                tf.gather(y, order),
+                batch_size=batch_size,
+                epochs=1,
+                shuffle=False,
+                verbose=0,
+            )
+
         return epoch
 
-    epochs = {"scratch_eager": scratch(False), "scratch_function": scratch(True), "keras_fit": keras_fit()}
+    epochs = {
+        "scratch_eager": scratch(False),
+        "scratch_function": scratch(True),
+        "keras_fit": keras_fit(),
+    }
     seconds = {name: [] for name in epochs}
     for round_, order in enumerate(orders):
         if progress:
-            progress("chapter 7 network: warming up" if round_ == 0 else f"chapter 7 network: round {round_} of {repeats}")
+            progress(
+                "chapter 7 network: warming up"
+                if round_ == 0
+                else f"chapter 7 network: round {round_} of {repeats}"
+            )
         for name, epoch in epochs.items():
             start = time.perf_counter()
             epoch(order)
             seconds[name].append(time.perf_counter() - start)
     steps = -(-n // batch_size)
-    results = {name: {"steps_per_second": steps / statistics.median(s[1:]), "median_epoch_seconds": statistics.median(s[1:]),
-                      "repeats": repeats} for name, s in seconds.items()}
+    results = {
+        name: {
+            "steps_per_second": steps / statistics.median(s[1:]),
+            "median_epoch_seconds": statistics.median(s[1:]),
+            "repeats": repeats,
+        }
+        for name, s in seconds.items()
+    }
     for row in results.values():
-        row["ratio_to_eager"] = row["steps_per_second"] / results["scratch_eager"]["steps_per_second"]
-    return {"variants": results, "config": {"layers": list(layer_sizes), "batch_size": batch_size, "images": n,
-                                             "steps_per_epoch": steps, "optimizer": "adam", "loss": "cross_entropy"}}
+        row["ratio_to_eager"] = (
+            row["steps_per_second"] / results["scratch_eager"]["steps_per_second"]
+        )
+    return {
+        "variants": results,
+        "config": {
+            "layers": list(layer_sizes),
+            "batch_size": batch_size,
+            "images": n,
+            "steps_per_epoch": steps,
+            "optimizer": "adam",
+            "loss": "cross_entropy",
+        },
+    }
 
 
 def format_modern_table(result):
     lines = [f"{'chapter 7 network':24} {'steps/s':>9} {'x eager':>8}"]
-    for name, row in sorted(result["variants"].items(), key=lambda item: -item[1]["steps_per_second"]):
-        lines.append(f"{name:24} {row['steps_per_second']:9.1f} {row['ratio_to_eager']:8.2f}")
+    for name, row in sorted(
+        result["variants"].items(), key=lambda item: -item[1]["steps_per_second"]
+    ):
+        lines.append(
+            f"{name:24} {row['steps_per_second']:9.1f} {row['ratio_to_eager']:8.2f}"
+        )
     config = result["config"]
-    lines.append(f"[{', '.join(map(str, config['layers']))}], ReLU, cross-entropy, Adam, batch {config['batch_size']}, "
-                 f"{config['images']:,} images, median of {next(iter(result['variants'].values()))['repeats']} epochs")
+    lines.append(
+        f"[{', '.join(map(str, config['layers']))}], ReLU, cross-entropy, Adam, batch "
+        f"{config['batch_size']}, "
+        f"{config['images']:,} images, median of "
+        f"{next(iter(result['variants'].values()))['repeats']} epochs"
+    )
     return "\n".join(lines)

@@ -1,4 +1,5 @@
-"""The kit's defaults and named choices, each stated once, importable without TensorFlow.
+"""The kit's defaults and named choices, each stated once, importable without
+TensorFlow.
 
 The thesis's recipe for its MNIST network (chapter 4): layer sizes 784-15-10,
 weights and biases uniform in (-1, 1), plain SGD on the mean squared error at
@@ -16,11 +17,18 @@ THESIS_INIT = "uniform"
 THESIS_LR = 0.9
 THESIS_BATCH_SIZE = 10
 THESIS_EPOCHS = 10
-#: The whole recipe as one configuration of a study grid (``mlpkit.study``), in the grids' key order.
-THESIS_RECIPE = {"layers": list(THESIS_LAYERS), "lr": THESIS_LR, "epochs": THESIS_EPOCHS,
-                 "batch_size": THESIS_BATCH_SIZE, "init": THESIS_INIT}
+# : The whole recipe as one configuration of a study grid (``mlpkit.study``), in the
+# grids' key order.
+THESIS_RECIPE = {
+    "layers": list(THESIS_LAYERS),
+    "lr": THESIS_LR,
+    "epochs": THESIS_EPOCHS,
+    "batch_size": THESIS_BATCH_SIZE,
+    "init": THESIS_INIT,
+}
 
-#: The initialisations of chapter 4's ``SigmoidMLP`` (chapter 7's layers offer more: ``modern.INITS``).
+# : The initialisations of chapter 4's ``SigmoidMLP`` (chapter 7's layers offer more:
+# ``modern.INITS``).
 INITS = ("uniform", "glorot")
 #: The data sets ``data.load_data`` knows.
 DATASETS = ("mnist", "fashion_mnist")

@@ -34,12 +34,14 @@ from mlpkit.defaults import THESIS_BATCH_SIZE, THESIS_EPOCHS, THESIS_LR
 from mlpkit.gradients import mse
 from mlpkit.progress import bar as progress_bar
 
-#: Fraction of output activations pinned at exactly 0 or 1 that counts as a saturated network.
+# : Fraction of output activations pinned at exactly 0 or 1 that counts as a saturated
+# network.
 SATURATION_LIMIT = 0.2
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss or the weights stopped being finite, or the outputs saturated; ``history`` holds the epochs so far."""
+    """The loss or the weights stopped being finite, or the outputs saturated;
+    ``history`` holds the epochs so far."""
 
     def __init__(self, message, history=None):
         super().__init__(message)
@@ -79,7 +81,8 @@ class History:
 
 
 def clear_of_ties(outputs, gap=1e-5):
-    """Which rows of ``outputs`` (n, classes) have a largest value ahead of the second by more than ``gap``.
+    """Which rows of ``outputs`` (n, classes) have a largest value ahead of the second
+    by more than ``gap``.
 
     Two ways of computing the same float32 network (eager and a saved graph,
     or two CPUs) round differently by about 1e-7, so only these rows are sure
@@ -91,30 +94,46 @@ def clear_of_ties(outputs, gap=1e-5):
 
 def confusion_matrix(true, predicted, classes=10):
     """``C[i, j]`` = number of examples of true class ``i`` predicted as ``j``."""
-    true, predicted = np.asarray(true, dtype=np.int64), np.asarray(predicted, dtype=np.int64)
-    return np.bincount(true * classes + predicted, minlength=classes * classes).reshape(classes, classes)
+    true, predicted = (
+        np.asarray(true, dtype=np.int64),
+        np.asarray(predicted, dtype=np.int64),
+    )
+    return np.bincount(true * classes + predicted, minlength=classes * classes).reshape(
+        classes, classes
+    )
 
 
 def per_class_accuracy(confusion):
-    """Fraction of each true class predicted correctly (rows of the confusion matrix)."""
+    """Fraction of each true class predicted correctly (rows of the confusion
+    matrix)."""
     confusion = np.asarray(confusion, dtype=np.float64)
     totals = confusion.sum(axis=1)
-    return np.divide(np.diag(confusion), totals, out=np.full(len(confusion), np.nan), where=totals > 0)
+    return np.divide(
+        np.diag(confusion),
+        totals,
+        out=np.full(len(confusion), np.nan),
+        where=totals > 0,
+    )
 
 
 @dataclass
 class Evaluation:
-    loss: float  # by default the mean over examples and classes of (output - target)^2, as `mse`
+    # by default the mean over examples and classes of (output - target)^2, as `mse`
+    loss: float
     accuracy: float
     predictions: np.ndarray
-    saturated: float  # fraction of outputs exactly 0 or 1 (sigmoid outputs; logits are never pinned so)
+    # fraction of outputs exactly 0 or 1 (sigmoid outputs; logits are never pinned so)
+    saturated: float
 
 
 def evaluate(model, x, y_onehot, loss=None, chunk=10_000):
-    """Loss, accuracy, predictions and output saturation of ``model`` on preprocessed ``x`` and one-hot ``y``.
+    """Loss, accuracy, predictions and output saturation of ``model`` on preprocessed
+    ``x`` and one-hot ``y``.
 
-    ``loss(outputs, targets)`` is a batch's mean loss (chapter 7's cross-entropy, say); by default
-    the MSE of this chapter, the mean over examples and classes. Works through ``chunk`` examples
+    ``loss(outputs, targets)`` is a batch's mean loss (chapter 7's cross-entropy, say);
+    by default
+    the MSE of this chapter, the mean over examples and classes. Works through ``chunk``
+    examples
     at a time, so evaluating 60,000 images never holds a second full-size copy of them.
     """
     n = int(x.shape[0])
@@ -126,13 +145,17 @@ def evaluate(model, x, y_onehot, loss=None, chunk=10_000):
             total += float(tf.reduce_sum(tf.square(outputs - targets)))
         else:  # a batch mean, weighted by the batch's size
             total += float(loss(outputs, targets)) * int(outputs.shape[0])
-        saturated += int(tf.reduce_sum(tf.cast((outputs == 0.0) | (outputs == 1.0), tf.int32)))
+        saturated += int(
+            tf.reduce_sum(tf.cast((outputs == 0.0) | (outputs == 1.0), tf.int32))
+        )
         predictions.append(tf.argmax(outputs, axis=1).numpy())
     predictions = np.concatenate(predictions)
     labels = np.argmax(np.asarray(y_onehot), axis=1)
     size = n * int(y_onehot.shape[1])
     mean_loss = total / size if loss is None else total / n
-    return Evaluation(mean_loss, float(np.mean(predictions == labels)), predictions, saturated / size)
+    return Evaluation(
+        mean_loss, float(np.mean(predictions == labels)), predictions, saturated / size
+    )
 
 
 # Shown in book/training.md (literalinclude).
@@ -156,7 +179,8 @@ def make_step(model, lr):
 
 # Shown in book/training.md (literalinclude).
 def make_plain_epoch(model, lr, batch_size):
-    """Chapter 4's training loop in plain Python: ``run_epoch(x, y, order) -> mean batch loss``.
+    """Chapter 4's training loop in plain Python: ``run_epoch(x, y, order) -> mean batch
+    loss``.
 
     ``order`` is the epoch's permutation of example indices (a shuffle). Its
     first ``batch_size`` indices make the first mini-batch, the next ones the
@@ -211,7 +235,13 @@ def make_epoch_function(model, lr, batch_size, jit_compile=True):
         full = len(order) // batch_size
         total, count = 0.0, full
         if full:
-            total += float(full_batches(x, y, tf.constant(order[: full * batch_size].reshape(full, batch_size))))
+            total += float(
+                full_batches(
+                    x,
+                    y,
+                    tf.constant(order[: full * batch_size].reshape(full, batch_size)),
+                )
+            )
         if len(order) > full * batch_size:
             total += float(last_batch(x, y, tf.constant(order[full * batch_size :])))
             count += 1
@@ -224,8 +254,18 @@ def _all_finite(model):
     return all(bool(tf.reduce_all(tf.math.is_finite(p))) for p in model.params)
 
 
-def train(model, x_train, y_train, x_test=None, y_test=None, config=None, progress=True, stop_on_saturation=True,
-          held_out="test", **overrides):
+def train(
+    model,
+    x_train,
+    y_train,
+    x_test=None,
+    y_test=None,
+    config=None,
+    progress=True,
+    stop_on_saturation=True,
+    held_out="test",
+    **overrides,
+):
     """Train ``model`` in place on preprocessed data; return a ``History``.
 
     ``x_*`` are ``(n, 784)`` float32 in ``[0, 1]`` and ``y_*`` one-hot
@@ -241,24 +281,43 @@ def train(model, x_train, y_train, x_test=None, y_test=None, config=None, progre
     (studies of saturation need them).
     """
     if config is not None and overrides:
-        raise ValueError(f"give either config or keyword options such as lr=..., not both; got config and {sorted(overrides)}")
+        raise ValueError(
+            "give either config or keyword options such as lr=..., not both; got "
+            f"config and {sorted(overrides)}"
+        )
     if (x_test is None) != (y_test is None):
         raise ValueError("give both x_test and y_test, or neither")
     config = config or TrainConfig(**overrides)
-    x_train, y_train = tf.convert_to_tensor(x_train, tf.float32), tf.convert_to_tensor(y_train, tf.float32)
+    x_train, y_train = (
+        tf.convert_to_tensor(x_train, tf.float32),
+        tf.convert_to_tensor(y_train, tf.float32),
+    )
     rng = np.random.default_rng(config.seed)
-    run_epoch = make_epoch_function(model, config.lr, config.batch_size, config.jit_compile)
+    run_epoch = make_epoch_function(
+        model, config.lr, config.batch_size, config.jit_compile
+    )
     history = History(config=asdict(config))
     accuracy_key = f"{held_out}_accuracy" if x_test is not None else "train_accuracy"
 
     def record(epoch, seconds):
         on_train = evaluate(model, x_train, y_train)
-        row = {"epoch": epoch, "train_loss": on_train.loss, "train_accuracy": on_train.accuracy}
+        row = {
+            "epoch": epoch,
+            "train_loss": on_train.loss,
+            "train_accuracy": on_train.accuracy,
+        }
         on_test = None
         if x_test is not None:
             on_test = evaluate(model, x_test, y_test)
-            row.update({f"{held_out}_loss": on_test.loss, f"{held_out}_accuracy": on_test.accuracy})
-        history.epochs.append({**row, "saturated_outputs": on_train.saturated, "seconds": seconds})
+            row.update(
+                {
+                    f"{held_out}_loss": on_test.loss,
+                    f"{held_out}_accuracy": on_test.accuracy,
+                }
+            )
+        history.epochs.append(
+            {**row, "saturated_outputs": on_train.saturated, "seconds": seconds}
+        )
         return None if on_test is None else on_test.predictions
 
     predictions = record(0, 0.0)
@@ -271,28 +330,47 @@ def train(model, x_train, y_train, x_test=None, y_test=None, config=None, progre
         if not np.isfinite(loss) or not _all_finite(model):
             model.set_weights(saved)
             raise TrainingDiverged(
-                f"training diverged in epoch {epoch}: the loss became {loss} with learning rate {config.lr:g}. "
-                "Check that the inputs are finite and scaled to [0, 1], or try a smaller learning rate "
-                f"(the thesis uses 0.9). The model keeps its weights from epoch {epoch - 1}.",
+                f"training diverged in epoch {epoch}: the loss became {loss} with "
+                f"learning rate {config.lr:g}. "
+                "Check that the inputs are finite and scaled to [0, 1], or try a "
+                "smaller learning rate "
+                "(the thesis uses 0.9). The model keeps its weights from epoch "
+                f"{epoch - 1}.",
                 history,
             )
         predictions = record(epoch, time.perf_counter() - epoch_start)
-        if stop_on_saturation and history.final["saturated_outputs"] >= SATURATION_LIMIT:
+        if (
+            stop_on_saturation
+            and history.final["saturated_outputs"] >= SATURATION_LIMIT
+        ):
             raise TrainingDiverged(
-                f"training stopped in epoch {epoch}: {history.final['saturated_outputs']:.0%} of the network's "
-                "outputs are exactly 0 or 1. The sigmoids have saturated, so their gradients are 0 and training "
-                f"cannot recover; a too large learning rate does this (here {config.lr:g}). Train again with a "
-                f"smaller one (the thesis uses 0.9). {accuracy_key.replace('_', ' ').capitalize()}: "
+                f"training stopped in epoch {epoch}: "
+                f"{history.final['saturated_outputs']:.0%} of the network's "
+                "outputs are exactly 0 or 1. The sigmoids have saturated, so their "
+                "gradients are 0 and training "
+                "cannot recover; a too large learning rate does this (here "
+                f"{config.lr:g}). Train again with a "
+                "smaller one (the thesis uses 0.9). "
+                f"{accuracy_key.replace('_', ' ').capitalize()}: "
                 f"{history.final[accuracy_key]:.1%}.",
                 history,
             )
         if bar:
-            bar.set_postfix(**{"loss": history.final["train_loss"], accuracy_key.replace("validation", "val").replace("accuracy", "acc"): f"{history.final[accuracy_key]:.2%}"})
+            bar.set_postfix(
+                **{
+                    "loss": history.final["train_loss"],
+                    accuracy_key.replace("validation", "val").replace(
+                        "accuracy", "acc"
+                    ): f"{history.final[accuracy_key]:.2%}",
+                }
+            )
             bar.update()
     if bar:
         bar.close()
     history.wall_seconds = time.perf_counter() - start
     if x_test is not None:
         history.test_predictions = predictions
-        history.confusion = confusion_matrix(np.argmax(y_test, axis=1), predictions).tolist()
+        history.confusion = confusion_matrix(
+            np.argmax(y_test, axis=1), predictions
+        ).tolist()
     return history

@@ -48,52 +48,107 @@ def he_call(n_in, n_out, seed, **call):
 
 
 def limit_call(n_in, n_out, **call):
-    mistake = {"value": encode(np.sqrt(2.0 / (n_in + n_out))),
-               "hint": "this is the standard deviation sqrt(2 / (n_in + n_out)); the limit a of U(-a, a) is sqrt(3) times it"}
+    mistake = {
+        "value": encode(np.sqrt(2.0 / (n_in + n_out))),
+        "hint": "this is the standard deviation sqrt(2 / (n_in + n_out)); the limit a of U(-a, a) is sqrt(3) times it",
+    }
     return Call("glorot_limit", (n_in, n_out), rtol=1e-9, atol=0.0, options={"mistakes": [mistake]}, **call)
 
 
 def decay_call(w, grad, lr, lam, **call):
     w_array, grad_array = (v.array() if isinstance(v, Tensor) else np.asarray(v) for v in (w, grad))
-    mistake = {"value": encode(w_array - lr * (grad_array + lam / 2 * w_array)),
-               "hint": "the derivative of (lam / 2) ||W||^2 is lam * W, not lam / 2 * W"}
+    mistake = {
+        "value": encode(w_array - lr * (grad_array + lam / 2 * w_array)),
+        "hint": "the derivative of (lam / 2) ||W||^2 is lam * W, not lam / 2 * W",
+    }
     return Call("l2_decay_step", (w, grad, lr, lam), rtol=1e-9, atol=1e-12, options={"mistakes": [mistake]}, **call)
 
 
 CHECKS = {
-    "glorot_limit": dict(points=1, calls=[
-        limit_call(784, 400, public=True, message="for 784 inputs and 400 units: sqrt(6 / 1184), about 0.0712"),
-        limit_call(25, 10, public=True, message="for 25 inputs and 10 units: sqrt(6 / 35), about 0.414 "
-                                                "(the variance a^2 / 3 should be 2 / (n_in + n_out))"),
-        limit_call(200, 100),
-        limit_call(1, 1),
-    ]),
-    "he_uniform": dict(points=3, calls=[
-        he_call(784, 100, 0, public=True,
+    "glorot_limit": dict(
+        points=1,
+        calls=[
+            limit_call(784, 400, public=True, message="for 784 inputs and 400 units: sqrt(6 / 1184), about 0.0712"),
+            limit_call(
+                25,
+                10,
+                public=True,
+                message="for 25 inputs and 10 units: sqrt(6 / 35), about 0.414 "
+                "(the variance a^2 / 3 should be 2 / (n_in + n_out))",
+            ),
+            limit_call(200, 100),
+            limit_call(1, 1),
+        ],
+    ),
+    "he_uniform": dict(
+        points=3,
+        calls=[
+            he_call(
+                784,
+                100,
+                0,
+                public=True,
                 message="a float32 array of shape (784, 100), every weight within ±sqrt(6 / 784), mean about 0 and "
-                        "variance 2 / 784 (within what sampling allows)"),
-        he_call(200, 50, 1, public=True, message="a float32 array of shape (200, 50) with variance 2 / 200: uniform "
-                                                 "on ±sqrt(6 / n_in), whatever n_out is"),
-        he_call(400, 300, 7),
-        he_call(1000, 30, 3),
-    ]),
-    "l2_decay_step": dict(points=2, calls=[
-        decay_call(np.array([1.0, -2.0, 0.5]), np.array([0.1, 0.0, -0.2]), 0.1, 0.01, public=True,
-                   message="w - lr * (grad + lam * w): [0.989, -1.998, 0.5195]"),
-        decay_call(np.array([[0.5, -0.5], [2.0, 0.0]]), np.zeros((2, 2)), 0.5, 0.1, public=True,
-                   message="with a zero gradient each weight shrinks by the factor 1 - lr * lam = 0.95"),
-        decay_call(Tensor([[0.3, -1.2], [0.7, 0.4]], "float64"), Tensor([[0.05, 0.2], [-0.1, 0.0]], "float64"), 0.9, 0.001,
-                   public=True, message="w and grad given as float64 tensors: the same step, returned in their shape"),
-        decay_call(rng.normal(size=(4, 3)), rng.normal(size=(4, 3)), 0.05, 0.3),
-        decay_call(rng.normal(size=6), rng.normal(size=6), 1.0, 0.0),
-    ]),
-    "layer_gradient_norms": dict(points=3, calls=[
-        norms_call([3, 4, 2], 5, public=True,
-                   message="for a [3, 4, 2] sigmoid network on 5 examples: two norms, of dC/dW_1 and dC/dW_2, with C "
-                           "the mean over the batch and the outputs"),
-        norms_call([6, 5, 4, 3, 2], 8, public=True,
-                   message="for a [6, 5, 4, 3, 2] network: four norms, first layer first"),
-        norms_call([10, 8, 8, 8, 8, 3], 16),
-        norms_call([4, 2, 3], 1),
-    ]),
+                "variance 2 / 784 (within what sampling allows)",
+            ),
+            he_call(
+                200,
+                50,
+                1,
+                public=True,
+                message="a float32 array of shape (200, 50) with variance 2 / 200: uniform "
+                "on ±sqrt(6 / n_in), whatever n_out is",
+            ),
+            he_call(400, 300, 7),
+            he_call(1000, 30, 3),
+        ],
+    ),
+    "l2_decay_step": dict(
+        points=2,
+        calls=[
+            decay_call(
+                np.array([1.0, -2.0, 0.5]),
+                np.array([0.1, 0.0, -0.2]),
+                0.1,
+                0.01,
+                public=True,
+                message="w - lr * (grad + lam * w): [0.989, -1.998, 0.5195]",
+            ),
+            decay_call(
+                np.array([[0.5, -0.5], [2.0, 0.0]]),
+                np.zeros((2, 2)),
+                0.5,
+                0.1,
+                public=True,
+                message="with a zero gradient each weight shrinks by the factor 1 - lr * lam = 0.95",
+            ),
+            decay_call(
+                Tensor([[0.3, -1.2], [0.7, 0.4]], "float64"),
+                Tensor([[0.05, 0.2], [-0.1, 0.0]], "float64"),
+                0.9,
+                0.001,
+                public=True,
+                message="w and grad given as float64 tensors: the same step, returned in their shape",
+            ),
+            decay_call(rng.normal(size=(4, 3)), rng.normal(size=(4, 3)), 0.05, 0.3),
+            decay_call(rng.normal(size=6), rng.normal(size=6), 1.0, 0.0),
+        ],
+    ),
+    "layer_gradient_norms": dict(
+        points=3,
+        calls=[
+            norms_call(
+                [3, 4, 2],
+                5,
+                public=True,
+                message="for a [3, 4, 2] sigmoid network on 5 examples: two norms, of dC/dW_1 and dC/dW_2, with C "
+                "the mean over the batch and the outputs",
+            ),
+            norms_call(
+                [6, 5, 4, 3, 2], 8, public=True, message="for a [6, 5, 4, 3, 2] network: four norms, first layer first"
+            ),
+            norms_call([10, 8, 8, 8, 8, 3], 16),
+            norms_call([4, 2, 3], 1),
+        ],
+    ),
 }

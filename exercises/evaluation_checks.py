@@ -49,44 +49,88 @@ def losses_call(n, n_in, n_out, k, lr, steps, seed, **call):
     folds = interleaved(n, k)
     mistakes = [{"value": encode(numpy_fold_losses(x, t, folds, lr, steps, seed, **{name: True})), "hint": hint}
                 for name, hint in FOLD_HINTS.items()]
-    return Call("fold_losses", (x, t, folds, lr, steps, seed), rtol=1e-8, atol=1e-10, options={"mistakes": mistakes}, **call)
+    return Call(
+        "fold_losses", (x, t, folds, lr, steps, seed), rtol=1e-8, atol=1e-10, options={"mistakes": mistakes}, **call
+    )
 
 
 def spread_call(scores, **call):
     """A check of mean_and_spread that recognises the population standard deviation (ddof=0) and says so."""
     scores = np.asarray(scores, dtype=np.float64)
-    mistake = {"value": encode((float(scores.mean()), float(scores.std()))),
-               "hint": "the spread divides by k, not k - 1: use the sample standard deviation (ddof=1)"}
+    mistake = {
+        "value": encode((float(scores.mean()), float(scores.std()))),
+        "hint": "the spread divides by k, not k - 1: use the sample standard deviation (ddof=1)",
+    }
     return Call("mean_and_spread", (scores,), rtol=1e-9, atol=1e-12, options={"mistakes": [mistake]}, **call)
 
 
 CHECKS = {
-    "stratified_folds": dict(points=3, calls=[
-        folds_call([0] * 6 + [1] * 3 + [2] * 3, 3, 0, public=True,
-                   message="labels sorted by class (six 0s, three 1s, three 2s), k = 3: three folds holding every "
-                           "index 0-11 once, each with two 0s, one 1 and one 2"),
-        folds_call(rng.permutation([0] * 10 + [1] * 7 + [2] * 4), 3, 1, public=True,
-                   message="21 shuffled labels (ten 0s, seven 1s, four 2s), k = 3: each fold holds 3 or 4 of the 0s, "
-                           "2 or 3 of the 1s and 1 or 2 of the 2s, and every index is in exactly one fold"),
-        folds_call(rng.integers(0, 10, 200), 5, 3),
-        folds_call(np.repeat([4, 1, 3], [9, 14, 5]), 4, 7),
-    ]),
-    "fold_losses": dict(points=4, calls=[
-        losses_call(12, 3, 2, 3, 0.5, 5, 0, public=True,
-                    message="12 rows, 3 folds (rows 0, 3, 6, 9 the first), 5 steps with lr 0.5, seed 0: each fold's "
-                            "validation loss from a fresh network started from start_weights(3, 2, 1000 * 0 + i) "
-                            "(within 1e-8)"),
-        losses_call(10, 4, 3, 4, 2.0, 3, 2, public=True,
-                    message="10 rows, 4 folds of 3, 3, 2 and 2 rows, 3 steps with lr 2.0, seed 2: fold i's network "
-                            "starts from start_weights(4, 3, 2000 + i), never from another fold's trained weights "
-                            "(within 1e-8)"),
-        losses_call(30, 5, 4, 5, 1.0, 8, 1),
-    ]),
-    "mean_and_spread": dict(points=2, calls=[
-        spread_call([80.0, 82.0, 84.0], public=True,
-                    message="scores 80, 82, 84: mean 82 and sample standard deviation 2 (squared deviations summed, "
-                            "divided by k - 1 = 2)"),
-        spread_call(rng.uniform(60, 95, 10)),
-        spread_call([91.25, 90.5]),
-    ]),
+    "stratified_folds": dict(
+        points=3,
+        calls=[
+            folds_call(
+                [0] * 6 + [1] * 3 + [2] * 3,
+                3,
+                0,
+                public=True,
+                message="labels sorted by class (six 0s, three 1s, three 2s), k = 3: three folds holding every "
+                "index 0-11 once, each with two 0s, one 1 and one 2",
+            ),
+            folds_call(
+                rng.permutation([0] * 10 + [1] * 7 + [2] * 4),
+                3,
+                1,
+                public=True,
+                message="21 shuffled labels (ten 0s, seven 1s, four 2s), k = 3: each fold holds 3 or 4 of the 0s, "
+                "2 or 3 of the 1s and 1 or 2 of the 2s, and every index is in exactly one fold",
+            ),
+            folds_call(rng.integers(0, 10, 200), 5, 3),
+            folds_call(np.repeat([4, 1, 3], [9, 14, 5]), 4, 7),
+        ],
+    ),
+    "fold_losses": dict(
+        points=4,
+        calls=[
+            losses_call(
+                12,
+                3,
+                2,
+                3,
+                0.5,
+                5,
+                0,
+                public=True,
+                message="12 rows, 3 folds (rows 0, 3, 6, 9 the first), 5 steps with lr 0.5, seed 0: each fold's "
+                "validation loss from a fresh network started from start_weights(3, 2, 1000 * 0 + i) "
+                "(within 1e-8)",
+            ),
+            losses_call(
+                10,
+                4,
+                3,
+                4,
+                2.0,
+                3,
+                2,
+                public=True,
+                message="10 rows, 4 folds of 3, 3, 2 and 2 rows, 3 steps with lr 2.0, seed 2: fold i's network "
+                "starts from start_weights(4, 3, 2000 + i), never from another fold's trained weights "
+                "(within 1e-8)",
+            ),
+            losses_call(30, 5, 4, 5, 1.0, 8, 1),
+        ],
+    ),
+    "mean_and_spread": dict(
+        points=2,
+        calls=[
+            spread_call(
+                [80.0, 82.0, 84.0],
+                public=True,
+                message="scores 80, 82, 84: mean 82 and sample standard deviation 2 (squared deviations summed, "
+                "divided by k - 1 = 2)",
+            ),
+            spread_call(rng.uniform(60, 95, 10)),
+            spread_call([91.25, 90.5]),
+        ],
+    ),
 }

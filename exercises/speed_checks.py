@@ -39,33 +39,81 @@ def epoch_call(n_in, n_out, batch_size, sizes, rates, dtype="float64", **call):
 
 
 CHECKS = {
-    "make_predict": dict(points=2, calls=[
-        predict_call(3, 2, [1, 4, 2], "float32", public=True,
-                     message="in float32, predict on batches of 1, 4 and 2 rows should give sigmoid(x @ w + b) "
-                             "(within 1e-5), traced once: give it an input_signature with None rows"),
-        predict_call(5, 3, [2, 6, 3], public=True,
-                     message="in float64, w of shape (5, 3), batches of 2, 6 and 3 rows: float64 values (within 1e-8), "
-                             "traced once (the input_signature takes its dtype and n_in from w)"),
-        predict_call(784, 10, [5, 1, 8, 2]),
-    ]),
-    "make_train_step": dict(points=4, calls=[
-        step_call(3, 2, 4, [0.5, 0.25, 0.125], "float32", public=True,
-                  message="in float32, three steps on batches of 4 rows with lr 0.5, 0.25, 0.125 (Python floats): "
-                          "(w, b) after each step as train_step gives them, each step starting from the last one's "
-                          "weights, and traced once: a Python float that changes retraces unless the input_signature "
-                          "turns it into a tensor"),
-        step_call(4, 3, 5, [2.0, 1.0, 0.5, 0.1], public=True,
-                  message="in float64, four steps with lr 2.0, 1.0, 0.5, 0.1: float64 weights after each (within 1e-8), "
-                          "traced once"),
-        step_call(6, 4, 8, [3.0, 1.5, 0.75]),
-    ]),
-    "make_epoch": dict(points=4, calls=[
-        epoch_call(3, 2, 2, [6, 5, 4], [0.5, 0.5, 0.25], "float32", public=True,
-                   message="in float32, batches of 2, epochs over 6, 5 and 4 rows (5 rows: batches of 2, 2 and 1): "
-                           "(w, b) after each epoch, continuing from the last one's, traced once for all three sizes"),
-        epoch_call(4, 3, 3, [7, 9, 3], [1.0, 0.5, 2.0], public=True,
-                   message="in float64, batches of 3, epochs over 7, 9 and 3 rows with lr 1.0, 0.5, 2.0: float64 "
-                           "weights after each epoch (within 1e-8), traced once"),
-        epoch_call(5, 2, 4, [10, 4, 13], [1.5, 1.0, 0.5]),
-    ]),
+    "make_predict": dict(
+        points=2,
+        calls=[
+            predict_call(
+                3,
+                2,
+                [1, 4, 2],
+                "float32",
+                public=True,
+                message="in float32, predict on batches of 1, 4 and 2 rows should give sigmoid(x @ w + b) "
+                "(within 1e-5), traced once: give it an input_signature with None rows",
+            ),
+            predict_call(
+                5,
+                3,
+                [2, 6, 3],
+                public=True,
+                message="in float64, w of shape (5, 3), batches of 2, 6 and 3 rows: float64 values (within 1e-8), "
+                "traced once (the input_signature takes its dtype and n_in from w)",
+            ),
+            predict_call(784, 10, [5, 1, 8, 2]),
+        ],
+    ),
+    "make_train_step": dict(
+        points=4,
+        calls=[
+            step_call(
+                3,
+                2,
+                4,
+                [0.5, 0.25, 0.125],
+                "float32",
+                public=True,
+                message="in float32, three steps on batches of 4 rows with lr 0.5, 0.25, 0.125 (Python floats): "
+                "(w, b) after each step as train_step gives them, each step starting from the last one's "
+                "weights, and traced once: a Python float that changes retraces unless the input_signature "
+                "turns it into a tensor",
+            ),
+            step_call(
+                4,
+                3,
+                5,
+                [2.0, 1.0, 0.5, 0.1],
+                public=True,
+                message="in float64, four steps with lr 2.0, 1.0, 0.5, 0.1: float64 weights after each (within 1e-8), "
+                "traced once",
+            ),
+            step_call(6, 4, 8, [3.0, 1.5, 0.75]),
+        ],
+    ),
+    "make_epoch": dict(
+        points=4,
+        calls=[
+            epoch_call(
+                3,
+                2,
+                2,
+                [6, 5, 4],
+                [0.5, 0.5, 0.25],
+                "float32",
+                public=True,
+                message="in float32, batches of 2, epochs over 6, 5 and 4 rows (5 rows: batches of 2, 2 and 1): "
+                "(w, b) after each epoch, continuing from the last one's, traced once for all three sizes",
+            ),
+            epoch_call(
+                4,
+                3,
+                3,
+                [7, 9, 3],
+                [1.0, 0.5, 2.0],
+                public=True,
+                message="in float64, batches of 3, epochs over 7, 9 and 3 rows with lr 1.0, 0.5, 2.0: float64 "
+                "weights after each epoch (within 1e-8), traced once",
+            ),
+            epoch_call(5, 2, 4, [10, 4, 13], [1.5, 1.0, 0.5]),
+        ],
+    ),
 }

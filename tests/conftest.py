@@ -45,7 +45,9 @@ def npz_file(tmp_path):
     directory.mkdir()
     arrays = {"train": tiny_split(30, 2), "test": tiny_split(10, 3)}
     path = directory / "mnist.npz"
-    np.savez(path, x_train=arrays["train"][0], y_train=arrays["train"][1], x_test=arrays["test"][0], y_test=arrays["test"][1])
+    np.savez(
+        path, x_train=arrays["train"][0], y_train=arrays["train"][1], x_test=arrays["test"][0], y_test=arrays["test"][1]
+    )
     return path, hashlib.sha256(path.read_bytes()).hexdigest(), arrays
 
 

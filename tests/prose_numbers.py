@@ -83,7 +83,13 @@ def _prose_lines(text):
         match = CODE_FENCE.match(line)
         if match:
             marker, name = match.group(2), (match.group(3) or "")
-            if stack and marker[0] == stack[-1][0][0] and len(marker) >= len(stack[-1][0]) and not name and not match.group(4).strip():
+            if (
+                stack
+                and marker[0] == stack[-1][0][0]
+                and len(marker) >= len(stack[-1][0])
+                and not name
+                and not match.group(4).strip()
+            ):
                 stack.pop()
                 in_options = False
                 continue
@@ -199,7 +205,11 @@ def bare_numbers(path):
                     continue
                 if _normal(token) in literals:
                     continue
-                line = start + paragraph[: paragraph.find(sentence.strip()[:20])].count("\n") if sentence.strip() else start
+                line = (
+                    start + paragraph[: paragraph.find(sentence.strip()[:20])].count("\n")
+                    if sentence.strip()
+                    else start
+                )
                 found.append((line, token, " ".join(sentence.split())[:160]))
     return found
 

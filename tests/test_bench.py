@@ -108,7 +108,8 @@ def test_graph_epoch_is_much_faster_than_eager(small):
     result = bench.run_benchmark(x, y, repeats=5, variants=["eager", "function_step", bench.DEFAULT_VARIANT])
     speeds = {name: row["steps_per_second"] for name, row in result["variants"].items()}
     assert speeds[bench.DEFAULT_VARIANT] > 3 * speeds["eager"]
-    # The thesis's tf.function gain was 4.2x; under a parallel test run this machine measured 1.48x, so the floor is 1.2x.
+    # The thesis's tf.function gain was 4.2x; under a parallel test run this machine measured 1.48x, so the floor is
+    # 1.2x.
     assert speeds["function_step"] > 1.2 * speeds["eager"]
 
 
@@ -131,7 +132,8 @@ def test_mlpkit_bench_end_to_end(tmp_path):
         assert row["tracing_seconds"] >= 0 and row["default"] == (name == bench.DEFAULT_VARIANT)
     assert report["variants"]["eager"]["ratio_to_eager"] == pytest.approx(1.0)
     assert report["cpu_count"] == os.cpu_count() and report["tensorflow_version"] == tf.__version__
-    assert report["config"] == {"layers": [784, 15, 10], "lr": 0.9, "batch_size": 10, "images": 200, "steps_per_epoch": 20}
+    expected = {"layers": [784, 15, 10], "lr": 0.9, "batch_size": 10, "images": 200, "steps_per_epoch": 20}
+    assert report["config"] == expected
     assert "<- the kit's default" in result.stdout and "steps/s" in result.stdout
     modern = report["modern"]  # chapter 7's network, three ways
     assert set(modern["variants"]) == set(bench.MODERN_VARIANTS) and modern["config"]["layers"] == [784, 700, 500, 10]

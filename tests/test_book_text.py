@@ -93,7 +93,9 @@ def test_chapters_show_code_from_the_package_not_copies():
             assert source.is_relative_to(ROOT / "code") and source.is_file(), path
             text = source.read_text()
             for depth, part in enumerate(obj.split(".")):  # e.g. SigmoidMLP.__init__: a class, then its method
-                assert re.search(rf"^{'    ' * depth}(def|class) {re.escape(part)}\b", text, re.M), f"{obj} not in {path}"
+                assert re.search(rf"^{'    ' * depth}(def|class) {re.escape(part)}\b", text, re.M), (
+                    f"{obj} not in {path}"
+                )
 
 
 def test_no_committed_notebook_outputs():
@@ -149,7 +151,9 @@ def _shown_objects():
 def _defined(tree, dotted):
     node = tree
     for part in dotted.split("."):
-        node = next(n for n in ast.iter_child_nodes(node) if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == part)
+        node = next(
+            n for n in ast.iter_child_nodes(node) if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == part
+        )
     return node
 
 

@@ -57,7 +57,7 @@ def _numbered_chapters():
 NUMBERED_CHAPTERS = _numbered_chapters()
 
 VISIBLE_TEXT = """() => {
-    const copy = document.querySelector('main') ? document.querySelector('main').cloneNode(true) : document.body.cloneNode(true);
+    const copy = (document.querySelector('main') || document.body).cloneNode(true);
     copy.querySelectorAll('pre, code, script, style, mjx-container').forEach(el => el.remove());
     return copy.innerText;
 }"""
@@ -72,7 +72,8 @@ SHOWN_TEXT = """(hide) => {
     try {
         return root.innerText;
     } finally {
-        hidden.forEach((el, i) => styles[i] === null ? el.removeAttribute('style') : el.setAttribute('style', styles[i]));
+        hidden.forEach((el, i) => styles[i] === null
+            ? el.removeAttribute('style') : el.setAttribute('style', styles[i]));
     }
 }"""
 
@@ -105,9 +106,13 @@ MARKUP = [
     # {cite:p}`key`, a line starting {admonition}, or a name this book uses anywhere (code's f"{k}" is not one)
     ("a role", re.compile(r"\{[a-z][\w.-]*(?::[\w.-]+)*\}`")),
     ("a directive", re.compile(r"^\s*\{[a-z][\w.-]*(?::[\w.-]+)*\}(\s|$)")),
-    ("a directive or role name", re.compile(
-        r"\{(admonition|seealso|exercises|glue|glue:\w+|cite:\w+|numref|code-cell|code-block|literalinclude|list-table|"
-        r"toctree|nb-exec-table|bibliography|glossary|dropdown|margin|sidebar|epigraph|py:\w+)\}")),
+    (
+        "a directive or role name",
+        re.compile(
+            r"\{(admonition|seealso|exercises|glue|glue:\w+|cite:\w+|numref|code-cell|code-block|literalinclude|list-table|"
+            r"toctree|nb-exec-table|bibliography|glossary|dropdown|margin|sidebar|epigraph|py:\w+)\}"
+        ),
+    ),
     ("a directive option", re.compile(r"^\s*:[a-z][\w-]*:(\s|$)")),  # :class: note
     ("display math delimiters", re.compile(r"\$\$")),
     ("a substitution", re.compile(r"\{\{\s*[A-Za-z_][\w.]*\s*\}\}")),  # {{ name }}
@@ -121,7 +126,9 @@ PROSE_MARKUP = [
 
 
 # During an element's screenshot the page scrolls under its sticky headers: keep them at the top of the page.
-UNSTICK = "header, .bd-header-article, .bd-header { position: static !important; } .skip-link { display: none !important; }"
+UNSTICK = (
+    "header, .bd-header-article, .bd-header { position: static !important; } .skip-link { display: none !important; }"
+)
 
 
 def _screenshot_of(page, selector, path):
@@ -139,8 +146,14 @@ def visits():
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
         for name in PAGES:
@@ -149,7 +162,12 @@ def visits():
             page.on("console", lambda m, r=record: m.type == "error" and r["errors"].append(m.text))
             page.on("pageerror", lambda e, r=record: r["errors"].append(str(e)))
             page.on("requestfailed", lambda q, r=record: r["failed"].append(q.url))
-            page.on("request", lambda q, r=record: not q.url.startswith(("file:", "data:", "blob:", "about:")) and r["outgoing"].append(q.url))
+            page.on(
+                "request",
+                lambda q, r=record: (
+                    not q.url.startswith(("file:", "data:", "blob:", "about:")) and r["outgoing"].append(q.url)
+                ),
+            )
             page.goto((HTML / name).as_uri(), wait_until="load")
             page.evaluate("() => window.MathJax && window.MathJax.startup && window.MathJax.startup.promise")
             record["math"] = page.locator("mjx-container").count()
@@ -166,8 +184,11 @@ def visits():
                 " loaded: i.complete && i.naturalWidth > 0, alt: i.getAttribute('alt') || ''}))"
             )
             record["outputs"] = page.evaluate(
-                "() => Array.from(document.querySelectorAll('.cell_output')).map(o => o.innerText).join('\\n')")
-            record["links"] = page.evaluate("() => Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))")
+                "() => Array.from(document.querySelectorAll('.cell_output')).map(o => o.innerText).join('\\n')"
+            )
+            record["links"] = page.evaluate(
+                "() => Array.from(document.querySelectorAll('a[href]')).map(a => a.getAttribute('href'))"
+            )
             page.screenshot(path=str(SHOTS / (name.replace("/", "_").replace(".html", ".png"))), full_page=True)
             _screenshot_of(page, ".mlpkit-exercises", SHOTS / name.replace("/", "_").replace(".html", "-exercises.png"))
             page.close()
@@ -187,7 +208,12 @@ def test_no_log_line_anywhere_in_the_visible_text(visits, name):
 
 
 def _markup(text, patterns):
-    return [f"{what}: {line.strip()[:120]!r}" for line in text.splitlines() for what, pattern in patterns if pattern.search(line)]
+    return [
+        f"{what}: {line.strip()[:120]!r}"
+        for line in text.splitlines()
+        for what, pattern in patterns
+        if pattern.search(line)
+    ]
 
 
 @pytest.mark.parametrize("name", PAGES)
@@ -219,7 +245,8 @@ def test_page_loads_offline_without_errors(visits, name):
 @pytest.mark.parametrize("name", PAGES)
 def test_math_is_typeset(visits, name):
     source = (ROOT / name.replace(".html", ".md")).read_text()
-    prose = re.sub(r"`[^`\n]*`", "", re.sub(r"^(```|~~~).*?^\1", "", source, flags=re.S | re.M))  # no code blocks, no code spans
+    # no code blocks, no code spans
+    prose = re.sub(r"`[^`\n]*`", "", re.sub(r"^(```|~~~).*?^\1", "", source, flags=re.S | re.M))
     if "$" in prose:
         assert visits[name]["math"] > 0
     text = visits[name]["text"]
@@ -291,7 +318,9 @@ def test_download_button_offers_the_chapter_notebook(visits, name):
 def test_status_page_lists_every_chapter_with_its_run_time(visits):
     text = visits["book/status.html"]["text"]
     for name in CHAPTER_PAGES:
-        row = re.search(rf"{re.escape(name.replace('.html', ''))}\s+(\S+ \S+)\s+(cache|execute)\s+([\d.]+)\s+(\S+)", text)
+        row = re.search(
+            rf"{re.escape(name.replace('.html', ''))}\s+(\S+ \S+)\s+(cache|execute)\s+([\d.]+)\s+(\S+)", text
+        )
         assert row, f"{name} is not in the execution table"
         assert float(row.group(3)) > 0 and row.group(4) == "passed", row.group(0)
 
@@ -314,7 +343,13 @@ EXERCISE_PAGES = [name for name in CHAPTER_PAGES if _exercise_chapter(name)]
 
 
 def _typographic(text):
-    return text.replace("`", "").replace("\u2019", "'").replace("\u2018", "'").replace("\u201c", '"').replace("\u201d", '"')
+    return (
+        text.replace("`", "")
+        .replace("\u2019", "'")
+        .replace("\u2018", "'")
+        .replace("\u201c", '"')
+        .replace("\u201d", '"')
+    )
 
 
 def test_every_chapter_with_exercises_shows_them():
@@ -326,9 +361,13 @@ def test_exercises_are_numbered_blocks_without_solutions(visits, name):
     chapter = _exercise_chapter(name)
     loaded = bank.load_exercises([chapter])
     blocks = [a for a in visits[name]["admonitions"] if "exercise" in a["classes"]]
-    assert len(blocks) == len(loaded), f"{name}: {len(blocks)} exercise blocks for the {len(loaded)} exercises of {chapter}"
+    assert len(blocks) == len(loaded), (
+        f"{name}: {len(blocks)} exercise blocks for the {len(loaded)} exercises of {chapter}"
+    )
     for number, (block, exercise) in enumerate(zip(blocks, loaded), 1):
-        title = f"Exercise {bank.NUMBERS[chapter]}.{number}: {exercise.title} ({exercise.points:g} points, {exercise.name})"
+        title = (
+            f"Exercise {bank.NUMBERS[chapter]}.{number}: {exercise.title} ({exercise.points:g} points, {exercise.name})"
+        )
         assert _typographic(block["title"]) == _typographic(title)
         assert exercise.name in block["title_code"]  # the function's name set as code
         assert block["paragraphs"] and all(p.strip() for p in block["paragraphs"])  # the statement, as text
@@ -365,9 +404,13 @@ def instructor_visits():
         for name in EXERCISE_PAGES:
             page = context.new_page()
             page.goto((INSTRUCTOR_HTML / name).as_uri(), wait_until="load")
-            records[name] = {"admonitions": page.evaluate(ADMONITIONS),
-                             "shown": page.evaluate(SHOWN_TEXT, ".cell_input, script, style, mjx-container")}
-            _screenshot_of(page, ".mlpkit-exercises", SHOTS / name.replace("/", "_").replace(".html", "-exercises-instructor.png"))
+            records[name] = {
+                "admonitions": page.evaluate(ADMONITIONS),
+                "shown": page.evaluate(SHOWN_TEXT, ".cell_input, script, style, mjx-container"),
+            }
+            _screenshot_of(
+                page, ".mlpkit-exercises", SHOTS / name.replace("/", "_").replace(".html", "-exercises-instructor.png")
+            )
             page.close()
         browser.close()
     return records

@@ -49,9 +49,20 @@ def test_train_with_no_options_works_offline_and_writes_everything(trained):
     for name in ("metrics.json", "curves.png", "misclassified.png", "confusion.png", "model/saved_model.pb"):
         assert (out / name).is_file(), name
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["config"] == {"dataset": "mnist", "layers": [784, 15, 10], "init": "uniform", "lr": 0.9,
-                                 "batch_size": 10, "epochs": 10, "seed": 0, "jit_compile": True, "activation": "sigmoid",
-                                 "loss": "mse", "optimizer": "sgd", "engine": "scratch"}
+    assert metrics["config"] == {
+        "dataset": "mnist",
+        "layers": [784, 15, 10],
+        "init": "uniform",
+        "lr": 0.9,
+        "batch_size": 10,
+        "epochs": 10,
+        "seed": 0,
+        "jit_compile": True,
+        "activation": "sigmoid",
+        "loss": "mse",
+        "optimizer": "sgd",
+        "engine": "scratch",
+    }
     assert metrics["data_source"].startswith("the embedded default")
     assert len(metrics["history"]) == 11 and metrics["train_images"] == 4000 and metrics["test_images"] == 1000
     assert metrics["test_accuracy"] > 0.65  # seeds 0-7 gave 72.8-79.5 %
@@ -100,9 +111,30 @@ def test_modern_options_train_record_plot_and_export(tmp_path, engine, capsys, m
     # Chapter 7 and 8 on the command line: ReLU, cross-entropy, Adam, dropout, a validation split.
     monkeypatch.setenv("MLPKIT_DATA_DIR", "")
     out = tmp_path / engine
-    args = ["train", "--no-download", "--activation", "relu", "--loss", "cross_entropy", "--optimizer", "adam",
-            "--layers", "784,64,10", "--batch-size", "32", "--epochs", "2", "--dropout", "0.1", "--validation", "500",
-            "--engine", engine, "--out", out]
+    args = [
+        "train",
+        "--no-download",
+        "--activation",
+        "relu",
+        "--loss",
+        "cross_entropy",
+        "--optimizer",
+        "adam",
+        "--layers",
+        "784,64,10",
+        "--batch-size",
+        "32",
+        "--epochs",
+        "2",
+        "--dropout",
+        "0.1",
+        "--validation",
+        "500",
+        "--engine",
+        engine,
+        "--out",
+        out,
+    ]
     if engine == "scratch":  # the installed command, in a process of its own
         result = run(*args)
         assert result.returncode == 0, result.stderr[-3000:]

@@ -19,7 +19,8 @@ import numpy as np
 import pytest
 
 from helpers import tiny_split, write_idx
-from mlpkit import cli, outputs
+from mlpkit import cli
+from mlpkit.runs import outputs
 
 MLPKIT = pathlib.Path(sys.executable).parent / "mlpkit"
 ONE_EXERCISE = "import numpy as np\n\n\ndef step(z):\n    z = np.asarray(z)\n    return (z > 0).astype(z.dtype)\n"
@@ -76,8 +77,23 @@ def fashion_run(tiny, tmp_path_factory):
     out = tmp_path_factory.mktemp("fashion") / "run"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("mlpkit.data.IDX_SHA256", {})
-        cli.main(["train", "--dataset", "fashion_mnist", "--data-dir", str(tiny), "--epochs", "1", "--batch-size", "100",
-                  "--no-plots", "--no-jit", "--out", str(out)])
+        cli.main(
+            [
+                "train",
+                "--dataset",
+                "fashion_mnist",
+                "--data-dir",
+                str(tiny),
+                "--epochs",
+                "1",
+                "--batch-size",
+                "100",
+                "--no-plots",
+                "--no-jit",
+                "--out",
+                str(out),
+            ]
+        )
     return out
 
 
@@ -96,6 +112,7 @@ def exported(tmp_path_factory):
 
 
 # -- 1: train --out ----------------------------------------------------------------------------------
+
 
 def test_train_out_that_is_a_file_fails_before_loading_data(tmp_path, capsys):
     (tmp_path / "run").write_text("not a folder")
@@ -122,8 +139,18 @@ def test_train_interrupted_while_writing_leaves_nothing(tiny, unchecked, tmp_pat
         raise KeyboardInterrupt
 
     monkeypatch.setattr("mlpkit.export.export_model", interrupted)
-    code, line, _ = fail(capsys, "train", "--data-dir", tiny, "--epochs", "1", "--no-plots", "--no-jit",
-                         "--out", tmp_path / "new" / "run")
+    code, line, _ = fail(
+        capsys,
+        "train",
+        "--data-dir",
+        tiny,
+        "--epochs",
+        "1",
+        "--no-plots",
+        "--no-jit",
+        "--out",
+        tmp_path / "new" / "run",
+    )
     assert code == 130 and line == "mlpkit: interrupted"
     assert list(tmp_path.iterdir()) == []
 
@@ -135,12 +162,28 @@ def test_batch_size_above_the_training_set_is_noted(fashion_run):
 
 
 def test_batch_size_note_is_printed(tiny, unchecked, tmp_path, capsys):
-    cli.main(["train", "--data-dir", str(tiny), "--epochs", "1", "--batch-size", "61", "--no-plots", "--no-jit",
-              "--out", str(tmp_path / "run")])
-    assert "note: --batch-size 61 is more than the 60 training images: each epoch is one step" in capsys.readouterr().out
+    cli.main(
+        [
+            "train",
+            "--data-dir",
+            str(tiny),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "61",
+            "--no-plots",
+            "--no-jit",
+            "--out",
+            str(tmp_path / "run"),
+        ]
+    )
+    assert (
+        "note: --batch-size 61 is more than the 60 training images: each epoch is one step" in capsys.readouterr().out
+    )
 
 
 # -- 2, 3: evaluate -----------------------------------------------------------------------------------
+
 
 def test_evaluate_uses_the_data_set_the_model_was_trained_on(fashion_run, tiny, unchecked, capsys):
     cli.main(["evaluate", str(fashion_run / "model"), "--data-dir", str(tiny)])
@@ -176,7 +219,10 @@ def test_evaluate_a_corrupt_saved_model(tmp_path, capsys):
 
 def test_evaluate_the_run_folder_suggests_its_model(fashion_run, capsys):
     code, line, _ = fail(capsys, "evaluate", fashion_run)
-    assert code == 2 and f"is not a SavedModel directory (no saved_model.pb); did you mean {fashion_run / 'model'}?" in line
+    assert (
+        code == 2
+        and f"is not a SavedModel directory (no saved_model.pb); did you mean {fashion_run / 'model'}?" in line
+    )
 
 
 def test_evaluate_plots_into_a_file_fails_before_evaluating(fashion_run, tmp_path, capsys):
@@ -186,6 +232,7 @@ def test_evaluate_plots_into_a_file_fails_before_evaluating(fashion_run, tmp_pat
 
 
 # -- 4: the SavedModel's input contract ----------------------------------------------------------------
+
 
 def test_saved_model_contract_through_load_model(exported):
     from mlpkit.export import load_model
@@ -203,16 +250,33 @@ def test_saved_model_contract_through_load_model(exported):
     assert model(images[:0]).numpy().shape == (0,)
 
 
-@pytest.mark.parametrize("bad, error, message", [
-    (np.zeros((2, 784), np.uint8), ValueError,
-     r"expected one image of shape \(28, 28\) or a batch of shape \(n, 28, 28\); got shape \(2, 784\)"),
-    (np.zeros((2, 2, 28, 28), np.uint8), ValueError, r"or a batch of shape \(n, 28, 28\); got shape \(2, 2, 28, 28\)"),
-    (np.full((2, 28, 28), 255.0), ValueError,
-     r"expected float pixels in \[0, 1\] \(or uint8 pixels 0-255\); got 1,568 values outside it, such as 255"),
-    (np.full((28, 28), np.nan, np.float32), ValueError, r"expected float pixels in \[0, 1\] .*such as nan"),
-    (np.zeros((2, 28, 28), np.int64), TypeError, "expected uint8 pixels 0-255 or float pixels in \\[0, 1\\]; got dtype int64"),
-    (np.zeros((2, 28, 28), np.float16), TypeError, "got dtype float16"),
-])
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [
+        (
+            np.zeros((2, 784), np.uint8),
+            ValueError,
+            r"expected one image of shape \(28, 28\) or a batch of shape \(n, 28, 28\); got shape \(2, 784\)",
+        ),
+        (
+            np.zeros((2, 2, 28, 28), np.uint8),
+            ValueError,
+            r"or a batch of shape \(n, 28, 28\); got shape \(2, 2, 28, 28\)",
+        ),
+        (
+            np.full((2, 28, 28), 255.0),
+            ValueError,
+            r"expected float pixels in \[0, 1\] \(or uint8 pixels 0-255\); got 1,568 values outside it, such as 255",
+        ),
+        (np.full((28, 28), np.nan, np.float32), ValueError, r"expected float pixels in \[0, 1\] .*such as nan"),
+        (
+            np.zeros((2, 28, 28), np.int64),
+            TypeError,
+            "expected uint8 pixels 0-255 or float pixels in \\[0, 1\\]; got dtype int64",
+        ),
+        (np.zeros((2, 28, 28), np.float16), TypeError, "got dtype float16"),
+    ],
+)
 def test_saved_model_refuses_other_input_through_load_model(exported, bad, error, message):
     from mlpkit.export import load_model
 
@@ -230,9 +294,14 @@ def test_saved_model_contract_with_plain_tensorflow(exported):
     np.testing.assert_array_equal(model(images).numpy(), expected)
     np.testing.assert_array_equal(model(images / 255.0).numpy(), expected)
     assert model(images[4]).numpy() == expected[4] and model(images[4]).shape == ()
-    cases = [(np.zeros((2, 784), np.uint8), "mlpkit model: expected one image of shape (28, 28) or a batch"),
-             (images.astype(np.float32), "mlpkit model: expected float pixels in [0, 1]"),
-             (images.astype(np.int32), "mlpkit model: expected uint8 pixels 0-255 or float pixels in [0, 1]; got dtype int32")]
+    cases = [
+        (np.zeros((2, 784), np.uint8), "mlpkit model: expected one image of shape (28, 28) or a batch"),
+        (images.astype(np.float32), "mlpkit model: expected float pixels in [0, 1]"),
+        (
+            images.astype(np.int32),
+            "mlpkit model: expected uint8 pixels 0-255 or float pixels in [0, 1]; got dtype int32",
+        ),
+    ]
     for bad, message in cases:
         with pytest.raises(tf.errors.InvalidArgumentError) as caught:
             model(bad)
@@ -241,15 +310,19 @@ def test_saved_model_contract_with_plain_tensorflow(exported):
 
 # -- 5: study ------------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("grid, message", [
-    ({"lr": ["abc"]}, "grid key 'lr': expected positive numbers such as 0.9; got 'abc'"),
-    ({"epochs": ["3"]}, "grid key 'epochs': expected whole numbers 1 or more, such as 10; got '3'"),
-    ({"batch_size": [0]}, "grid key 'batch_size': expected whole numbers 1 or more"),
-    ({"layers": [[784, "15", 10]]}, "grid key 'layers': expected lists of at least two positive whole numbers"),
-    ({"init": ["he"]}, "grid key 'init': expected one of 'uniform', 'glorot'; got 'he'"),
-    ({"folds": "5"}, "folds must be a whole number, 1 (the plain train/test split) or more; got '5'"),
-    ({"seed": -1}, "seed must be a whole number from 0 to 2147483647; got -1"),
-])
+
+@pytest.mark.parametrize(
+    "grid, message",
+    [
+        ({"lr": ["abc"]}, "grid key 'lr': expected positive numbers such as 0.9; got 'abc'"),
+        ({"epochs": ["3"]}, "grid key 'epochs': expected whole numbers 1 or more, such as 10; got '3'"),
+        ({"batch_size": [0]}, "grid key 'batch_size': expected whole numbers 1 or more"),
+        ({"layers": [[784, "15", 10]]}, "grid key 'layers': expected lists of at least two positive whole numbers"),
+        ({"init": ["he"]}, "grid key 'init': expected one of 'uniform', 'glorot'; got 'he'"),
+        ({"folds": "5"}, "folds must be a whole number, 1 (the plain train/test split) or more; got '5'"),
+        ({"seed": -1}, "seed must be a whole number from 0 to 2147483647; got -1"),
+    ],
+)
 def test_study_grid_is_checked_before_anything_runs(tmp_path, capsys, grid, message):
     (tmp_path / "grid.json").write_text(json.dumps(grid))
     code, line, out = fail(capsys, "study", tmp_path / "grid.json", "--out", tmp_path / "out")
@@ -258,7 +331,9 @@ def test_study_grid_is_checked_before_anything_runs(tmp_path, capsys, grid, mess
 
 
 def test_study_folds_must_fit_the_smallest_class(tiny, unchecked, tmp_path, capsys):
-    code, line, _ = fail(capsys, "study", "--data-dir", tiny, "--folds", "7", "--epochs", "1", "--out", tmp_path / "out")
+    code, line, _ = fail(
+        capsys, "study", "--data-dir", tiny, "--folds", "7", "--epochs", "1", "--out", tmp_path / "out"
+    )
     assert code == 2 and "cannot make 7 folds: the smallest class of the 60 training images used has 6 images" in line
     assert "use --folds 6 or fewer" in line and not (tmp_path / "out").exists()
 
@@ -277,15 +352,18 @@ def test_study_grid_that_is_a_folder(tmp_path, capsys):
 
 # -- 6: grade ------------------------------------------------------------------------------------------
 
+
 def test_grade_an_empty_folder_end_to_end(tmp_path):
     (tmp_path / "class").mkdir()
     result = run_mlpkit("grade", "class", "--out", "grades.csv", cwd=tmp_path)
     out, err = result.communicate(timeout=120)
     assert result.returncode == 2 and out == ""
-    assert err.strip() == ("mlpkit: error: FOLDER class: no submissions (the folder is empty); expected one of the layouts: "
-                           "plain (STUDENT.ipynb / STUDENT.py files), canvas (a Canvas bulk download: "
-                           "lastfirst_12345_67890_name.ipynb) or moodle (a Moodle download: "
-                           "'Full Name_12345_assignsubmission_file_' folders)")
+    assert err.strip() == (
+        "mlpkit: error: FOLDER class: no submissions (the folder is empty); expected one of the layouts: "
+        "plain (STUDENT.ipynb / STUDENT.py files), canvas (a Canvas bulk download: "
+        "lastfirst_12345_67890_name.ipynb) or moodle (a Moodle download: "
+        "'Full Name_12345_assignsubmission_file_' folders)"
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["class"]
 
 
@@ -304,16 +382,21 @@ def test_grade_out_that_is_a_folder_fails_before_grading(tmp_path, capsys):
     (tmp_path / "grades").mkdir()
     code, line, _ = fail(capsys, "grade", tmp_path / "class", "--out", tmp_path / "grades")
     assert code == 2 and f"--out {tmp_path / 'grades'}: is a folder; expected the name of a file to write" in line
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["class", "grades"] and not any((tmp_path / "grades").iterdir())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["class", "grades"] and not any(
+        (tmp_path / "grades").iterdir()
+    )
 
 
-@pytest.mark.parametrize("option, message", [
-    (["--units", "afile"], "--units {}: is a file; expected a folder"),
-    (["--feedback", "afile"], "--feedback {}: is a file; expected a folder"),
-    (["--only", "s2.py"], "--only: no submission s2.py in {}"),
-    (["--merge-only"], "--merge-only: no finished units in"),
-    (["--chapters", "ch9"], "--chapters: no exercises for chapter 'ch9'"),
-])
+@pytest.mark.parametrize(
+    "option, message",
+    [
+        (["--units", "afile"], "--units {}: is a file; expected a folder"),
+        (["--feedback", "afile"], "--feedback {}: is a file; expected a folder"),
+        (["--only", "s2.py"], "--only: no submission s2.py in {}"),
+        (["--merge-only"], "--merge-only: no finished units in"),
+        (["--chapters", "ch9"], "--chapters: no exercises for chapter 'ch9'"),
+    ],
+)
 def test_grade_options_are_checked_before_grading(tmp_path, capsys, option, message):
     (tmp_path / "class").mkdir()
     (tmp_path / "class" / "s1.py").write_text(ONE_EXERCISE)
@@ -326,6 +409,7 @@ def test_grade_options_are_checked_before_grading(tmp_path, capsys, option, mess
 
 
 # -- 7: exercises release and demo-class -------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("action", ["release", "demo-class"])
 def test_exercises_into_a_file(tmp_path, capsys, action):
@@ -343,7 +427,12 @@ def test_demo_class_refuses_a_folder_with_files(tmp_path, capsys):
 
 def test_demo_class_is_written_whole(tmp_path, capsys):
     cli.main(["exercises", "demo-class", str(tmp_path / "demo"), "--students", "3"])
-    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == ["expected.json", "s0000.py", "s0001.ipynb", "s0002.py"]
+    assert sorted(p.name for p in (tmp_path / "demo").iterdir()) == [
+        "expected.json",
+        "s0000.py",
+        "s0001.ipynb",
+        "s0002.py",
+    ]
 
 
 def test_release_with_an_unknown_chapter(tmp_path, capsys):
@@ -353,13 +442,20 @@ def test_release_with_an_unknown_chapter(tmp_path, capsys):
 
 # -- 8: exercises check -----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("files, argv, message", [
-    ({}, ["missing.py"], "FILE missing.py: no such file; expected your notebook (.ipynb) or Python file (.py)"),
-    ({"mine.py": ONE_EXERCISE}, ["mine.py", "--checks", "missing.json"], "--checks missing.json: no such file"),
-    ({"mine.py": ONE_EXERCISE, "checks.json": "{}"}, ["mine.py", "--checks", "checks.json"],
-     "checks.json: not a checks file written by `mlpkit exercises release`"),
-    ({"empty.py": "x = 1\n"}, ["empty.py"], "FILE empty.py: defines none of the exercises' functions"),
-])
+
+@pytest.mark.parametrize(
+    "files, argv, message",
+    [
+        ({}, ["missing.py"], "FILE missing.py: no such file; expected your notebook (.ipynb) or Python file (.py)"),
+        ({"mine.py": ONE_EXERCISE}, ["mine.py", "--checks", "missing.json"], "--checks missing.json: no such file"),
+        (
+            {"mine.py": ONE_EXERCISE, "checks.json": "{}"},
+            ["mine.py", "--checks", "checks.json"],
+            "checks.json: not a checks file written by `mlpkit exercises release`",
+        ),
+        ({"empty.py": "x = 1\n"}, ["empty.py"], "FILE empty.py: defines none of the exercises' functions"),
+    ],
+)
 def test_exercises_check_bad_files(tmp_path, capsys, monkeypatch, files, argv, message):
     for name, text in files.items():
         (tmp_path / name).write_text(text)
@@ -372,10 +468,12 @@ def test_chapters_of_a_submission(tmp_path):
     from mlpkit.grading import bank, selfcheck
 
     every = bank.load_exercises()
-    cases = {"mine.py": (ONE_EXERCISE, {"perceptron"}),
-             "xor.py": ("def helper():\n    pass\n", {"xor"}),  # named after its chapter
-             "marked.py": ('# %% exercise="softmax"\ndef sigmoid(z):\n    pass\n', {"modern"}),  # markers first
-             "other.py": ("def unrelated():\n    pass\n", set())}
+    cases = {
+        "mine.py": (ONE_EXERCISE, {"perceptron"}),
+        "xor.py": ("def helper():\n    pass\n", {"xor"}),  # named after its chapter
+        "marked.py": ('# %% exercise="softmax"\ndef sigmoid(z):\n    pass\n', {"modern"}),  # markers first
+        "other.py": ("def unrelated():\n    pass\n", set()),
+    }
     for name, (text, chapters) in cases.items():
         (tmp_path / name).write_text(text)
         assert selfcheck.answered_chapters(tmp_path / name, every) == chapters, name
@@ -392,25 +490,29 @@ def test_exercises_check_counts_the_chapter_s_missing_exercises_as_failed(self_c
 
 # -- 9, 10: every option names itself --------------------------------------------------------------------
 
-@pytest.mark.parametrize("argv, message", [
-    (["train", "--seed", "-5"], "argument --seed: expected 0 or more, got -5"),
-    (["study", "--seed", "-5"], "argument --seed: expected 0 or more, got -5"),
-    (["exercises", "demo-class", "x", "--seed", "-5"], "argument --seed: expected 0 or more, got -5"),
-    (["train", "--seed", "99999999999"], "argument --seed: expected a seed from 0 to 2147483647"),
-    (["train", "--layers", "784,0,10"], "argument --layers: expected at least two positive sizes"),
-    (["bench", "--layers", "784,-3,10"], "argument --layers: expected at least two positive sizes"),
-    (["study", "--layers", "784"], "argument --layers: expected at least two positive sizes"),
-    (["bench", "--variants", ","], "argument --variants: expected comma-separated names"),
-    (["study", "--lr", "0.9,abc"], "argument --lr: expected a positive number; got 'abc'"),
-    (["study", "--epochs", "3,0"], "argument --epochs: expected a positive integer; got '0'"),
-    (["study", "--init", "he"], "argument --init: expected uniform, glorot or uniform,glorot"),
-    (["study", "--images", "0"], "argument --images: expected a positive integer"),
-    (["grade", "x", "--out", "g.csv", "--memory-limit", "1e9"], "argument --memory-limit: expected at most 1024"),
-    (["grade", "x", "--out", "g.csv", "--workers", "0"], "argument --workers: expected a positive integer"),
-    (["exercises", "release", "x", "--chapters", " , "], "argument --chapters: expected comma-separated names"),
-    (["exercises", "check", "x.py", "--time-limit", "inf"], "argument --time-limit: expected a positive number"),
-    (["train", "--epochs", ""], "argument --epochs: expected a positive integer"),
-])
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["train", "--seed", "-5"], "argument --seed: expected 0 or more, got -5"),
+        (["study", "--seed", "-5"], "argument --seed: expected 0 or more, got -5"),
+        (["exercises", "demo-class", "x", "--seed", "-5"], "argument --seed: expected 0 or more, got -5"),
+        (["train", "--seed", "99999999999"], "argument --seed: expected a seed from 0 to 2147483647"),
+        (["train", "--layers", "784,0,10"], "argument --layers: expected at least two positive sizes"),
+        (["bench", "--layers", "784,-3,10"], "argument --layers: expected at least two positive sizes"),
+        (["study", "--layers", "784"], "argument --layers: expected at least two positive sizes"),
+        (["bench", "--variants", ","], "argument --variants: expected comma-separated names"),
+        (["study", "--lr", "0.9,abc"], "argument --lr: expected a positive number; got 'abc'"),
+        (["study", "--epochs", "3,0"], "argument --epochs: expected a positive integer; got '0'"),
+        (["study", "--init", "he"], "argument --init: expected uniform, glorot or uniform,glorot"),
+        (["study", "--images", "0"], "argument --images: expected a positive integer"),
+        (["grade", "x", "--out", "g.csv", "--memory-limit", "1e9"], "argument --memory-limit: expected at most 1024"),
+        (["grade", "x", "--out", "g.csv", "--workers", "0"], "argument --workers: expected a positive integer"),
+        (["exercises", "release", "x", "--chapters", " , "], "argument --chapters: expected comma-separated names"),
+        (["exercises", "check", "x.py", "--time-limit", "inf"], "argument --time-limit: expected a positive number"),
+        (["train", "--epochs", ""], "argument --epochs: expected a positive integer"),
+    ],
+)
 def test_bad_option_values_name_the_option(capsys, argv, message):
     code, line, _ = fail(capsys, *argv)
     assert code == 2 and message in line
@@ -457,6 +559,7 @@ def test_staged_folder_keeps_what_was_there(tmp_path):
 
 
 # -- help ----------------------------------------------------------------------------------------------
+
 
 def test_version(capsys):
     from importlib import metadata

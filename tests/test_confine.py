@@ -182,7 +182,8 @@ def test_the_kernel_offers_landlock_and_seccomp_here():
 def test_files_outside_the_working_folder_are_out_of_reach(worker, outside, probe, target):
     report = worker(_confined, probe, target.replace("OUTSIDE", outside))
     assert report.get("errno") in (errno.EACCES, errno.EPERM, errno.EXDEV), report
-    assert open(outside).read() == "secret" and os.stat(outside).st_mode & 0o777 != 0o777 and not os.path.exists("/tmp/mlpkit-confine-escape.txt")
+    assert open(outside).read() == "secret" and os.stat(outside).st_mode & 0o777 != 0o777
+    assert not os.path.exists("/tmp/mlpkit-confine-escape.txt")
 
 
 def test_the_working_folder_is_writable_and_python_readable(worker):
@@ -190,8 +191,23 @@ def test_the_working_folder_is_writable_and_python_readable(worker):
     assert worker(_confined, "read", os.__file__)["value"] > 0
 
 
-@pytest.mark.parametrize("probe", ["execv", "subprocess", "fork", "syscall_execve", "socket_inet", "socket_unix",
-                                   "kill_parent", "kill_group", "memfd", "raise_limit", "pidfd", "renice"])
+@pytest.mark.parametrize(
+    "probe",
+    [
+        "execv",
+        "subprocess",
+        "fork",
+        "syscall_execve",
+        "socket_inet",
+        "socket_unix",
+        "kill_parent",
+        "kill_group",
+        "memfd",
+        "raise_limit",
+        "pidfd",
+        "renice",
+    ],
+)
 def test_processes_sockets_signals_and_limits_are_refused(worker, probe):
     report = worker(_confined, probe)
     if probe == "raise_limit":  # Python reports setrlimit's EPERM as a ValueError
@@ -239,8 +255,10 @@ def test_a_confined_submission_gets_nothing_and_its_answers_still_count(worker):
     assert raw["cells"]["<signal the grader>"].startswith("PermissionError")
     assert raw["cells"]["<read the bank>"].startswith("PermissionError")
     assert len(raw["cells"]) == 3, raw["cells"]
-    assert raw["exercises"] and all("outcomes" in result and not any("error" in o for o in result["outcomes"])
-                                    for result in raw["exercises"].values()), raw["exercises"]
+    assert raw["exercises"] and all(
+        "outcomes" in result and not any("error" in o for o in result["outcomes"])
+        for result in raw["exercises"].values()
+    ), raw["exercises"]
 
 
 def _run_unavailable(limits):
@@ -269,6 +287,7 @@ def test_a_child_that_cannot_be_confined_runs_nothing(worker):
 def _run_broken():
     def broken(workdir, readable):
         raise OSError(errno.EINVAL, "landlock_restrict_self")
+
     original, confine.confine = confine.confine, broken
     try:
         return _run([("<cell>", "raise RuntimeError('ran')\n")], ["perceptron"], sandbox.Limits())
@@ -297,8 +316,12 @@ def _timed_run(cells, chapters, limits):
 
 def test_forged_progress_messages_buy_no_time(worker):
     """Progress messages restart the per-step clock only in order: forging them ends the step early, never late."""
-    raw, seconds = worker(_timed_run, [("<forge>", FORGER), ("<after>", "y = 2\n")], ["perceptron"],
-                          sandbox.Limits(seconds=3, total_seconds=120))
+    raw, seconds = worker(
+        _timed_run,
+        [("<forge>", FORGER), ("<after>", "y = 2\n")],
+        ["perceptron"],
+        sandbox.Limits(seconds=3, total_seconds=120),
+    )
     assert raw["cells"]["<forge>"] in ("wrote to the grader's channel", "took longer than 3 s"), raw["cells"]
     assert "<after>" not in raw["cells"]  # the next cell still runs, in a fresh child
     assert seconds < 9, f"the forging cell ran {seconds:.1f} s, past its 3 s limit"

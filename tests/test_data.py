@@ -30,7 +30,10 @@ def test_checksum_mismatch_names_the_file_and_the_expected_digest(idx_dir, monke
     directory, checksums, _ = idx_dir
     wrong = dict(checksums, **{"t10k-labels-idx1-ubyte": "0" * 64})
     monkeypatch.setitem(data.IDX_SHA256, "mnist", wrong)
-    with pytest.raises(DataFileError, match=r"t10k-labels-idx1-ubyte\.gz: SHA-256 of the decompressed bytes is [0-9a-f]{64}; expected 0{64}"):
+    with pytest.raises(
+        DataFileError,
+        match=r"t10k-labels-idx1-ubyte\.gz: SHA-256 of the decompressed bytes is [0-9a-f]{64}; expected 0{64}",
+    ):
         data.load_data("mnist", data_dir=directory)
 
 
@@ -58,7 +61,9 @@ def test_truncated_idx_content_is_reported(idx_dir, monkeypatch):
     path = directory / "t10k-images-idx3-ubyte.gz"
     raw = gzip.decompress(path.read_bytes())[:-100]  # a valid gzip of a cut IDX file
     path.write_bytes(gzip.compress(raw))
-    with pytest.raises(DataFileError, match=r"header promises \(10, 28, 28\) and so 7856 bytes \(the file is truncated"):
+    with pytest.raises(
+        DataFileError, match=r"header promises \(10, 28, 28\) and so 7856 bytes \(the file is truncated"
+    ):
         data.load_data("fashion_mnist", data_dir=directory)
 
 
@@ -72,21 +77,50 @@ TEN_IMAGES = _header(2051, 10, 28, 28) + bytes(10 * 28 * 28)  # a valid test-ima
 @pytest.mark.parametrize(
     "stem, content, message",
     [
-        ("t10k-labels-idx1-ubyte", b"\x00\x00\x09\x01" + bytes(20), r"magic number 2305; expected 2049 \(labels\) for an unsigned-byte"),
+        (
+            "t10k-labels-idx1-ubyte",
+            b"\x00\x00\x09\x01" + bytes(20),
+            r"magic number 2305; expected 2049 \(labels\) for an unsigned-byte",
+        ),
         ("t10k-images-idx3-ubyte", _header(2049, 10) + bytes(10), r"magic number 2049; expected 2051 \(images\)"),
         ("t10k-images-idx3-ubyte", b"\x00\x00\x08", r"3 bytes after decompression; expected an IDX file"),
-        ("t10k-images-idx3-ubyte", b"\x00\x00\x08\x03" + bytes(6), "10 bytes after decompression; expected at least its header: 16 bytes"),
+        (
+            "t10k-images-idx3-ubyte",
+            b"\x00\x00\x08\x03" + bytes(6),
+            "10 bytes after decompression; expected at least its header: 16 bytes",
+        ),
         # -1 as a signed 32-bit size: read unsigned, it is refused as too many, before anything is allocated
-        ("t10k-images-idx3-ubyte", _header(2051, 2**32 - 1, 28, 28),
-         r"its header gives the shape \(4294967295, 28, 28\); expected \(n, 28, 28\) images with n from 1 to 10,000"),
-        ("t10k-images-idx3-ubyte", _header(2051, 10, 28, 2**30), r"its header gives the shape \(10, 28, 1073741824\); expected \(n, 28, 28\) images"),
-        ("t10k-images-idx3-ubyte", _header(2051, 0, 28, 28), r"its header gives the shape \(0, 28, 28\); expected \(n, 28, 28\) images with n from 1"),
-        ("train-labels-idx1-ubyte", _header(2049, 2**31 - 1), r"its header gives the shape \(2147483647,\); expected \(n,\) labels with n from 1 to 60,000"),
-        ("t10k-images-idx3-ubyte", TEN_IMAGES + b"more",
-         r"more than 7856 bytes after decompression; its header promises \(10, 28, 28\) and so exactly 7856 bytes \(the file has trailing data"),
+        (
+            "t10k-images-idx3-ubyte",
+            _header(2051, 2**32 - 1, 28, 28),
+            r"its header gives the shape \(4294967295, 28, 28\); expected \(n, 28, 28\) images with n from 1 to 10,000",
+        ),
+        (
+            "t10k-images-idx3-ubyte",
+            _header(2051, 10, 28, 2**30),
+            r"its header gives the shape \(10, 28, 1073741824\); expected \(n, 28, 28\) images",
+        ),
+        (
+            "t10k-images-idx3-ubyte",
+            _header(2051, 0, 28, 28),
+            r"its header gives the shape \(0, 28, 28\); expected \(n, 28, 28\) images with n from 1",
+        ),
+        (
+            "train-labels-idx1-ubyte",
+            _header(2049, 2**31 - 1),
+            r"its header gives the shape \(2147483647,\); expected \(n,\) labels with n from 1 to 60,000",
+        ),
+        (
+            "t10k-images-idx3-ubyte",
+            TEN_IMAGES + b"more",
+            r"more than 7856 bytes after decompression; its header promises \(10, 28, 28\) and so exactly 7856 bytes "
+            r"\(the file has trailing data",
+        ),
     ],
 )
-def test_malformed_idx_file_is_reported_with_its_name_and_what_was_expected(idx_dir, monkeypatch, stem, content, message):
+def test_malformed_idx_file_is_reported_with_its_name_and_what_was_expected(
+    idx_dir, monkeypatch, stem, content, message
+):
     directory, _, _ = idx_dir
     monkeypatch.setitem(data.IDX_SHA256, "fashion_mnist", {})
     path = directory / f"{stem}.gz"
@@ -104,10 +138,13 @@ def _gzip_of(path, head, zeros):
             handle.write(chunk)
 
 
-@pytest.mark.parametrize("head, message", [
-    (TEN_IMAGES[:16], "more than 7856 bytes after decompression"),  # a valid header, then 64 MiB of body
-    (b"", "magic number 0; expected 2051 (images)"),  # nothing but zeros
-])
+@pytest.mark.parametrize(
+    "head, message",
+    [
+        (TEN_IMAGES[:16], "more than 7856 bytes after decompression"),  # a valid header, then 64 MiB of body
+        (b"", "magic number 0; expected 2051 (images)"),  # nothing but zeros
+    ],
+)
 def test_gzip_bomb_is_refused_without_decompressing_it(tmp_path, head, message):
     # 64 MiB of zeros compress to about 0.3 MiB; reading the whole file, as a reader that checks the size
     # afterwards does, would hold all 64 MiB at once. This reader stops one byte past what the header allows.
@@ -224,7 +261,9 @@ def test_download_goes_through_the_keras_cache_and_is_verified(offline, npz_file
 
 def test_offline_mnist_falls_back_to_the_embedded_default(offline, monkeypatch):
     def no_network(name):
-        raise Exception("URL fetch failure on https://example.invalid/mnist.npz: None -- [Errno -2] Name or service not known")
+        raise Exception(
+            "URL fetch failure on https://example.invalid/mnist.npz: None -- [Errno -2] Name or service not known"
+        )
 
     monkeypatch.setattr(data, "_download", no_network)
     loaded = data.load_data("mnist", download=True)
@@ -262,7 +301,9 @@ def test_preprocess_flattens_scales_and_one_hot_encodes():
         data.preprocess(images.astype(float))
 
 
-@pytest.mark.skipif(not FULL_FASHION.is_dir(), reason="full Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+@pytest.mark.skipif(
+    not FULL_FASHION.is_dir(), reason="full Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)"
+)
 def test_full_fashion_mnist_from_debian_is_verified(monkeypatch):
     monkeypatch.setenv("KERAS_HOME", "/nonexistent-keras-home")
     loaded = data.load_data("fashion_mnist", download=False)  # every file's SHA-256 is checked on the way
@@ -279,7 +320,9 @@ def _full_mnist_available():
         return False
 
 
-@pytest.mark.skipif(not _full_mnist_available(), reason="full MNIST not present (no mnist.npz in the Keras cache or MLPKIT_DATA_DIR)")
+@pytest.mark.skipif(
+    not _full_mnist_available(), reason="full MNIST not present (no mnist.npz in the Keras cache or MLPKIT_DATA_DIR)"
+)
 def test_full_mnist_shapes():
     (x_train, y_train), (x_test, y_test) = data.load_data("mnist", download=False)
     assert x_train.shape == (60000, 28, 28) and y_train.shape == (60000,) and x_train.dtype == np.uint8

@@ -49,7 +49,9 @@ def test_delta_shrinks_by_about_a_quarter_a_sigmoid_layer_and_not_at_all_with_re
     # ReLU + He 0.90-1.14, ReLU + U(-1, 1) 1.9-8.5 (on 300 digits its last factor can fall to 1.4).
     x, t = digits[0][:1000], digits[1][:1000]
     for seed in SEEDS:
-        shrink = {s: np.array(deep.delta_shrink(deep.deep_network(DEEPEST, *s, seed=seed), x, t)) for s in deep.SETTINGS}
+        shrink = {
+            s: np.array(deep.delta_shrink(deep.deep_network(DEEPEST, *s, seed=seed), x, t)) for s in deep.SETTINGS
+        }
         assert ((shrink["sigmoid", "glorot"] > 0.2) & (shrink["sigmoid", "glorot"] < 0.35)).all(), seed
         assert (shrink["sigmoid", "uniform"] > shrink["sigmoid", "glorot"] + 0.1).all(), seed
         assert ((shrink["relu", "he"] > 0.8) & (shrink["relu", "he"] < 1.25)).all(), seed
@@ -60,8 +62,10 @@ def test_first_layer_gradient_vanishes_with_sigmoids_and_not_with_relu_and_he(di
     # Seeds 0-7 while writing: U(-1, 1) sigmoid 0.06-0.15, Glorot sigmoid 0.002-0.004, ReLU + He 0.95-3.1.
     x, t = probe(digits)
     for seed in SEEDS:
-        ratio = {s: deep.first_to_last(deep.gradient_norms(deep.deep_network(DEEPEST, *s, seed=seed), x, t))
-                 for s in deep.SETTINGS}
+        ratio = {
+            s: deep.first_to_last(deep.gradient_norms(deep.deep_network(DEEPEST, *s, seed=seed), x, t))
+            for s in deep.SETTINGS
+        }
         assert ratio["sigmoid", "uniform"] < 1 / 4, seed
         assert ratio["sigmoid", "glorot"] < 1 / 100, seed
         assert 1 / 2 < ratio["relu", "he"] < 4, seed
@@ -70,14 +74,22 @@ def test_first_layer_gradient_vanishes_with_sigmoids_and_not_with_relu_and_he(di
 def test_every_deep_thesis_network_starts_with_a_smaller_first_layer_gradient(digits):
     # The fifteen networks of thesis Figures 25-27 with U(-1, 1) sigmoids (seed 0 in the chapter): at most 0.29.
     x, t = probe(digits)
-    layers = {tuple(r["layers"]) for f in ("figure25", "figure26", "figure27") for r in study.published_results(f)["results"]}
+    layers = {
+        tuple(r["layers"]) for f in ("figure25", "figure26", "figure27") for r in study.published_results(f)["results"]
+    }
     assert len(layers) == 12  # fifteen models, three of them the same widths trained differently
     for sizes in layers:
         for seed in SEEDS:
-            assert deep.first_to_last(deep.gradient_norms(deep.deep_network(list(sizes), "sigmoid", "uniform", seed), x, t)) < 0.4
+            assert (
+                deep.first_to_last(
+                    deep.gradient_norms(deep.deep_network(list(sizes), "sigmoid", "uniform", seed), x, t)
+                )
+                < 0.4
+            )
 
 
 # -- activations ----------------------------------------------------------------------------------
+
 
 def test_uniform_weights_saturate_the_sigmoid_layers_and_glorot_weights_do_not(digits):
     # Seeds 0-2 (1,000 digits): 38-56 % of the units of hidden layers 1-3 saturated under U(-1, 1), none under Glorot.
@@ -118,6 +130,7 @@ def test_saturation_is_measured_on_sigmoid_networks_only():
 
 # -- training -------------------------------------------------------------------------------------
 
+
 def test_a_short_run_ranks_relu_he_above_uniform_sigmoids_above_glorot_sigmoids(digits):
     # Two epochs, seeds 0-2 (the chapter trains three): ReLU + He 0.87-0.90, U(-1, 1) sigmoid 0.36-0.39,
     # Glorot sigmoid 0.10 (chance); He's first/last gradient ratio stays in (1/2, 4) after every epoch.
@@ -145,6 +158,7 @@ def test_zero_weights_keep_every_hidden_unit_alike(digits):
 
 # -- initialisation -------------------------------------------------------------------------------
 
+
 def test_the_variances_follow_from_the_conditions():
     forward, backward = 1 / 784, 1 / 400  # n_in Var[W] = 1 and n_out Var[W] = 1
     assert deep.glorot_variance(784, 400) == pytest.approx(2 / (1 / forward + 1 / backward))  # their harmonic mean
@@ -156,8 +170,10 @@ def test_the_variances_follow_from_the_conditions():
 def test_sampled_weights_have_the_formula_variance_within_the_stated_tolerance():
     for n_in, n_out in zip(DEEPEST[:-1], DEEPEST[1:]):
         for seed in SEEDS:
-            for draw, variance in ((modern.xavier_uniform, deep.glorot_variance(n_in, n_out)),
-                                   (modern.he_uniform, deep.he_variance(n_in))):
+            for draw, variance in (
+                (modern.xavier_uniform, deep.glorot_variance(n_in, n_out)),
+                (modern.he_uniform, deep.he_variance(n_in)),
+            ):
                 w = draw(n_in, n_out, seed=seed).numpy().astype(np.float64)
                 assert abs(np.mean(w**2) / variance - 1) < deep.variance_tolerance(w.size)
                 assert np.abs(w).max() <= deep.uniform_limit(variance) * (1 + 1e-6)
@@ -174,16 +190,28 @@ def test_the_variance_tolerance_is_six_sampling_standard_deviations():
 
 # -- the exercise predicate ---------------------------------------------------------------------
 
+
 def _he_call(n_in=784, n_out=100):
     variance = 2 / n_in
-    return Call("he_uniform", (n_in, n_out, 0), compare="uniform_weights",
-                options={"shape": [n_in, n_out], "dtype": "float32", "variance": variance, "limit": float(np.sqrt(3 * variance))})
+    return Call(
+        "he_uniform",
+        (n_in, n_out, 0),
+        compare="uniform_weights",
+        options={
+            "shape": [n_in, n_out],
+            "dtype": "float32",
+            "variance": variance,
+            "limit": float(np.sqrt(3 * variance)),
+        },
+    )
 
 
 def test_uniform_weights_predicate_accepts_he_draws_and_refuses_near_misses():
     call, rng = _he_call(), np.random.default_rng(5)
     limit = np.sqrt(6 / 784)
-    passed = [_uniform_weights(rng.uniform(-limit, limit, (784, 100)).astype(np.float32), None, call)[0] for _ in range(20)]
+    passed = [
+        _uniform_weights(rng.uniform(-limit, limit, (784, 100)).astype(np.float32), None, call)[0] for _ in range(20)
+    ]
     assert all(passed)
     glorot = np.sqrt(6 / 884)
     assert not _uniform_weights(rng.uniform(-glorot, glorot, (784, 100)).astype(np.float32), None, call)[0]
@@ -194,8 +222,19 @@ def test_uniform_weights_predicate_accepts_he_draws_and_refuses_near_misses():
     assert not _uniform_weights(rng.uniform(-limit, limit, (100, 784)).astype(np.float32), None, call)[0]
 
 
-@pytest.mark.parametrize("value", [None, "weights", 3.0, np.array(["a"]), np.full((784, 100), np.nan, np.float32),
-                                   np.zeros((784, 100), np.float32), [1.0, 2.0], {"w": 1}])
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "weights",
+        3.0,
+        np.array(["a"]),
+        np.full((784, 100), np.nan, np.float32),
+        np.zeros((784, 100), np.float32),
+        [1.0, 2.0],
+        {"w": 1},
+    ],
+)
 def test_uniform_weights_predicate_fails_hostile_values_without_raising(value):
     ok, detail = _uniform_weights(value, None, _he_call())
     assert not ok and isinstance(detail, str) and detail

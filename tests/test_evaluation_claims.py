@@ -53,7 +53,9 @@ def test_fold_spread_grows_as_the_learning_rate_shrinks_and_more_epochs_help_sma
         by_rate = sorted(rows, key=lambda r: -r["lr"])
         assert [r["accuracy_std"] for r in by_rate] == sorted(r["accuracy_std"] for r in by_rate)
         assert [r["accuracy_mean"] for r in by_rate] == sorted((r["accuracy_mean"] for r in by_rate), reverse=True)
-    gains = [b["accuracy_mean"] - a["accuracy_mean"] for a, b in sorted(zip(ten, twenty_five), key=lambda p: -p[0]["lr"])]
+    gains = [
+        b["accuracy_mean"] - a["accuracy_mean"] for a, b in sorted(zip(ten, twenty_five), key=lambda p: -p[0]["lr"])
+    ]
     assert all(g > 0 for g in gains) and gains == sorted(gains)
 
 
@@ -71,10 +73,14 @@ def test_published_width_study_collapses_at_800_units_with_uniform_init_only():
 def test_collapsed_network_never_gets_a_shirt_and_rarely_a_t_shirt():
     names = data.CLASS_NAMES["fashion_mnist"]
     uniform, glorot = published("figure22")[-1], published("figure22_glorot")[-1]
-    rate = {row["init"]: dict(zip(names, 100 * np.array(row["per_class_correct"]) / np.array(row["per_class_total"])))
-            for row in (uniform, glorot)}
+    rate = {
+        row["init"]: dict(zip(names, 100 * np.array(row["per_class_correct"]) / np.array(row["per_class_total"])))
+        for row in (uniform, glorot)
+    }
     ranked = sorted(rate["uniform"], key=rate["uniform"].get)
-    assert ranked[:2] == ["Shirt", "T-shirt/top"] and rate["uniform"]["Shirt"] < 1 and rate["uniform"]["T-shirt/top"] < 20
+    assert (
+        ranked[:2] == ["Shirt", "T-shirt/top"] and rate["uniform"]["Shirt"] < 1 and rate["uniform"]["T-shirt/top"] < 20
+    )
     assert min(rate["glorot"].values()) > 50
 
 
@@ -91,14 +97,20 @@ def test_hidden_units_saturate_alike_at_every_width_and_outputs_more_the_wider()
         z = x @ net.params[0].numpy() + net.params[1].numpy()
         assert hidden[width] == pytest.approx(np.mean(np.abs(z) > z_saturated), abs=1e-3)  # the definition
         assert max(study.saturated_fraction(SigmoidMLP([784, width, 10], init="glorot", seed=0), x, slope=slope)) < 0.01
-    assert 0.3 < min(hidden.values()) and max(hidden.values()) < 0.5 and max(hidden.values()) - min(hidden.values()) < 0.1
+    assert (
+        0.3 < min(hidden.values()) and max(hidden.values()) < 0.5 and max(hidden.values()) - min(hidden.values()) < 0.1
+    )
     assert outputs[15] < 0.01 and list(outputs.values()) == sorted(outputs.values()) and outputs[800] > 0.5
 
 
 def test_deeper_networks_gain_little_over_one_layer_of_100_units_at_the_same_budget():
     one_layer = {row["init"]: row for row in published("width100_25epochs")}
-    deeper = [row for name in ("figure25", "figure26", "figure27") for row in published(name)
-              if row["epochs"] == 25 and row["lr"] == 0.9 and row["init"] == "uniform"]
+    deeper = [
+        row
+        for name in ("figure25", "figure26", "figure27")
+        for row in published(name)
+        if row["epochs"] == 25 and row["lr"] == 0.9 and row["init"] == "uniform"
+    ]
     same_budget = one_layer["uniform"]
     assert (same_budget["layers"], same_budget["epochs"], same_budget["lr"]) == ([784, 100, 10], 25, 0.9)
     best = max(deeper, key=lambda r: r["accuracy_mean"])
@@ -120,8 +132,10 @@ def test_erratum_figure_24_label_has_15_outputs_for_10_classes():
 def test_erratum_thesis_class_counts_do_not_add_up_to_figure_22():
     # Thesis Figures 23 and 24 (correct predictions per digit, "on all 70,000 images") against Figure 22's
     # fold means for the same models: different measurements, which the chapter must not read as one.
-    counts = {800: [6807, 7726, 30, 6829, 3, 5959, 2, 7092, 6489, 6607],
-              100: [6652, 7574, 6369, 6524, 6494, 5621, 6584, 6879, 6122, 6237]}
+    counts = {
+        800: [6807, 7726, 30, 6829, 3, 5959, 2, 7092, 6489, 6607],
+        100: [6652, 7574, 6369, 6524, 6494, 5621, 6584, 6879, 6122, 6237],
+    }
     figure22 = {800: 44.22, 100: 94.33}
     counted = {width: 100 * sum(c) / 70_000 for width, c in counts.items()}
     assert counted[800] - figure22[800] > 20 and figure22[100] - counted[100] > 1

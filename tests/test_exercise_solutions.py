@@ -353,190 +353,291 @@ ALTERNATIVES = {
 # name: [(solution, what is wrong with it)]
 WRONG = {
     "step": [
-        (code("""
+        (
+            code("""
             def step(z):
                 return tf.cast(z >= 0, z.dtype)
-        """), "step(0) = 1"),
-        (code("""
+        """),
+            "step(0) = 1",
+        ),
+        (
+            code("""
             def step(z):
                 return tf.cast(z > 0, tf.float32)
-        """), "always float32"),
+        """),
+            "always float32",
+        ),
     ],
     "nand_weights": [
-        (code("""
+        (
+            code("""
             def nand_weights():
                 return np.array([1.0, 1.0]), -1.5
-        """), "AND, not NAND"),
-        (code("""
+        """),
+            "AND, not NAND",
+        ),
+        (
+            code("""
             def nand_weights():
                 return np.array([-1.0, -1.0]), 0.5
-        """), "NOR"),
+        """),
+            "NOR",
+        ),
     ],
     "perceptron_forward": [
-        (code("""
+        (
+            code("""
             def perceptron_forward(x, w, b):
                 return tf.cast(tf.squeeze(x @ w) + b > 0, tf.float32)
-        """), "shape (batch,), not (batch, 1)"),
-        (code("""
+        """),
+            "shape (batch,), not (batch, 1)",
+        ),
+        (
+            code("""
             def perceptron_forward(x, w, b):
                 return tf.cast(x @ w - b > 0, tf.float32)
-        """), "the bias subtracted"),
+        """),
+            "the bias subtracted",
+        ),
     ],
     "xor_weights": [
-        (code("""
+        (
+            code("""
             def xor_weights():
-                return np.array([[1.0, -1.0], [1.0, -1.0]]), np.array([[-0.5, 1.5]]), np.array([[1.0], [1.0]]), np.array([[-0.5]])
-        """), "OR of OR and NAND: always 1"),
+                return (np.array([[1.0, -1.0], [1.0, -1.0]]), np.array([[-0.5, 1.5]]),
+                        np.array([[1.0], [1.0]]), np.array([[-0.5]]))
+        """),
+            "OR of OR and NAND: always 1",
+        ),
     ],
     "sigmoid": [
-        (code("""
+        (
+            code("""
             def sigmoid(z):
                 return 1 / (1 + tf.exp(-z))
-        """), "naive: exp(1000) = inf at z = -1000"),
-        (code("""
+        """),
+            "naive: exp(1000) = inf at z = -1000",
+        ),
+        (
+            code("""
             def sigmoid(z):
                 return tf.where(z >= 0, 1 / (1 + tf.exp(-z)), tf.exp(z) / (1 + tf.exp(z)))
-        """), "tf.where computes both branches, and one overflows"),
-        (code("""
+        """),
+            "tf.where computes both branches, and one overflows",
+        ),
+        (
+            code("""
             def sigmoid(z):
                 return tf.cast(tf.sigmoid(tf.cast(z, tf.float32)), z.dtype)
-        """), "computed in float32 whatever the dtype"),
+        """),
+            "computed in float32 whatever the dtype",
+        ),
     ],
     "parameter_count": [
-        (code("""
+        (
+            code("""
             def parameter_count(layers):
                 return layers[0] * layers[1] + layers[1] + layers[1] * layers[2] + layers[2]
-        """), "two layers only"),
-        (code("""
+        """),
+            "two layers only",
+        ),
+        (
+            code("""
             def parameter_count(layers):
                 return sum(a * b for a, b in zip(layers[:-1], layers[1:]))
-        """), "no biases"),
+        """),
+            "no biases",
+        ),
     ],
     "sigmoid_prime": [
-        (code("""
+        (
+            code("""
             def sigmoid_prime(z):
                 return z * (1 - z)
-        """), "the formula in terms of the activation, applied to z"),
-        (code("""
+        """),
+            "the formula in terms of the activation, applied to z",
+        ),
+        (
+            code("""
             def sigmoid_prime(z):
                 s = tf.sigmoid(tf.cast(z, tf.float32))
                 return s * (1 - s)
-        """), "computed in float32 whatever the dtype"),
+        """),
+            "computed in float32 whatever the dtype",
+        ),
     ],
     "mse_gradient": [
-        (code("""
+        (
+            code("""
             def mse_gradient(a, y):
                 return 2 * (a - y) / a.shape[0]
-        """), "the mean over the batch only"),
-        (code("""
+        """),
+            "the mean over the batch only",
+        ),
+        (
+            code("""
             def mse_gradient(a, y):
                 return (a - y) / tf.cast(tf.size(a), a.dtype)
-        """), "the factor 2 missing"),
+        """),
+            "the factor 2 missing",
+        ),
     ],
     "sigmoid_layer_backward": [
-        (code("""
+        (
+            code("""
             def sigmoid_layer_backward(x, w, b, grad_a):
                 delta = grad_a
                 return tf.transpose(x) @ delta, tf.reduce_sum(delta, axis=0), delta @ tf.transpose(w)
-        """), "the sigmoid's derivative missing"),
-        (code("""
+        """),
+            "the sigmoid's derivative missing",
+        ),
+        (
+            code("""
             def sigmoid_layer_backward(x, w, b, grad_a):
                 s = tf.sigmoid(x @ w + b)
                 delta = grad_a * s * (1 - s)
                 return tf.transpose(x) @ delta, tf.reduce_sum(delta, axis=1), delta @ tf.transpose(w)
-        """), "grad_b summed over the wrong axis"),
+        """),
+            "grad_b summed over the wrong axis",
+        ),
     ],
     "preprocess": [
-        (code("""
+        (
+            code("""
             def preprocess(images):
                 return np.asarray(images).reshape(-1, 784) / 255
-        """), "float64"),
-        (code("""
+        """),
+            "float64",
+        ),
+        (
+            code("""
             def preprocess(images):
                 return tf.reshape(tf.cast(images, tf.float32) / 256.0, (-1, 784))
-        """), "divided by 256"),
+        """),
+            "divided by 256",
+        ),
     ],
     "one_hot": [
-        (code("""
+        (
+            code("""
             def one_hot(labels, classes=10):
                 return tf.one_hot(labels, 10, dtype=tf.float32)
-        """), "classes ignored"),
-        (code("""
+        """),
+            "classes ignored",
+        ),
+        (
+            code("""
             def one_hot(labels, classes=10):
                 return tf.one_hot(labels - 1, classes, dtype=tf.float32)
-        """), "off by one"),
+        """),
+            "off by one",
+        ),
     ],
     "train_step": [
-        (code("""
+        (
+            code("""
             def train_step(w, b, x, y, lr):
                 a = tf.sigmoid(x @ w + b)
                 delta = 2 * (a - y) / x.shape[0] * a * (1 - a)
                 return w - lr * (tf.transpose(x) @ delta), b - lr * tf.reduce_sum(delta, axis=0)
-        """), "the mean over the batch only"),
-        (code("""
+        """),
+            "the mean over the batch only",
+        ),
+        (
+            code("""
             def train_step(w, b, x, y, lr):
                 a = tf.sigmoid(x @ w + b)
                 delta = 2 * (a - y) / tf.cast(tf.size(a), a.dtype)
                 return w - lr * (tf.transpose(x) @ delta), b - lr * tf.reduce_sum(delta, axis=0)
-        """), "the sigmoid's derivative missing"),
+        """),
+            "the sigmoid's derivative missing",
+        ),
     ],
     "accuracy": [
-        (code("""
+        (
+            code("""
             def accuracy(outputs, labels):
                 return int(np.sum(np.argmax(outputs, axis=1) == labels))
-        """), "a count, not a fraction"),
-        (code("""
+        """),
+            "a count, not a fraction",
+        ),
+        (
+            code("""
             def accuracy(outputs, labels):
                 return float(np.mean(np.argmax(outputs, axis=0) == labels))
-        """), "the wrong axis"),
+        """),
+            "the wrong axis",
+        ),
     ],
     "softmax": [
-        (code("""
+        (
+            code("""
             def softmax(logits):
                 e = tf.exp(logits)
                 return e / tf.reduce_sum(e, axis=1, keepdims=True)
-        """), "naive: exp(1000) = inf"),
-        (code("""
+        """),
+            "naive: exp(1000) = inf",
+        ),
+        (
+            code("""
             def softmax(logits):
                 e = tf.exp(logits - tf.reduce_max(logits, axis=0, keepdims=True))
                 return e / tf.reduce_sum(e, axis=0, keepdims=True)
-        """), "normalised down the columns"),
+        """),
+            "normalised down the columns",
+        ),
     ],
     "softmax_cross_entropy": [
-        (code("""
+        (
+            code("""
             def softmax_cross_entropy(logits, labels):
                 p = tf.nn.softmax(logits)
                 return -tf.reduce_mean(tf.math.log(tf.gather(p, labels, axis=1, batch_dims=1)))
-        """), "the log of a probability that underflows to 0"),
-        (code("""
+        """),
+            "the log of a probability that underflows to 0",
+        ),
+        (
+            code("""
             def softmax_cross_entropy(logits, labels):
                 return tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
-        """), "the sum over the batch, not the mean"),
+        """),
+            "the sum over the batch, not the mean",
+        ),
     ],
     "adam_step": [
-        (code("""
+        (
+            code("""
             def adam_step(w, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7):
                 m = beta1 * m + (1 - beta1) * g
                 v = beta2 * v + (1 - beta2) * g**2
                 return w - lr * np.sqrt(1 - beta2**t) / (1 - beta1**t) * m / (np.sqrt(v) + eps), m, v
-        """), "Keras's efficient form: eps outside the bias correction"),
-        (code("""
+        """),
+            "Keras's efficient form: eps outside the bias correction",
+        ),
+        (
+            code("""
             def adam_step(w, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7):
                 m = beta1 * m + (1 - beta1) * g
                 v = beta2 * v + (1 - beta2) * g**2
                 return w - lr * m / (np.sqrt(v) + eps), m, v
-        """), "no bias correction"),
+        """),
+            "no bias correction",
+        ),
     ],
     "build_dropout_model": [
-        (code("""
+        (
+            code("""
             def build_dropout_model():
                 return keras.Sequential([
                     keras.Input((28, 28)), keras.layers.Flatten(), keras.layers.Dropout(0.2),
                     keras.layers.Dense(50, activation="relu"), keras.layers.Dense(50, activation="relu"),
                     keras.layers.Dropout(0.2), keras.layers.Dense(10, activation="softmax"),
                 ])
-        """), "misordered: the first Dropout on the inputs"),
-        (code("""
+        """),
+            "misordered: the first Dropout on the inputs",
+        ),
+        (
+            code("""
             def build_dropout_model():
                 return keras.Sequential([
                     keras.Input((28, 28)), keras.layers.Flatten(),
@@ -544,8 +645,11 @@ WRONG = {
                     keras.layers.Dense(50), keras.layers.Dropout(0.2),
                     keras.layers.Dense(10, activation="softmax"),
                 ])
-        """), "the second hidden layer's ReLU missing"),
-        (code("""
+        """),
+            "the second hidden layer's ReLU missing",
+        ),
+        (
+            code("""
             def build_dropout_model():
                 return keras.Sequential([
                     keras.Input((28, 28)), keras.layers.Flatten(),
@@ -553,23 +657,32 @@ WRONG = {
                     keras.layers.Dense(50, activation="relu"), keras.layers.Dropout(0.5),
                     keras.layers.Dense(10, activation="softmax"),
                 ])
-        """), "dropout rate 0.5"),
+        """),
+            "dropout rate 0.5",
+        ),
     ],
     "normalise_confusion": [
-        (code("""
+        (
+            code("""
             def normalise_confusion(confusion):
                 c = np.asarray(confusion, dtype=float)
                 totals = c.sum(axis=0, keepdims=True)
                 return np.divide(c, totals, out=np.zeros_like(c), where=totals > 0)
-        """), "divided by the column totals"),
-        (code("""
+        """),
+            "divided by the column totals",
+        ),
+        (
+            code("""
             def normalise_confusion(confusion):
                 c = np.asarray(confusion, dtype=float)
                 return c / c.sum(axis=1, keepdims=True)
-        """), "NaN for a row of zeros"),
+        """),
+            "NaN for a row of zeros",
+        ),
     ],
     "early_stopping_epoch": [
-        (code("""
+        (
+            code("""
             def early_stopping_epoch(val_losses, patience):
                 best, best_loss, waited = 1, float("inf"), 0
                 for epoch, loss in enumerate(val_losses, start=1):
@@ -580,8 +693,11 @@ WRONG = {
                         if waited >= patience:
                             return epoch, best
                 return len(val_losses), best
-        """), "a tie counted as an improvement"),
-        (code("""
+        """),
+            "a tie counted as an improvement",
+        ),
+        (
+            code("""
             def early_stopping_epoch(val_losses, patience):
                 best, best_loss, waited = 0, float("inf"), 0
                 for epoch, loss in enumerate(val_losses):
@@ -592,8 +708,11 @@ WRONG = {
                         if waited >= patience:
                             return epoch, best
                 return len(val_losses) - 1, best
-        """), "epochs counted from 0"),
-        (code("""
+        """),
+            "epochs counted from 0",
+        ),
+        (
+            code("""
             def early_stopping_epoch(val_losses, patience):
                 best, best_loss, waited = 1, float("inf"), 0
                 for epoch, loss in enumerate(val_losses, start=1):
@@ -604,9 +723,12 @@ WRONG = {
                         if waited > patience:
                             return epoch, best
                 return len(val_losses), best
-        """), "one epoch too patient"),
+        """),
+            "one epoch too patient",
+        ),
     ],
 }
+
 
 def _more_solutions():
     """Solutions kept beside this file, one module per chapter: ``exercise_solutions/CHAPTER.py``.
@@ -626,8 +748,12 @@ def _more_solutions():
 _more_solutions()
 
 EXERCISES = bank.load_exercises()
-REFERENCE = {cell.exercise: cell.source for chapter in bank.CHAPTERS for cell in bank.chapter_cells(chapter)
-             if cell.kind == "code" and cell.exercise}
+REFERENCE = {
+    cell.exercise: cell.source
+    for chapter in bank.CHAPTERS
+    for cell in bank.chapter_cells(chapter)
+    if cell.kind == "code" and cell.exercise
+}
 
 
 def submission(solutions):
@@ -636,10 +762,14 @@ def submission(solutions):
 
 
 FILES = {
-    **{f"alternative_{i}": submission({name: found[i] for name, found in ALTERNATIVES.items() if i < len(found)})
-       for i in range(max(map(len, ALTERNATIVES.values())))},
-    **{f"wrong_{i}": submission({name: found[i][0] for name, found in WRONG.items() if i < len(found)})
-       for i in range(max(map(len, WRONG.values())))},
+    **{
+        f"alternative_{i}": submission({name: found[i] for name, found in ALTERNATIVES.items() if i < len(found)})
+        for i in range(max(map(len, ALTERNATIVES.values())))
+    },
+    **{
+        f"wrong_{i}": submission({name: found[i][0] for name, found in WRONG.items() if i < len(found)})
+        for i in range(max(map(len, WRONG.values())))
+    },
 }
 ALTERNATIVE_CASES = [(name, i) for name, found in ALTERNATIVES.items() for i in range(len(found))]
 WRONG_CASES = [(name, i) for name, found in WRONG.items() for i in range(len(found))]
@@ -688,7 +818,9 @@ def test_a_right_answer_written_differently_gets_full_marks(graded, name, index)
 def test_a_wrong_answer_loses_points_and_a_public_check_says_so(graded, name, index):
     result, shown = _result(graded[f"wrong_{index}"], name)
     assert result["points"] < result["maximum"], f"{WRONG[name][index][1]}: {shown}"
-    assert any(not check["passed"] for check in result["checks"] if check["public"]), f"{WRONG[name][index][1]}: {shown}"
+    assert any(not check["passed"] for check in result["checks"] if check["public"]), (
+        f"{WRONG[name][index][1]}: {shown}"
+    )
 
 
 def test_wrong_files_lose_only_their_wrong_answers(graded):

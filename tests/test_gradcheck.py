@@ -29,7 +29,9 @@ def test_check_catches_a_wrong_derivation_and_names_it():
     hand = gradients.backprop(params, x, t)
     hand[2] = hand[2] * 1.01  # a 1% error in W2
     with pytest.raises(gradcheck.GradientMismatchError) as caught:
-        gradcheck.gradient_check(lambda ps: gradients.mlp_loss(ps, x, t), params, hand, names=gradients.param_names(params))
+        gradcheck.gradient_check(
+            lambda ps: gradients.mlp_loss(ps, x, t), params, hand, names=gradients.param_names(params)
+        )
     message = str(caught.value)
     assert "gradient of 'W2'" in message and "at element [" in message
     assert "hand-derived = " in message and "tf.GradientTape = " in message
@@ -41,7 +43,9 @@ def test_check_fails_on_nan():
     hand = gradients.backprop(params, x, t)
     hand[1] = tf.constant([np.nan, 0.0], tf.float64)
     with pytest.raises(gradcheck.GradientMismatchError, match=r"gradient of 'b1' disagrees at element \[0\]"):
-        gradcheck.gradient_check(lambda ps: gradients.mlp_loss(ps, x, t), params, hand, names=gradients.param_names(params))
+        gradcheck.gradient_check(
+            lambda ps: gradients.mlp_loss(ps, x, t), params, hand, names=gradients.param_names(params)
+        )
 
 
 def test_check_reports_shape_mismatch_and_bad_dtype():

@@ -77,7 +77,9 @@ def test_a_forged_value_fails_its_check_and_nothing_else(value):
 def test_a_unit_from_the_raw_values_of_a_forged_run_can_be_written_out(tmp_path):
     raw = {"cells": {"<cell 1>": "<img src=x onerror=alert(1)> **bold** [link](http://example.org)"},
            "exercises": {name: {"outcomes": [{"value": 10**400}] * len(calls)} for name, calls in PLAN}}
-    unit = units.unit(tmp_path / "=cmd|' -C calc'!A0.py", "0" * 64, EXERCISES, raw, _reference(), "k", "=cmd|' -C calc'!A0")
+    unit = units.unit(
+        tmp_path / "=cmd|' -C calc'!A0.py", "0" * 64, EXERCISES, raw, _reference(), "k", "=cmd|' -C calc'!A0"
+    )
     report.write_outputs([unit], EXERCISES, tmp_path / "grades.csv", tmp_path / "feedback")
     row = (tmp_path / "grades.csv").read_text().splitlines()[1]
     assert row.startswith("'=cmd")  # a spreadsheet shows it as text, never runs it
@@ -91,7 +93,9 @@ def test_markdown_from_a_submission_renders_as_its_text():
     markdown_it = pytest.importorskip("markdown_it")
     text = "<b>x</b> *y* `z` [a](b) # h \\ _u_ ![i](j) | t |"
     html = markdown_it.MarkdownIt().render(report.as_text(text))
-    assert "<b>" not in html and "<em>" not in html and "<code>" not in html and "<a " not in html and "<img" not in html
+    assert (
+        "<b>" not in html and "<em>" not in html and "<code>" not in html and "<a " not in html and "<img" not in html
+    )
     import html as html_module
 
     assert html_module.unescape(html.strip().removeprefix("<p>").removesuffix("</p>")) == text
@@ -101,9 +105,15 @@ def test_a_unit_on_disk_in_the_wrong_form_is_not_trusted():
     raw = {"cells": {}, "exercises": {}}
     unit = units.unit(pathlib.Path("s.py"), "0" * 64, EXERCISES, raw, _reference(), "k", "s")
     assert units.unit_is_sound(unit, EXERCISES)
-    for change in [lambda u: u.update(total="22"), lambda u: u.update(total=float("inf")), lambda u: u.pop("notes"),
-                   lambda u: u["exercises"].pop("step"), lambda u: u["exercises"]["step"].update(points=[1]),
-                   lambda u: u.update(notes=[{"a": 1}]), lambda u: u["exercises"]["step"]["checks"].append("passed")]:
+    for change in [
+        lambda u: u.update(total="22"),
+        lambda u: u.update(total=float("inf")),
+        lambda u: u.pop("notes"),
+        lambda u: u["exercises"].pop("step"),
+        lambda u: u["exercises"]["step"].update(points=[1]),
+        lambda u: u.update(notes=[{"a": 1}]),
+        lambda u: u["exercises"]["step"]["checks"].append("passed"),
+    ]:
         forged = json.loads(json.dumps(unit))
         change(forged)
         assert not units.unit_is_sound(forged, EXERCISES)
@@ -140,7 +150,9 @@ def test_a_dead_worker_costs_only_the_submission_that_kills_it(tmp_path):
     (folder / "f_link.py").symlink_to(folder / "b_honest.py")  # a link to another's submission
     out = tmp_path / "grades.csv"
     stop = threading.Event()
-    thread = threading.Thread(target=_killer, args=(tmp_path / "grades_units" / ".running", "a_culprit", stop), daemon=True)
+    thread = threading.Thread(
+        target=_killer, args=(tmp_path / "grades_units" / ".running", "a_culprit", stop), daemon=True
+    )
     thread.start()
     try:
         graded = grader.grade(folder, out, chapters=CHAPTERS, workers=1, limits=Limits(seconds=30), progress=False)
@@ -159,6 +171,7 @@ def test_a_dead_worker_costs_only_the_submission_that_kills_it(tmp_path):
 
 # -- no kernel confinement: refuse, unless the instructor accepts the weaker guard ---------------------------------
 
+
 def test_grading_refuses_where_the_kernel_offers_no_confinement_and_names_the_way_out(tmp_path, monkeypatch, capsys):
     from mlpkit import cli
     from mlpkit.grading import confine
@@ -175,13 +188,16 @@ def test_grading_refuses_where_the_kernel_offers_no_confinement_and_names_the_wa
 
 
 def test_feedback_says_when_a_submission_was_graded_with_the_weaker_guard():
-    unit = units.unit(pathlib.Path("ada.py"), "0" * 64, EXERCISES, {"cells": [], "results": {}}, _reference(), "key", "ada")
+    unit = units.unit(
+        pathlib.Path("ada.py"), "0" * 64, EXERCISES, {"cells": [], "results": {}}, _reference(), "key", "ada"
+    )
     assert "kernel" not in report.feedback_text(unit)
     unit["guard"] = report.WEAK_GUARD
     assert "Graded without the kernel" in report.feedback_text(unit)
 
 
 # -- kill -9 of the grader: no worker or child survives it ---------------------------------------------------------
+
 
 def _children():
     """{pid: parent pid} of every process, from /proc (zombies left out: they have ended)."""
@@ -215,9 +231,24 @@ def test_after_kill_9_of_the_grader_no_worker_or_submission_process_survives(tmp
     subs.mkdir()
     (subs / "sleeper.py").write_text("import time\ntime.sleep(300)\n")
     mlpkit = os.path.join(os.path.dirname(sys.executable), "mlpkit")
-    main = subprocess.Popen([mlpkit, "grade", str(subs), "--out", str(tmp_path / "grades.csv"), "--chapters", "perceptron",
-                             "--workers", "1", "--time-limit", "600"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    main = subprocess.Popen(
+        [
+            mlpkit,
+            "grade",
+            str(subs),
+            "--out",
+            str(tmp_path / "grades.csv"),
+            "--chapters",
+            "perceptron",
+            "--workers",
+            "1",
+            "--time-limit",
+            "600",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     marker, seen = tmp_path / "grades_units" / ".running" / "sleeper", set()
     try:
         deadline = time.monotonic() + 240  # two TensorFlow imports on a busy machine
@@ -286,13 +317,19 @@ def _model_submissions():
     real = sandbox.run(cells, run_plan, limits=MODEL_LIMITS)
     values = [outcome["value"] for outcome in real["exercises"][exercise.name]["outcomes"]]
     described = [dict(checks.decode(value)) for value in values]  # what the real model gave, as plain data
-    forged = DICT_ATTACK.replace("ANSWERS", repr(json.dumps(described, default=lambda array: np.asarray(array).tolist())))
-    runs = {"model": real,
-            "dict": sandbox.run(cells + [("<forged>", forged)], run_plan, limits=MODEL_LIMITS),
-            "look-alike": sandbox.run(cells + [("<look-alike>", DUCK_ATTACK)], run_plan, limits=MODEL_LIMITS)}
+    forged = DICT_ATTACK.replace(
+        "ANSWERS", repr(json.dumps(described, default=lambda array: np.asarray(array).tolist()))
+    )
+    runs = {
+        "model": real,
+        "dict": sandbox.run(cells + [("<forged>", forged)], run_plan, limits=MODEL_LIMITS),
+        "look-alike": sandbox.run(cells + [("<look-alike>", DUCK_ATTACK)], run_plan, limits=MODEL_LIMITS),
+    }
     reference = {exercise.name: values}
-    return {name: units.verdicts([exercise], units.validated(raw, run_plan), reference)[exercise.name]
-            for name, raw in runs.items()}
+    return {
+        name: units.verdicts([exercise], units.validated(raw, run_plan), reference)[exercise.name]
+        for name, raw in runs.items()
+    }
 
 
 def test_a_keras_model_exercise_scores_only_a_real_model():

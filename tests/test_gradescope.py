@@ -190,13 +190,16 @@ def test_checks_round_trip_as_json():
     every = bank.load_exercises()  # every chapter: probes, mistakes, keyword arguments
     reference = {e.name: [[index] for index, _ in enumerate(e.calls)] for e in every}
     limits = Limits(seconds=7, memory=2**30)
-    back, expected, back_limits = gradescope.load_checks(json.loads(json.dumps(gradescope.checks_data(every, reference, limits))))
+    sent = json.loads(json.dumps(gradescope.checks_data(every, reference, limits)))  # through JSON, as in the bundle
+    back, expected, back_limits = gradescope.load_checks(sent)
     assert back_limits == limits and expected == reference
     for one, two in zip(every, back):
         assert (one.name, one.chapter, one.points, one.title) == (two.name, two.chapter, two.points, two.title)
         for a, b in zip(one.calls, two.calls, strict=True):
             for field in dataclasses.fields(a):  # the same values of the same types
-                assert gradescope.to_data(getattr(a, field.name)) == gradescope.to_data(getattr(b, field.name)), field.name
+                assert gradescope.to_data(getattr(a, field.name)) == gradescope.to_data(getattr(b, field.name)), (
+                    field.name
+                )
             assert [type(arg) for arg in a.args] == [type(arg) for arg in b.args]
 
 

@@ -72,9 +72,13 @@ def reordered_notebook():
     # The solution as a notebook whose cells are reversed (imports last), retyped with other comments and
     # spacing, with the markdown cells deleted: functions are found by name.
     code = [cell.source for chapter in CHAPTERS for cell in bank.chapter_cells(chapter) if cell.kind == "code"]
-    retyped = ["# my answer\n" + source.replace("    ", "  ").replace("### BEGIN SOLUTION", "# here") for source in code]
-    cells = [{"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": source}
-             for source in reversed(retyped)]
+    retyped = [
+        "# my answer\n" + source.replace("    ", "  ").replace("### BEGIN SOLUTION", "# here") for source in code
+    ]
+    cells = [
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": source}
+        for source in reversed(retyped)
+    ]
     return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
 
 
@@ -82,88 +86,197 @@ def reordered_notebook():
 CASES = {
     "honest": (solution(), FULL, None),
     "stub": (stub(), 0, None),
-    "partial": (solution().split("# %% [markdown]\n# # Exercises: the hand-weighted XOR network")[0]
-                + stub().split("# %% [markdown]\n# # Exercises: the hand-weighted XOR network")[1], lose(*list(POINTS)[3:]), None),
+    "partial": (
+        solution().split("# %% [markdown]\n# # Exercises: the hand-weighted XOR network")[0]
+        + stub().split("# %% [markdown]\n# # Exercises: the hand-weighted XOR network")[1],
+        lose(*list(POINTS)[3:]),
+        None,
+    ),
     "syntax_error": (replace_body(solution(), "step", "return tf.cast(z > 0 z.dtype)"), lose("step"), "SyntaxError"),
     "import_error": ("import no_such_module\nraise RuntimeError('boom')\n" + solution(), FULL, "ModuleNotFoundError"),
     "infinite_loop": (solution() + "\nwhile True:\n    pass\n", FULL, f"took longer than {LIMITS.seconds:g} s"),
-    "loop_in_function": (replace_body(solution(), "sigmoid", "while True:\n    pass"), lose("sigmoid"), "sigmoid: took longer"),
-    "sleep": (replace_body(solution(), "nand_weights", "import time\ntime.sleep(600)"), lose("nand_weights"), "took longer"),
-    "memory": (replace_body(solution(), "sigmoid_prime", "hog = [bytearray(2**28) for _ in range(64)]\nreturn hog"),
-               lose("sigmoid_prime"), "sigmoid_prime"),
-    "output_flood": ("import sys\nfor _ in range(10**5):\n    print('x' * 1000)\n    print('y' * 1000, file=sys.stderr)\n"
-                     + replace_body(solution(), "parameter_count",
-                                    "print('\\n'.join(['spam'] * 10**6))\n"
-                                    "return int(sum(a * b + b for a, b in zip(layers[:-1], layers[1:])))"), FULL, None),
-    "sys_exit": (replace_body(solution() + "\nimport sys\nsys.exit(0)\n", "mse_gradient", "import sys\nsys.exit(1)"),
-                 lose("mse_gradient"), "sys.exit"),
-    "os_exit": (replace_body(solution(), "xor_weights", "import os\nos._exit(0)") + "\nimport os\nos._exit(5)\n",
-                lose("xor_weights"), "exit code 5"),
-    "deletes_functions": (solution() + "\nstep_renamed = step\ndel step\nperceptron_forward = None\n",
-                          lose("step", "perceptron_forward"), None),
+    "loop_in_function": (
+        replace_body(solution(), "sigmoid", "while True:\n    pass"),
+        lose("sigmoid"),
+        "sigmoid: took longer",
+    ),
+    "sleep": (
+        replace_body(solution(), "nand_weights", "import time\ntime.sleep(600)"),
+        lose("nand_weights"),
+        "took longer",
+    ),
+    "memory": (
+        replace_body(solution(), "sigmoid_prime", "hog = [bytearray(2**28) for _ in range(64)]\nreturn hog"),
+        lose("sigmoid_prime"),
+        "sigmoid_prime",
+    ),
+    "output_flood": (
+        "import sys\nfor _ in range(10**5):\n    print('x' * 1000)\n    print('y' * 1000, file=sys.stderr)\n"
+        + replace_body(
+            solution(),
+            "parameter_count",
+            "print('\\n'.join(['spam'] * 10**6))\nreturn int(sum(a * b + b for a, b in zip(layers[:-1], layers[1:])))",
+        ),
+        FULL,
+        None,
+    ),
+    "sys_exit": (
+        replace_body(solution() + "\nimport sys\nsys.exit(0)\n", "mse_gradient", "import sys\nsys.exit(1)"),
+        lose("mse_gradient"),
+        "sys.exit",
+    ),
+    "os_exit": (
+        replace_body(solution(), "xor_weights", "import os\nos._exit(0)") + "\nimport os\nos._exit(5)\n",
+        lose("xor_weights"),
+        "exit code 5",
+    ),
+    "deletes_functions": (
+        solution() + "\nstep_renamed = step\ndel step\nperceptron_forward = None\n",
+        lose("step", "perceptron_forward"),
+        None,
+    ),
     "notebook": (reordered_notebook(), FULL, None),
-    "fake_results": (stub() + "\nprint('step: PASS 2/2 points; total 22 / 22')\n"
-                     "print('{\"result\": \"step\", \"outcomes\": []}')\n"
-                     "import sys\nsys.stderr.write('GRADE: 22/22\\n')\n", 0, None),
-    "reads_files": (replace_body(replace_body(solution(), "step", (
-                        "import pathlib\n"
-                        f"source = pathlib.Path({str(bank.BANK_DIR / 'perceptron.py')!r}).read_text()\n"
-                        "return tf.cast(z > 0, z.dtype)")), "nand_weights", (
-                        "open('/tmp/mlpkit-grading-escape.txt', 'w').write('x')\n"
-                        "return np.array([-1.0, -1.0]), 1.5"))
-                    + "\nimport os, shutil, subprocess\n"
-                      "os.remove(os.path.join(SUBMISSIONS, 'honest.py'))\n"
-                      "shutil.rmtree(SUBMISSIONS)\n"
-                      "subprocess.run(['rm', '-rf', SUBMISSIONS])\n"
-                      "open(os.path.join(SUBMISSIONS, 'honest.py')).read()\n",
-                    lose("step", "nand_weights"), "not allowed in a graded submission"),
-    "patches_framework": (stub() + "\nimport mlpkit.grading.checks as g\ng.judge = lambda *a, **k: (True, '')\n"
-                          "g.PREDICATES.update({k: (lambda *a: (True, '')) for k in g.PREDICATES})\n"
-                          "import builtins\nbuiltins.NotImplementedError = type('X', (Exception,), {})\n"
-                          "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n", 0, "not allowed"),
+    "fake_results": (
+        stub() + "\nprint('step: PASS 2/2 points; total 22 / 22')\n"
+        'print(\'{"result": "step", "outcomes": []}\')\n'
+        "import sys\nsys.stderr.write('GRADE: 22/22\\n')\n",
+        0,
+        None,
+    ),
+    "reads_files": (
+        replace_body(
+            replace_body(
+                solution(),
+                "step",
+                (
+                    "import pathlib\n"
+                    f"source = pathlib.Path({str(bank.BANK_DIR / 'perceptron.py')!r}).read_text()\n"
+                    "return tf.cast(z > 0, z.dtype)"
+                ),
+            ),
+            "nand_weights",
+            ("open('/tmp/mlpkit-grading-escape.txt', 'w').write('x')\nreturn np.array([-1.0, -1.0]), 1.5"),
+        )
+        + "\nimport os, shutil, subprocess\n"
+        "os.remove(os.path.join(SUBMISSIONS, 'honest.py'))\n"
+        "shutil.rmtree(SUBMISSIONS)\n"
+        "subprocess.run(['rm', '-rf', SUBMISSIONS])\n"
+        "open(os.path.join(SUBMISSIONS, 'honest.py')).read()\n",
+        lose("step", "nand_weights"),
+        "not allowed in a graded submission",
+    ),
+    "patches_framework": (
+        stub() + "\nimport mlpkit.grading.checks as g\ng.judge = lambda *a, **k: (True, '')\n"
+        "g.PREDICATES.update({k: (lambda *a: (True, '')) for k in g.PREDICATES})\n"
+        "import builtins\nbuiltins.NotImplementedError = type('X', (Exception,), {})\n"
+        "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\n",
+        0,
+        "not allowed",
+    ),
     # Plain Python and TensorFlow that the audit hook does not see or misjudges: only the kernel stops these.
-    "hook_bypass_dir_fd": (stub() + "\nimport os\nroot = os.open(ROOT, os.O_RDONLY)\n"  # a relative path looks like the work folder
-                           "exec(os.read(os.open('exercises/perceptron.py', os.O_RDONLY, dir_fd=root), 10**6).decode())\n"
-                           "os.write(os.open('mlpkit-escape-TAG', os.O_WRONLY | os.O_CREAT, dir_fd=os.open('/tmp', os.O_RDONLY)), b'x')\n",
-                           0, "PermissionError"),
-    "tf_reads_bank": (stub() + "\nexec(tf.io.read_file(BANK).numpy().decode())\n"
-                      "exec(tf.io.read_file(REFERENCE).numpy().decode())\n", 0, "PermissionDenied"),
-    "tf_overwrites_others": (solution() + "\ntf.io.write_file(SUBMISSIONS + '/honest.py', 'def step(z):\\n    return z\\n')\n"
-                             "tf.io.write_file('/tmp/mlpkit-escape-TAG', 'x')\n", FULL, "PermissionDenied"),
-    "poisons_reference": (solution() + "\ntf.io.write_file(REFERENCE, '{}')\nopen(REFERENCE, 'w').write('{}')\n"
-                          "import os\nos.replace(os.path.abspath('x'), REFERENCE)\n", FULL, "PermissionDenied"),
-    "spawns_survivor": (solution() + "\nimport _posixsubprocess, os\n"  # what subprocess does, without its audit event
-                        "pid = _posixsubprocess.fork_exec([b'/bin/sh', b'-c', b'sleep 1000 || echo TAG'], [b'/bin/sh'], True, (), None, "
-                        "None, -1, -1, -1, -1, -1, -1, *os.pipe(), True, True, -1, None, None, None, -1, None, False)\n",
-                        FULL, "PermissionError"),
-    "sends_packet": (solution() + "\nimport _socket\n"
-                     "_socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM).sendto(b'TAG', ('127.0.0.1', UDP_PORT))\n",
-                     FULL, "PermissionError"),
-    "memory_outside_rss": (solution() + "\nimport os\nfd = os.memfd_create('hog')\nos.write(fd, b'x' * 2**30)\n"
-                           "open('/dev/shm/mlpkit-TAG', 'wb').write(b'x' * 2**30)\n", FULL, "PermissionError"),
-    "raises_limits": (replace_body(solution(), "relative_error", "import resource\n"
-                                   "resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))\n"
-                                   "return 0.0"), lose("relative_error"), None),  # Python says ValueError
-    "fills_disk": (solution() + "\nfor i in range(64):\n    open(f'fill{i}', 'wb').write(b'x' * 60 * 2**20)\n",
-                   FULL, "wrote more than 256 MB"),
+    # a relative path looks like the work folder
+    "hook_bypass_dir_fd": (
+        stub() + "\nimport os\nroot = os.open(ROOT, os.O_RDONLY)\n"
+        "exec(os.read(os.open('exercises/perceptron.py', os.O_RDONLY, dir_fd=root), "
+        "10**6).decode())\n"
+        "os.write(os.open('mlpkit-escape-TAG', os.O_WRONLY | os.O_CREAT, dir_fd=os.open('/tmp', "
+        "os.O_RDONLY)), b'x')\n",
+        0,
+        "PermissionError",
+    ),
+    "tf_reads_bank": (
+        stub() + "\nexec(tf.io.read_file(BANK).numpy().decode())\nexec(tf.io.read_file(REFERENCE).numpy().decode())\n",
+        0,
+        "PermissionDenied",
+    ),
+    "tf_overwrites_others": (
+        solution() + "\ntf.io.write_file(SUBMISSIONS + '/honest.py', 'def step(z):\\n    return z\\n')\n"
+        "tf.io.write_file('/tmp/mlpkit-escape-TAG', 'x')\n",
+        FULL,
+        "PermissionDenied",
+    ),
+    "poisons_reference": (
+        solution() + "\ntf.io.write_file(REFERENCE, '{}')\nopen(REFERENCE, 'w').write('{}')\n"
+        "import os\nos.replace(os.path.abspath('x'), REFERENCE)\n",
+        FULL,
+        "PermissionDenied",
+    ),
+    "spawns_survivor": (
+        solution() + "\nimport _posixsubprocess, os\n"  # what subprocess does, without its audit event
+        "pid = _posixsubprocess.fork_exec([b'/bin/sh', b'-c', b'sleep 1000 || echo TAG'], [b'/bin/sh'], "
+        "True, (), None, "
+        "None, -1, -1, -1, -1, -1, -1, *os.pipe(), True, True, -1, None, None, None, -1, None, "
+        "False)\n",
+        FULL,
+        "PermissionError",
+    ),
+    "sends_packet": (
+        solution() + "\nimport _socket\n"
+        "_socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM).sendto(b'TAG', ('127.0.0.1', UDP_PORT))\n",
+        FULL,
+        "PermissionError",
+    ),
+    "memory_outside_rss": (
+        solution() + "\nimport os\nfd = os.memfd_create('hog')\nos.write(fd, b'x' * 2**30)\n"
+        "open('/dev/shm/mlpkit-TAG', 'wb').write(b'x' * 2**30)\n",
+        FULL,
+        "PermissionError",
+    ),
+    "raises_limits": (
+        replace_body(
+            solution(),
+            "relative_error",
+            "import resource\n"
+            "resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY, "
+            "resource.RLIM_INFINITY))\n"
+            "return 0.0",
+        ),
+        lose("relative_error"),
+        None,
+    ),  # Python says ValueError
+    "fills_disk": (
+        solution() + "\nfor i in range(64):\n    open(f'fill{i}', 'wb').write(b'x' * 60 * 2**20)\n",
+        FULL,
+        "wrote more than 256 MB",
+    ),
     "many_files": (solution() + "\nfor i in range(10**6):\n    open(f'f{i}', 'w').close()\n", FULL, "1,000 files"),
     # Its process is a copy of a worker that never held an expected value: searching its memory finds none.
-    "searches_memory": (stub() + "\nimport gc\n\ndef step(z):\n    for thing in gc.get_objects():\n"
-                        "        if isinstance(thing, dict) and thing.get('shape') == [5] and 'array' in thing:\n"
-                        "            return tf.constant(thing['array'], dtype=z.dtype)\n    raise NotImplementedError\n", 0, None),
+    "searches_memory": (
+        stub() + "\nimport gc\n\ndef step(z):\n    for thing in gc.get_objects():\n"
+        "        if isinstance(thing, dict) and thing.get('shape') == [5] and 'array' in thing:\n"
+        "            return tf.constant(thing['array'], dtype=z.dtype)\n    raise NotImplementedError\n",
+        0,
+        None,
+    ),
     # The channel back to the grader is the child's own pipe: what it sends is checked, never believed.
-    "forges_channel": (stub() + "\nimport os\nfor fd in range(3, 64):\n    try:\n"
-                       "        os.write(fd, b'{\"start\": \"step\"}\\n{\"result\": \"step\", \"outcomes\": [{\"value\": {\"number\": 1}}]}\\n')\n"
-                       "    except OSError:\n        pass\n", 0, "wrote to the grader's channel"),
-    "floods_channel": (solution() + "\nimport os\nfor fd in range(3, 64):\n    try:\n"
-                       "        os.write(fd, b'[' * 2**20 * 20)\n    except OSError:\n        pass\n",
-                       FULL, "sent more data than any answer needs"),
-    "huge_answer": (replace_body(solution(), "parameter_count", "return np.zeros(400_000)"), lose("parameter_count"),
-                    "parameter_count: sent more data than any answer needs"),
+    "forges_channel": (
+        stub() + "\nimport os\nfor fd in range(3, 64):\n    try:\n"
+        "        os.write(fd, "
+        'b\'{"start": "step"}\\n{"result": "step", "outcomes": [{"value": {"number": 1}}]}\\n\')\n'
+        "    except OSError:\n        pass\n",
+        0,
+        "wrote to the grader's channel",
+    ),
+    "floods_channel": (
+        solution() + "\nimport os\nfor fd in range(3, 64):\n    try:\n"
+        "        os.write(fd, b'[' * 2**20 * 20)\n    except OSError:\n        pass\n",
+        FULL,
+        "sent more data than any answer needs",
+    ),
+    "huge_answer": (
+        replace_body(solution(), "parameter_count", "return np.zeros(400_000)"),
+        lose("parameter_count"),
+        "parameter_count: sent more data than any answer needs",
+    ),
     "huge_file": (solution() + "\n# " + "x" * 33 * 2**20 + "\n", 0, "a submitted file may be at most 32 MB"),
     # Answers as large as the limits let through, in the form that takes the most memory once parsed.
-    "largest_answers": (replace_body(replace_body(solution(), "nand_weights", "return [0.5] * 450_000"), "xor_weights",
-                                     "return [0.5] * 450_000"), lose("nand_weights", "xor_weights"), None),
+    "largest_answers": (
+        replace_body(
+            replace_body(solution(), "nand_weights", "return [0.5] * 450_000"), "xor_weights", "return [0.5] * 450_000"
+        ),
+        lose("nand_weights", "xor_weights"),
+        None,
+    ),
 }
 SUFFIX = {"notebook": ".ipynb"}
 CLEAN = ["honest", "stub", "partial", "notebook", "largest_answers"]
@@ -172,7 +285,9 @@ TAG = "mlpkit-adversarial-corpus-marker"
 
 def _snapshot(*roots):
     """{path: SHA-256} of every file under ``roots`` (a file's own path for a file)."""
-    files = [path for root in roots for path in ([root] if root.is_file() else sorted(root.rglob("*"))) if path.is_file()]
+    files = [
+        path for root in roots for path in ([root] if root.is_file() else sorted(root.rglob("*"))) if path.is_file()
+    ]
     return {str(path): hashlib.sha256(path.read_bytes()).hexdigest() for path in files}
 
 
@@ -181,7 +296,9 @@ def _descendants(root):
     parents = {}
     for entry in os.listdir("/proc"):
         try:
-            fields = pathlib.Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split() if entry.isdigit() else None
+            fields = (
+                pathlib.Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split() if entry.isdigit() else None
+            )
         except OSError:
             continue
         if fields and fields[0] != "Z":
@@ -220,8 +337,14 @@ def graded(tmp_path_factory):
     listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     listener.bind(("127.0.0.1", 0))
     listener.setblocking(False)
-    places = {"SUBMISSIONS": repr(str(folder)), "ROOT": repr(str(ROOT)), "BANK": repr(str(bank.BANK_DIR / "perceptron.py")),
-              "REFERENCE": repr(str(reference)), "UDP_PORT": str(listener.getsockname()[1]), "TAG": TAG}
+    places = {
+        "SUBMISSIONS": repr(str(folder)),
+        "ROOT": repr(str(ROOT)),
+        "BANK": repr(str(bank.BANK_DIR / "perceptron.py")),
+        "REFERENCE": repr(str(reference)),
+        "UDP_PORT": str(listener.getsockname()[1]),
+        "TAG": TAG,
+    }
     for name, (text, _, _) in CASES.items():
         for place, value in places.items():
             text = text.replace(place, value)
@@ -237,8 +360,14 @@ def graded(tmp_path_factory):
     except BlockingIOError:
         packets = []
     listener.close()
-    after = {"files": _snapshot(*outside), "reference": _snapshot(reference), "packets": packets, "peak": peak,
-             "processes": _processes_with(TAG), "descendants": _descendants(os.getpid())}
+    after = {
+        "files": _snapshot(*outside),
+        "reference": _snapshot(reference),
+        "packets": packets,
+        "peak": peak,
+        "processes": _processes_with(TAG),
+        "descendants": _descendants(os.getpid()),
+    }
     return folder, out, {unit["student"]: unit for unit in graded_units}, before, after
 
 
@@ -293,7 +422,9 @@ def test_feedback_shows_public_messages_only(graded):
     feedback = (out.parent / "grades_feedback" / "stub.md").read_text()
     assert "Public check FAILED: step(z) should be 1.0 where z > 0" in feedback
     assert "Hidden checks: 0 of 2 passed" in feedback
-    hidden_messages = [call.message for e in bank.load_exercises(CHAPTERS) for call in e.calls if not call.public and call.message]
+    hidden_messages = [
+        call.message for e in bank.load_exercises(CHAPTERS) for call in e.calls if not call.public and call.message
+    ]
     assert not any(message in feedback for message in hidden_messages)
     for line in solution_lines():
         assert line not in feedback
@@ -314,8 +445,12 @@ def solution_lines():
 @pytest.fixture(scope="module")
 def released(tmp_path_factory):
     out = tmp_path_factory.mktemp("release")
-    result = subprocess.run([sys.executable, "-m", "mlpkit.cli", "exercises", "release", str(out)],
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "mlpkit.cli", "exercises", "release", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     return out
 
@@ -323,7 +458,9 @@ def released(tmp_path_factory):
 def test_release_has_a_notebook_and_a_stub_per_chapter(released):
     for chapter in bank.CHAPTERS:
         notebook = json.loads((released / f"{chapter}.ipynb").read_text())
-        assert notebook["nbformat"] == 4 and any("NotImplementedError" in "".join(c["source"]) for c in notebook["cells"])
+        assert notebook["nbformat"] == 4 and any(
+            "NotImplementedError" in "".join(c["source"]) for c in notebook["cells"]
+        )
         compile((released / f"{chapter}.py").read_text(), f"{chapter}.py", "exec")
     assert (released / "checks.json").is_file() and (released / "README.md").is_file()
 
@@ -337,13 +474,19 @@ def test_release_contains_no_solution_or_hidden_test_text(released):
     public_file = json.loads((released / "checks.json").read_text())
     public = {e.name: len(e.public_calls) for e in bank.load_exercises()}
     assert {item["name"]: len(item["checks"]) for item in public_file["exercises"]} == public
-    hidden_messages = [call.message for e in bank.load_exercises() for call in e.calls if not call.public and call.message]
+    hidden_messages = [
+        call.message for e in bank.load_exercises() for call in e.calls if not call.public and call.message
+    ]
     assert not any(message in text for message in hidden_messages)
 
 
 def _check(path):
-    return subprocess.run([sys.executable, "-m", "mlpkit.cli", "exercises", "check", str(path)],
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "mlpkit.cli", "exercises", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_self_check_of_the_released_stub_fails_helpfully(released):
@@ -370,8 +513,12 @@ def test_reference_passes_its_own_checks_for_every_chapter(reference_values):
     every = bank.load_exercises()
     out = reference_values(bank.CHAPTERS)
     assert sorted(out) == sorted(e.name for e in every)
-    exact = {f"{e.name}[{i}]": set(np.asarray(checks.decode(out[e.name][i]), dtype=float).ravel().tolist())
-             for e in every for i, call in enumerate(e.calls) if call.compare == "exact"}
+    exact = {
+        f"{e.name}[{i}]": set(np.asarray(checks.decode(out[e.name][i]), dtype=float).ravel().tolist())
+        for e in every
+        for i, call in enumerate(e.calls)
+        if call.compare == "exact"
+    }
     assert exact
     for check, values in exact.items():
         assert values <= {0.0, 1.0}, f"{check} compares floats exactly: give it a tolerance"
@@ -394,6 +541,7 @@ def test_at_least_three_exercises_per_chapter_with_public_and_hidden_checks():
 def requirement(call):
     """What a check asks beyond its values: how it compares, the kinds and dtypes of its arguments,
     its options (a probe's values aside) and its case."""
+
     def kind(arg):
         if isinstance(arg, checks.Tensor):
             return f"tensor of {arg.dtype}"
@@ -402,10 +550,20 @@ def requirement(call):
         return type(arg).__name__
 
     # values the predicate compares with (like a call's arguments) are not requirements
-    options = {key: value for key, value in call.options.items()
-               if key not in ("probe", "mistakes", "table", "shape", "limit", "variance")}
-    return (call.compare, call.variable, tuple(map(kind, call.args)), tuple(sorted((k, kind(v)) for k, v in call.kwargs.items())),
-            repr(sorted(options.items())), "probe" in call.options, call.case)
+    options = {
+        key: value
+        for key, value in call.options.items()
+        if key not in ("probe", "mistakes", "table", "shape", "limit", "variance")
+    }
+    return (
+        call.compare,
+        call.variable,
+        tuple(map(kind, call.args)),
+        tuple(sorted((k, kind(v)) for k, v in call.kwargs.items())),
+        repr(sorted(options.items())),
+        "probe" in call.options,
+        call.case,
+    )
 
 
 def test_every_requirement_a_hidden_check_tests_has_a_public_check():
@@ -416,9 +574,12 @@ def test_every_requirement_a_hidden_check_tests_has_a_public_check():
         for hidden in (call for call in exercise.calls if not call.public):
             alike = [call for call in exercise.public_calls if requirement(call) == requirement(hidden)]
             assert alike, f"{exercise.name}: no public check like the hidden one {requirement(hidden)}"
-            assert any(call.rtol <= hidden.rtol and call.atol <= hidden.atol for call in alike), \
+            assert any(call.rtol <= hidden.rtol and call.atol <= hidden.atol for call in alike), (
                 f"{exercise.name}: the public checks like {requirement(hidden)} are looser than the hidden one"
-            assert all(values(call) != values(hidden) for call in alike), f"{exercise.name}: a hidden check repeats a public one"
+            )
+            assert all(values(call) != values(hidden) for call in alike), (
+                f"{exercise.name}: a hidden check repeats a public one"
+            )
 
 
 def values(call):
@@ -428,8 +589,10 @@ def values(call):
 def test_solution_markers_are_checked():
     with pytest.raises(bank.ExerciseError, match="without"):
         bank.strip_solutions("def f():\n    ### BEGIN SOLUTION\n    return 1\n")
-    assert bank.strip_solutions("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n", "f") == \
-        'def f():\n    raise NotImplementedError("f: write your solution here")'
+    assert (
+        bank.strip_solutions("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n", "f")
+        == 'def f():\n    raise NotImplementedError("f: write your solution here")'
+    )
 
 
 def test_values_cross_the_boundary_as_json_only():
@@ -472,15 +635,20 @@ def test_interrupted_grading_keeps_the_csv_and_resumes(tmp_path, monkeypatch):
     assert len(merged) == 3 and len(list(csv.DictReader(out.open()))) == 3
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["grade", "no-such-folder", "--out", "g.csv"], "no such folder of submissions"),
-    (["grade", ".", "--out", "g.csv", "--chapters", "nonsense"], "no exercises for chapter 'nonsense'"),
-    (["exercises", "check", "README.md"], "expected a notebook (.ipynb) or Python file (.py)"),
-    (["grade", ".", "--out", "g.csv", "--time-limit", "0"], "--time-limit"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["grade", "no-such-folder", "--out", "g.csv"], "no such folder of submissions"),
+        (["grade", ".", "--out", "g.csv", "--chapters", "nonsense"], "no exercises for chapter 'nonsense'"),
+        (["exercises", "check", "README.md"], "expected a notebook (.ipynb) or Python file (.py)"),
+        (["grade", ".", "--out", "g.csv", "--time-limit", "0"], "--time-limit"),
+    ],
+)
 def test_bad_grading_options_get_one_line_errors(tmp_path, argv, message):
     (tmp_path / "README.md").write_text("not a submission")
-    result = subprocess.run([sys.executable, "-m", "mlpkit.cli", *argv], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "mlpkit.cli", *argv], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()[-1]) > 0 and "Traceback" not in result.stderr
 
@@ -497,13 +665,23 @@ def test_book_blocks_show_solutions_only_in_the_instructor_build():
         regions = [line for line in solution_lines() if line in (bank.BANK_DIR / f"{chapter}.py").read_text()]
         assert "write your solution here" in public and "Solution:" not in public
         assert not any(line in public for line in regions)
-        assert all(line in instructor for line in regions) and instructor.count("Solution:") == public.count("Exercise ")
+        assert all(line in instructor for line in regions) and instructor.count("Solution:") == public.count(
+            "Exercise "
+        )
 
 
 # -- the layout shows the trust boundary ------------------------------------------------------------------------
 
-INSIDE = ["preloaded", "worker", "sandbox", "child", "confine", "calls"]  # what runs in a worker and a submission's process
-MAY_LOAD_INSIDE = {"mlpkit", "mlpkit.grading", "mlpkit.lifetime", "mlpkit.quiet", *(f"mlpkit.grading.{name}" for name in INSIDE)}
+# what runs in a worker and a submission's process
+INSIDE = ["preloaded", "worker", "sandbox", "child", "confine", "calls"]
+MAY_LOAD_INSIDE = {
+    "mlpkit",
+    "mlpkit.grading",
+    "mlpkit.runs",
+    "mlpkit.runs.lifetime",
+    "mlpkit.quiet",
+    *(f"mlpkit.grading.{name}" for name in INSIDE),
+}
 
 
 def _kit_imports(path):
@@ -528,15 +706,18 @@ def test_what_runs_beside_a_submission_imports_nothing_that_judges_it():
 
 def test_the_grading_modules_import_one_another_without_a_cycle():
     # Imports inside functions count: a cycle hidden in a function is still a cycle for whoever reads the code.
-    modules = {f"mlpkit.grading.{path.stem}": path for path in (ROOT / "code" / "grading").glob("*.py")
-               if path.stem != "__init__"}
+    modules = {
+        f"mlpkit.grading.{path.stem}": path
+        for path in (ROOT / "code" / "grading").glob("*.py")
+        if path.stem != "__init__"
+    }
     graph = {name: sorted(_kit_imports(path) & set(modules) - {name}) for name, path in modules.items()}
     assert graph["mlpkit.grading.grader"] and graph["mlpkit.grading.release"]  # the graph is read, not empty
     done, path = set(), []
 
     def visit(name):
         if name in path:
-            raise AssertionError("import cycle: " + " -> ".join(path[path.index(name):] + [name]))
+            raise AssertionError("import cycle: " + " -> ".join(path[path.index(name) :] + [name]))
         if name not in done:
             path.append(name)
             for imported in graph[name]:
@@ -551,9 +732,16 @@ def test_the_grading_modules_import_one_another_without_a_cycle():
 def test_a_grading_worker_has_loaded_nothing_that_judges(tmp_path):
     (tmp_path / "s.py").write_text(solution())
     with grader.worker_pool(1) as pool:
-        raw = pool.submit(worker.run_submission, str(tmp_path / "s.py"), units.plan(bank.load_exercises(["perceptron"])),
-                          [], HONEST_LIMITS).result(timeout=300)
-        loaded = pool.submit(eval, "sorted(name for name in __import__('sys').modules if name.startswith('mlpkit'))").result()
+        raw = pool.submit(
+            worker.run_submission,
+            str(tmp_path / "s.py"),
+            units.plan(bank.load_exercises(["perceptron"])),
+            [],
+            HONEST_LIMITS,
+        ).result(timeout=300)
+        loaded = pool.submit(
+            eval, "sorted(name for name in __import__('sys').modules if name.startswith('mlpkit'))"
+        ).result()
     assert not raw["cells"] and all("outcomes" in result for result in raw["exercises"].values())
     assert set(loaded) <= MAY_LOAD_INSIDE, sorted(set(loaded) - MAY_LOAD_INSIDE)
     assert "mlpkit.grading.checks" not in loaded and "mlpkit.grading.bank" not in loaded
@@ -584,7 +772,9 @@ def test_shared_reference_values_that_changed_are_computed_again(tmp_path, capsy
     out = tmp_path / "grades.csv"
 
     def grade():
-        graded_units = grader.grade(folder, out, chapters=["perceptron"], workers=1, limits=HONEST_LIMITS, progress=False)
+        graded_units = grader.grade(
+            folder, out, chapters=["perceptron"], workers=1, limits=HONEST_LIMITS, progress=False
+        )
         return {unit["student"]: unit["total"] for unit in graded_units}
 
     assert grade() == {"a": 7, "b": 0}

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 keras = pytest.importorskip("keras")
 
-from helpers import embedded_splits
+from helpers import embedded_splits  # noqa: E402
 from mlpkit import data, kerasnets, modern  # noqa: E402
 
 
@@ -74,10 +74,23 @@ def test_standardised_inputs_suit_rmsprop_and_adam_but_not_sgd_at_its_rate(embed
     np.testing.assert_allclose(z_train.std(axis=0)[varying], 1, rtol=1e-3)
     assert z_train.max() > 5  # rare pixels standardise to large values
     accuracy = {}
-    for inputs, (x, xt) in {"scaled": (x_train, x_test), "standardised": (z_train.astype(np.float32), z_test.astype(np.float32))}.items():
+    for inputs, (x, xt) in {
+        "scaled": (x_train, x_test),
+        "standardised": (z_train.astype(np.float32), z_test.astype(np.float32)),
+    }.items():
         for optimizer in ("nesterov", "rmsprop", "adam"):
-            history = kerasnets.train(kerasnets.build_model([784, 64, 10], seed=1), x, y_train, xt, y_test,
-                                      optimizer=optimizer, epochs=3, batch_size=32, seed=1, progress=False)
+            history = kerasnets.train(
+                kerasnets.build_model([784, 64, 10], seed=1),
+                x,
+                y_train,
+                xt,
+                y_test,
+                optimizer=optimizer,
+                epochs=3,
+                batch_size=32,
+                seed=1,
+                progress=False,
+            )
             accuracy[optimizer, inputs] = 100 * history.final["test_accuracy"]
     for optimizer in ("rmsprop", "adam"):
         assert min(accuracy[optimizer, "scaled"], accuracy[optimizer, "standardised"]) > 85
@@ -90,10 +103,28 @@ def test_keras_and_scratch_engines_agree_on_the_same_network(embedded):
     # Seeds 0-2: Keras 90.6-91.6 %, scratch 91.2-91.8 %.
     x_train, y_train, x_test, y_test = embedded
     for seed in (0, 1):
-        k = kerasnets.train(kerasnets.build_model([784, 100, 10], seed=seed), x_train, y_train, x_test, y_test,
-                            epochs=3, batch_size=32, seed=seed, progress=False)
-        s = modern.train(modern.MLP([784, 100, 10], seed=seed), x_train, y_train, x_test, y_test,
-                         epochs=3, batch_size=32, seed=seed, progress=False)
+        k = kerasnets.train(
+            kerasnets.build_model([784, 100, 10], seed=seed),
+            x_train,
+            y_train,
+            x_test,
+            y_test,
+            epochs=3,
+            batch_size=32,
+            seed=seed,
+            progress=False,
+        )
+        s = modern.train(
+            modern.MLP([784, 100, 10], seed=seed),
+            x_train,
+            y_train,
+            x_test,
+            y_test,
+            epochs=3,
+            batch_size=32,
+            seed=seed,
+            progress=False,
+        )
         assert abs(k.final["test_accuracy"] - s.final["test_accuracy"]) < 0.03
         assert min(k.final["test_accuracy"], s.final["test_accuracy"]) > 0.88
 
@@ -106,16 +137,36 @@ def test_validation_loss_turns_up_while_training_loss_falls_and_early_stopping_s
     # with oneDNN on and with it off: lowest at epoch 5-8, last 1.21-1.53 times higher, training loss
     # 0.16-0.59 % of its value at the best epoch, so the bounds below hold with room.
     x_train, y_train, x_test, y_test = embedded
-    history = kerasnets.train(kerasnets.build_model([784, 128, 128, 10]), x_train, y_train, x_test, y_test,
-                              optimizer="rmsprop", epochs=21, batch_size=32, validation=1000, progress=False)
+    history = kerasnets.train(
+        kerasnets.build_model([784, 128, 128, 10]),
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        optimizer="rmsprop",
+        epochs=21,
+        batch_size=32,
+        validation=1000,
+        progress=False,
+    )
     val = [row["validation_loss"] for row in history.epochs]
     train_loss = [row["train_loss"] for row in history.epochs]
     best = int(np.argmin(val))
     assert 1 <= best <= 12 and val[-1] > 1.1 * val[best]
     assert train_loss[-1] < 0.1 * train_loss[best]  # still falling: overfitting
-    stopped = kerasnets.train(kerasnets.build_model([784, 128, 128, 10]), x_train, y_train, x_test, y_test,
-                              optimizer="rmsprop", epochs=21, batch_size=32, validation=1000, early_stopping=3,
-                              progress=False)
+    stopped = kerasnets.train(
+        kerasnets.build_model([784, 128, 128, 10]),
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        optimizer="rmsprop",
+        epochs=21,
+        batch_size=32,
+        validation=1000,
+        early_stopping=3,
+        progress=False,
+    )
     assert len(stopped.epochs) - 1 < 21 and stopped.epochs[-1].get("restored_best")
     assert stopped.final["validation_loss"] <= min(r["validation_loss"] for r in stopped.epochs[:-1]) + 1e-6
 
@@ -156,6 +207,15 @@ def test_source_models_reach_86_to_87_percent_on_full_fashion_mnist():
     x_train, y_train = data.preprocess(fashion.x_train, fashion.y_train)
     x_test, y_test = data.preprocess(fashion.x_test, fashion.y_test)
     assert fashion.class_names == data.CLASS_NAMES["fashion_mnist"] and len(x_train) == 60_000
-    history = kerasnets.train(kerasnets.build_model([784, 50, 50, 10], dropout=0.2, seed=0), x_train, y_train, x_test,
-                              y_test, epochs=10, batch_size=32, seed=0, progress=False)
+    history = kerasnets.train(
+        kerasnets.build_model([784, 50, 50, 10], dropout=0.2, seed=0),
+        x_train,
+        y_train,
+        x_test,
+        y_test,
+        epochs=10,
+        batch_size=32,
+        seed=0,
+        progress=False,
+    )
     assert abs(100 * history.final["test_accuracy"] - 86.96) < 2

@@ -51,17 +51,25 @@ def test_canvas_names(name, expected):
     assert (parsed["name"], parsed["late"], parsed["user"], parsed["attempt"], parsed["original"]) == expected
 
 
-@pytest.mark.parametrize("name", ["s0001.py", "doejane_perceptron.ipynb", "doejane_12_perceptron.py", "12345_67890", ""])
+@pytest.mark.parametrize(
+    "name", ["s0001.py", "doejane_perceptron.ipynb", "doejane_12_perceptron.py", "12345_67890", ""]
+)
 def test_not_canvas_names(name):
     assert lms.parse_canvas_name(name) is None
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("Jane Doe_123456_assignsubmission_file_", ("Jane Doe", "123456", "file", "")),
-    ("Anne_Marie de la Cruz_77_assignsubmission_file_", ("Anne_Marie de la Cruz", "77", "file", "")),
-    ("Zoë Ñúñez_5_assignsubmission_onlinetext_", ("Zoë Ñúñez", "5", "onlinetext", "")),
-    ("Jane Doe_123456_assignsubmission_file_perceptron 2.ipynb", ("Jane Doe", "123456", "file", "perceptron 2.ipynb")),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("Jane Doe_123456_assignsubmission_file_", ("Jane Doe", "123456", "file", "")),
+        ("Anne_Marie de la Cruz_77_assignsubmission_file_", ("Anne_Marie de la Cruz", "77", "file", "")),
+        ("Zoë Ñúñez_5_assignsubmission_onlinetext_", ("Zoë Ñúñez", "5", "onlinetext", "")),
+        (
+            "Jane Doe_123456_assignsubmission_file_perceptron 2.ipynb",
+            ("Jane Doe", "123456", "file", "perceptron 2.ipynb"),
+        ),
+    ],
+)
 def test_moodle_names(name, expected):
     parsed = lms.parse_moodle_name(name)
     assert (parsed["name"], parsed["participant"], parsed["plugin"], parsed["original"]) == expected
@@ -72,43 +80,71 @@ def test_moodle_names_need_the_plugin_marker():
     assert lms.parse_moodle_name("Jane Doe_assignsubmission_file_") is None
 
 
-@pytest.mark.parametrize("entries, layout", [
-    ([("s1.py", False), ("s2.ipynb", False), ("notes.txt", False)], "plain"),
-    ([("doejane_1_2_a.py", False), ("roesam_LATE_3_4_a.ipynb", False), ("README.txt", False)], "canvas"),
-    ([("doejane_1_2_a.py", False), ("s1.py", False)], "canvas"),
-    ([("doejane_1_2_a.py", False), ("s1.py", False), ("s2.py", False)], "plain"),
-    ([("Jane Doe_1_assignsubmission_file_", True), ("index.html", False)], "moodle"),
-    ([("Jane Doe_1_assignsubmission_file_a.py", False)], "moodle"),
-])
+@pytest.mark.parametrize(
+    "entries, layout",
+    [
+        ([("s1.py", False), ("s2.ipynb", False), ("notes.txt", False)], "plain"),
+        ([("doejane_1_2_a.py", False), ("roesam_LATE_3_4_a.ipynb", False), ("README.txt", False)], "canvas"),
+        ([("doejane_1_2_a.py", False), ("s1.py", False)], "canvas"),
+        ([("doejane_1_2_a.py", False), ("s1.py", False), ("s2.py", False)], "plain"),
+        ([("Jane Doe_1_assignsubmission_file_", True), ("index.html", False)], "moodle"),
+        ([("Jane Doe_1_assignsubmission_file_a.py", False)], "moodle"),
+    ],
+)
 def test_layout_is_detected(entries, layout):
     assert lms.detect_layout(entries) == layout
 
 
-@pytest.mark.parametrize("entries, named", [
-    ([], "no submissions (the folder is empty); "),
-    ([("alice", True), ("bob", True)], "no submission files, but 2 subfolders not named as Moodle names them ('alice', 'bob'); "),
-    ([("report.pdf", False), (".DS_Store", False)], "no submissions, only 'report.pdf'; "),
-])
+@pytest.mark.parametrize(
+    "entries, named",
+    [
+        ([], "no submissions (the folder is empty); "),
+        (
+            [("alice", True), ("bob", True)],
+            "no submission files, but 2 subfolders not named as Moodle names them ('alice', 'bob'); ",
+        ),
+        ([("report.pdf", False), (".DS_Store", False)], "no submissions, only 'report.pdf'; "),
+    ],
+)
 def test_unknown_layout_names_the_expected_ones(entries, named):
     with pytest.raises(lms.LayoutError) as error:
         lms.detect_layout(entries)
     assert named in str(error.value)
-    for layout in ("plain (STUDENT.ipynb / STUDENT.py files)", "canvas (a Canvas bulk download", "moodle (a Moodle download"):
+    for layout in (
+        "plain (STUDENT.ipynb / STUDENT.py files)",
+        "canvas (a Canvas bulk download",
+        "moodle (a Moodle download",
+    ):
         assert layout in str(error.value)
 
 
-@pytest.mark.parametrize("text, key", [
-    ("Jane Doe", "Jane_Doe"), ("../../etc/passwd", "etc_passwd"), ("Zoë Ñúñez", "Zoë_Ñúñez"), ("..", "student"),
-    ("a/b\\c\nd", "a_b_c_d"), ("x" * 200, "x" * 60),
-])
+@pytest.mark.parametrize(
+    "text, key",
+    [
+        ("Jane Doe", "Jane_Doe"),
+        ("../../etc/passwd", "etc_passwd"),
+        ("Zoë Ñúñez", "Zoë_Ñúñez"),
+        ("..", "student"),
+        ("a/b\\c\nd", "a_b_c_d"),
+        ("x" * 200, "x" * 60),
+    ],
+)
 def test_keys_are_safe_file_names(text, key):
     assert lms.safe_key(text) == key
 
 
-@pytest.mark.parametrize("text, cell", [
-    ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"), ("+1", "'+1"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\t=1", "'\t=1"), ("Jane Doe", "Jane Doe"), ("", ""),
-])
+@pytest.mark.parametrize(
+    "text, cell",
+    [
+        ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
+        ("+1", "'+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\t=1", "'\t=1"),
+        ("Jane Doe", "Jane Doe"),
+        ("", ""),
+    ],
+)
 def test_csv_cells_never_start_a_formula(text, cell):
     assert lms.csv_cell(text) == cell
 
@@ -118,6 +154,7 @@ def test_newest_by_order_then_name():
 
 
 # -- folders ----------------------------------------------------------------------------------------
+
 
 def test_canvas_folder_one_submission_per_student(tmp_path):
     write(tmp_path / "doejane_12345_100_perceptron.ipynb", "{}", age=0)  # an older upload, newer on disk
@@ -130,9 +167,16 @@ def test_canvas_folder_one_submission_per_student(tmp_path):
     assert listing.layout == "canvas"
     jane, sean = listing.submissions
     assert (jane.student, jane.lms_id, jane.name, jane.late, jane.path.name) == (
-        "doejane_12345", "12345", "doejane", True, "doejane_LATE_12345_205_perceptron-1.ipynb")
-    assert jane.skipped == [("doejane_12345_100_perceptron.ipynb", "an earlier upload (smaller Canvas attachment id)"),
-                            ("doejane_12345_206_notes.pdf", "not a notebook or .py file")]
+        "doejane_12345",
+        "12345",
+        "doejane",
+        True,
+        "doejane_LATE_12345_205_perceptron-1.ipynb",
+    )
+    assert jane.skipped == [
+        ("doejane_12345_100_perceptron.ipynb", "an earlier upload (smaller Canvas attachment id)"),
+        ("doejane_12345_206_notes.pdf", "not a notebook or .py file"),
+    ]
     assert any("LATE" in note for note in jane.notes()) and any("notes.pdf" in note for note in jane.notes())
     assert (sean.student, sean.lms_id, sean.skipped) == ("o_brien_sean_7", "7", [])
     assert ("README.txt", "not named as Canvas names submissions") in listing.stray
@@ -152,12 +196,17 @@ def test_moodle_folders_newest_file_by_modification_time(tmp_path):
     listing = lms.scan(tmp_path)
     assert listing.layout == "moodle"
     assert [(s.student, s.lms_id, s.name) for s in listing.submissions] == [
-        ("Jane_Doe_123456", "123456", "Jane Doe"), ("Zoë_Ñúñez_77", "77", "Zoë Ñúñez")]
+        ("Jane_Doe_123456", "123456", "Jane Doe"),
+        ("Zoë_Ñúñez_77", "77", "Zoë Ñúñez"),
+    ]
     jane = listing.submissions[0]
     assert jane.path == tmp_path / "Jane Doe_123456_assignsubmission_file_" / "perceptron (2).ipynb"
     assert [name for name, _ in jane.skipped] == [
-        "Jane Doe_123456_assignsubmission_file_/answers.pdf", "Jane Doe_123456_assignsubmission_file_/perceptron.py",
-        "Jane Doe_123456_assignsubmission_file_/sub", "Jane Doe_123456_assignsubmission_onlinetext_/onlinetext.html"]
+        "Jane Doe_123456_assignsubmission_file_/answers.pdf",
+        "Jane Doe_123456_assignsubmission_file_/perceptron.py",
+        "Jane Doe_123456_assignsubmission_file_/sub",
+        "Jane Doe_123456_assignsubmission_onlinetext_/onlinetext.html",
+    ]
     assert ("index.html", "not named as Moodle names submissions") in listing.stray
     assert any(name.endswith(".hidden.py") for name, _ in listing.stray)  # Anne Marie's only file is hidden: not graded
 
@@ -168,7 +217,10 @@ def test_plain_folder_newest_of_a_students_files(tmp_path):
     write(tmp_path / "s2.py", "")
     write(tmp_path / "notes.txt", "")
     listing = lms.scan(tmp_path, "plain")
-    assert [(s.student, s.path.name, s.lms_id) for s in listing.submissions] == [("s1", "s1.ipynb", ""), ("s2", "s2.py", "")]
+    assert [(s.student, s.path.name, s.lms_id) for s in listing.submissions] == [
+        ("s1", "s1.ipynb", ""),
+        ("s2", "s2.py", ""),
+    ]
     assert listing.submissions[0].skipped == [("s1.py", "an older file of the same student")]
     assert listing.stray == [("notes.txt", "not a notebook or .py file")]
 
@@ -193,26 +245,39 @@ def test_names_that_make_the_same_key_stay_apart(tmp_path):
     write(tmp_path / "A:B_6_assignsubmission_file_" / "c.py", "", age=10)  # the same participant under another name
     listing = lms.scan(tmp_path)
     assert [(s.student, s.path.name) for s in listing.submissions] == [("A_B_5", "a.py"), ("A_B_6", "b.py")]
-    assert listing.submissions[1].skipped == [("A:B_6_assignsubmission_file_/c.py", "an older file of the same submission")]
+    assert listing.submissions[1].skipped == [
+        ("A:B_6_assignsubmission_file_/c.py", "an older file of the same submission")
+    ]
 
 
 @pytest.mark.parametrize("layout, export", [("canvas", "moodle"), ("moodle", "canvas")])
 def test_an_export_the_download_cannot_match_fails_before_grading(tmp_path, layout, export):
     name = {"canvas": "doejane_1_2_a.py", "moodle": "Jane Doe_1_assignsubmission_file_a.py"}[layout]
     write(tmp_path / "class" / name, "")
-    with pytest.raises(grader.GradingError, match=f"--lms-export {export}: the submissions are a {layout.title()} download"):
-        grader.grade(tmp_path / "class", tmp_path / "grades.csv", chapters=["perceptron"], lms_export=export,
-                     assignment="X (1)", progress=False)
+    with pytest.raises(
+        grader.GradingError, match=f"--lms-export {export}: the submissions are a {layout.title()} download"
+    ):
+        grader.grade(
+            tmp_path / "class",
+            tmp_path / "grades.csv",
+            chapters=["perceptron"],
+            lms_export=export,
+            assignment="X (1)",
+            progress=False,
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["class"]
 
 
 def test_a_layout_asked_for_that_does_not_fit(tmp_path):
     write(tmp_path / "s1.py", "")
-    with pytest.raises(lms.LayoutError, match=r"no canvas submissions .*'s1.py': not named as Canvas names submissions"):
+    with pytest.raises(
+        lms.LayoutError, match=r"no canvas submissions .*'s1.py': not named as Canvas names submissions"
+    ):
         lms.scan(tmp_path, "canvas")
 
 
 # -- grades back ----------------------------------------------------------------------------------
+
 
 def test_canvas_assignment_header_is_checked():
     lms.check_canvas_assignment("Exercises 1-3 (12345)")
@@ -223,8 +288,11 @@ def test_canvas_assignment_header_is_checked():
 
 def test_canvas_rows_of_a_plain_folder_use_the_sis_user_id():
     rows = lms.canvas_rows([(lms.Submission("s1234567", pathlib.Path("s1234567.py")), 5.5)], 7, "Ex (9)")
-    assert rows == [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Ex (9)"],
-                    ["    Points Possible", "", "", "", "", "7"], ["s1234567", "", "s1234567", "", "", "5.5"]]
+    assert rows == [
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Ex (9)"],
+        ["    Points Possible", "", "", "", "", "7"],
+        ["s1234567", "", "s1234567", "", "", "5.5"],
+    ]
 
 
 def test_moodle_rows_of_a_plain_folder_are_a_gradebook_import():
@@ -248,10 +316,22 @@ def graded_classes(tmp_path_factory):
     write(moodle / "Zoë Ñúñez_900002_assignsubmission_file_" / "übung.py", stub())
     units = root / "units"
     out = {}
-    for name, folder, export, assignment in (("canvas", canvas, "canvas", "Exercises 1 (4321)"), ("moodle", moodle, "moodle", None)):
+    for name, folder, export, assignment in (
+        ("canvas", canvas, "canvas", "Exercises 1 (4321)"),
+        ("moodle", moodle, "moodle", None),
+    ):
         csv_path = root / f"{name}-grades.csv"
-        result = grader.grade(folder, csv_path, chapters=["perceptron"], workers=1, limits=LIMITS, units_dir=units,
-                              progress=False, lms_export=export, assignment=assignment)
+        result = grader.grade(
+            folder,
+            csv_path,
+            chapters=["perceptron"],
+            workers=1,
+            limits=LIMITS,
+            units_dir=units,
+            progress=False,
+            lms_export=export,
+            assignment=assignment,
+        )
         out[name] = (csv_path, {unit["student"]: unit for unit in result})
     return root, out
 
@@ -265,7 +345,10 @@ def test_canvas_download_graded_newest_with_ids(graded_classes):
     root, out = graded_classes
     csv_path, units = out["canvas"]
     assert {student: unit["total"] for student, unit in units.items()} == {
-        "doejane_12345": FULL, "cmd_7": 0, "müllerjürgen_41": 4}
+        "doejane_12345": FULL,
+        "cmd_7": 0,
+        "müllerjürgen_41": 4,
+    }
     rows = list(csv.DictReader(csv_path.open(newline="")))
     assert list(rows[0])[:3] == ["student", "lms_id", "name"]
     jane = next(row for row in rows if row["lms_id"] == "12345")
@@ -273,29 +356,39 @@ def test_canvas_download_graded_newest_with_ids(graded_classes):
     assert "doejane_12345_100_perceptron.py" in jane["notes"] and "late" in jane["notes"]
     assert next(row for row in rows if row["lms_id"] == "7")["name"] == "'=cmd"
     feedback = (root / "canvas-grades_feedback" / "doejane_12345.md").read_text()
-    assert "not graded: doejane_12345_100_perceptron.py (an earlier upload" in feedback.replace("\\", "")  # escaped as text
+    # escaped as text
+    assert "not graded: doejane_12345_100_perceptron.py (an earlier upload" in feedback.replace("\\", "")
 
 
 def test_canvas_gradebook_import_file(graded_classes):
     root, _ = graded_classes
     rows = read_rows(root / "canvas-grades_canvas.csv")
-    assert rows == [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Exercises 1 (4321)"],
-                    ["    Points Possible", "", "", "", "", "7"],
-                    ["'=cmd", "7", "", "", "", "0"],
-                    ["doejane", "12345", "", "", "", "7"],
-                    ["müllerjürgen", "41", "", "", "", "4"]]
+    assert rows == [
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Exercises 1 (4321)"],
+        ["    Points Possible", "", "", "", "", "7"],
+        ["'=cmd", "7", "", "", "", "0"],
+        ["doejane", "12345", "", "", "", "7"],
+        ["müllerjürgen", "41", "", "", "", "4"],
+    ]
 
 
 def test_moodle_download_graded_with_participant_numbers(graded_classes):
     root, out = graded_classes
     csv_path, units = out["moodle"]
-    assert {student: unit["total"] for student, unit in units.items()} == {"Jane_Doe_900001": FULL, "Zoë_Ñúñez_900002": 0}
+    assert {student: unit["total"] for student, unit in units.items()} == {
+        "Jane_Doe_900001": FULL,
+        "Zoë_Ñúñez_900002": 0,
+    }
     assert "perceptron.py (an older file" in "; ".join(units["Jane_Doe_900001"]["listing_notes"])
     assert read_rows(root / "moodle-grades_moodle.csv") == [
         ["Identifier", "Full name", "Grade", "Maximum Grade"],
         ["Participant 900001", "Jane Doe", "7", "7"],
-        ["Participant 900002", "Zoë Ñúñez", "0", "7"]]
-    assert sorted(p.name for p in (root / "moodle-grades_feedback").iterdir()) == ["Jane_Doe_900001.md", "Zoë_Ñúñez_900002.md"]
+        ["Participant 900002", "Zoë Ñúñez", "0", "7"],
+    ]
+    assert sorted(p.name for p in (root / "moodle-grades_feedback").iterdir()) == [
+        "Jane_Doe_900001.md",
+        "Zoë_Ñúñez_900002.md",
+    ]
 
 
 def test_the_command_merges_and_exports_what_was_graded(graded_classes, capsys):
@@ -303,13 +396,43 @@ def test_the_command_merges_and_exports_what_was_graded(graded_classes, capsys):
 
     root, _ = graded_classes
     out = root / "again" / "grades.csv"
-    cli.main(["grade", str(root / "canvas"), "--out", str(out), "--units", str(root / "units"), "--merge-only",
-              "--chapters", "perceptron", "--layout", "canvas", "--lms-export", "canvas", "--assignment", "Exercises 1 (4321)"])
+    cli.main(
+        [
+            "grade",
+            str(root / "canvas"),
+            "--out",
+            str(out),
+            "--units",
+            str(root / "units"),
+            "--merge-only",
+            "--chapters",
+            "perceptron",
+            "--layout",
+            "canvas",
+            "--lms-export",
+            "canvas",
+            "--assignment",
+            "Exercises 1 (4321)",
+        ]
+    )
     assert f"wrote {out} and {root / 'again' / 'grades_canvas.csv'}" in capsys.readouterr().out
     assert (root / "again" / "grades_canvas.csv").read_text() == (root / "canvas-grades_canvas.csv").read_text()
     with pytest.raises(SystemExit) as error:  # as a plain folder, the same files are other students, not graded yet
-        cli.main(["grade", str(root / "canvas"), "--out", str(out), "--units", str(root / "units"), "--merge-only",
-                  "--chapters", "perceptron", "--layout", "plain"])
+        cli.main(
+            [
+                "grade",
+                str(root / "canvas"),
+                "--out",
+                str(out),
+                "--units",
+                str(root / "units"),
+                "--merge-only",
+                "--chapters",
+                "perceptron",
+                "--layout",
+                "plain",
+            ]
+        )
     assert error.value.code == 2 and "--merge-only: no finished units" in capsys.readouterr().err
 
 
@@ -329,7 +452,10 @@ def test_only_picks_by_file_path_or_student(tmp_path):
     submissions = lms.scan(tmp_path).submissions
     pick = [s.student for s in grader._chosen(submissions, ["Jane Doe_1_assignsubmission_file_/a.py"], tmp_path)]
     assert pick == ["Jane_Doe_1"]
-    assert [s.student for s in grader._chosen(submissions, ["Sam_Roe_2", "a.py"], tmp_path)] == ["Jane_Doe_1", "Sam_Roe_2"]
+    assert [s.student for s in grader._chosen(submissions, ["Sam_Roe_2", "a.py"], tmp_path)] == [
+        "Jane_Doe_1",
+        "Sam_Roe_2",
+    ]
     with pytest.raises(grader.GradingError, match="--only: no submission c.py in"):
         grader._chosen(submissions, ["c.py"], tmp_path)
 
@@ -341,5 +467,8 @@ def test_the_command_checks_the_export_file_before_grading(tmp_path, capsys):
     (tmp_path / "g_moodle.csv").mkdir()
     with pytest.raises(SystemExit) as error:
         cli.main(["grade", str(tmp_path / "class"), "--out", str(tmp_path / "g.csv"), "--lms-export", "moodle"])
-    assert error.value.code == 2 and "g_moodle.csv: is a folder; expected the name of a file to write" in capsys.readouterr().err
+    assert (
+        error.value.code == 2
+        and "g_moodle.csv: is a folder; expected the name of a file to write" in capsys.readouterr().err
+    )
     assert sorted(p.name for p in tmp_path.iterdir()) == ["class", "g_moodle.csv"]

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 keras = pytest.importorskip("keras")
 
-from helpers import embedded_splits
+from helpers import embedded_splits  # noqa: E402
 from mlpkit import modern  # noqa: E402
 from mlpkit.model import SigmoidMLP  # noqa: E402
 
@@ -64,8 +64,12 @@ def test_cross_entropy_equals_tf_nn_and_keras_for_integer_and_one_hot_labels():
     # rtol 1e-6: each implementation is a float32 log-sum-exp over 10 logits per row, within about 13
     # roundings (eps 1.2e-7) of the exact loss, so two of them differ by at most ~5e-7 relative on the
     # mean of 8 rows; measured: bit-equal.
-    np.testing.assert_allclose(mine, tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)), rtol=1e-6)
-    np.testing.assert_allclose(mine, keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits), rtol=1e-6)
+    np.testing.assert_allclose(
+        mine, tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)), rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        mine, keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits), rtol=1e-6
+    )
     onehot = tf.one_hot(labels, 10)
     np.testing.assert_allclose(modern.cross_entropy(logits, onehot), mine, rtol=1e-6)
     np.testing.assert_allclose(keras.losses.CategoricalCrossentropy(from_logits=True)(onehot, logits), mine, rtol=1e-6)
@@ -95,7 +99,10 @@ def mixed_scale_gradients(shapes, steps=7, seed=0):
     epsilon sits changes the step; at the large end it does not matter and the weights move visibly."""
     rng = np.random.default_rng(seed)
     scales = [10.0 ** rng.uniform(-9, 0, size=shape) for shape in shapes]
-    return [[tf.constant((scale * rng.normal(size=scale.shape)).astype(np.float32)) for scale in scales] for _ in range(steps)]
+    return [
+        [tf.constant((scale * rng.normal(size=scale.shape)).astype(np.float32)) for scale in scales]
+        for _ in range(steps)
+    ]
 
 
 def run_both(ours, theirs, gradients, seed=0):
@@ -227,8 +234,10 @@ def embedded():
 
 def recipe_accuracies(embedded, seed):
     x_train, y_train, x_test, y_test = embedded
-    return {name: modern.train_recipe(settings, x_train, y_train, x_test, y_test, seed=seed).final["test_accuracy"]
-            for name, settings in modern.recipe_steps()}
+    return {
+        name: modern.train_recipe(settings, x_train, y_train, x_test, y_test, seed=seed).final["test_accuracy"]
+        for name, settings in modern.recipe_steps()
+    }
 
 
 def test_old_recipe_to_new_one_change_at_a_time(embedded):
@@ -242,7 +251,10 @@ def test_old_recipe_to_new_one_change_at_a_time(embedded):
 
 def check_recipe_claims(accuracy):
     """The claims chapter 7 draws from the table, with the margins its cell asserts."""
-    gain = {name: accuracy[name] - accuracy[before] for (before, _), (name, _) in zip(modern.RECIPE_STEPS, modern.RECIPE_STEPS[1:])}
+    gain = {
+        name: accuracy[name] - accuracy[before]
+        for (before, _), (name, _) in zip(modern.RECIPE_STEPS, modern.RECIPE_STEPS[1:])
+    }
     assert gain["width 100"] > 0.02
     assert gain["Glorot init"] > 0.10 and gain["Glorot init"] == max(gain.values())  # the largest single gain
     assert gain["softmax + cross-entropy"] > 0.03
@@ -255,13 +267,24 @@ def check_recipe_claims(accuracy):
 def test_recipe_steps_change_one_thing_each():
     steps = modern.recipe_steps()
     first = steps[0][1]
-    assert modern.MLP(first["layer_sizes"], first["activation"], first["output"], init=first["init"]).count_params() == 11_935
+    assert (
+        modern.MLP(first["layer_sizes"], first["activation"], first["output"], init=first["init"]).count_params()
+        == 11_935
+    )
     for (_, before), (name, after) in zip(steps, steps[1:]):
         changed = {key for key in after if after[key] != before[key]}
         assert changed == set(dict(modern.RECIPE_STEPS)[name]), name
         assert changed in ({"output", "loss"}, {"optimizer", "lr"}) or len(changed) == 1, name
-    assert steps[-2][1] == {"layer_sizes": (784, 100, 10), "activation": "relu", "output": "logits", "init": "glorot",
-                            "loss": "cross_entropy", "optimizer": "adam", "lr": 0.001, "batch_size": 128}
+    assert steps[-2][1] == {
+        "layer_sizes": (784, 100, 10),
+        "activation": "relu",
+        "output": "logits",
+        "init": "glorot",
+        "loss": "cross_entropy",
+        "optimizer": "adam",
+        "lr": 0.001,
+        "batch_size": 128,
+    }
 
 
 def test_mlp_with_sigmoids_and_uniform_init_is_chapter_4s_network():
@@ -281,7 +304,8 @@ def test_he_uniform_sample_statistics_match_its_formula():
     limit = np.sqrt(6 / 784)
     assert np.abs(w).max() <= limit and np.abs(w).max() > 0.999 * limit
     assert w.var() == pytest.approx(2 / 784, rel=0.01)
-    assert modern.MLP([784, 30, 10], init="he").layers[0].w.numpy().max() > np.sqrt(6 / (784 + 30))  # wider than Glorot's
+    # wider than Glorot's
+    assert modern.MLP([784, 30, 10], init="he").layers[0].w.numpy().max() > np.sqrt(6 / (784 + 30))
 
 
 def test_deep_relu_stack_shrinks_with_glorot_and_keeps_its_size_with_he(embedded):
@@ -306,8 +330,9 @@ def test_relu_gradient_is_one_above_zero_and_zero_below():
 
 def test_validation_split_is_the_first_images_and_recorded(embedded):
     x_train, y_train, x_test, y_test = embedded
-    history = modern.train(modern.MLP([784, 30, 10]), x_train, y_train, x_test, y_test, epochs=1, validation=1000,
-                           progress=False)
+    history = modern.train(
+        modern.MLP([784, 30, 10]), x_train, y_train, x_test, y_test, epochs=1, validation=1000, progress=False
+    )
     row = history.final
     assert {"train_loss", "validation_loss", "test_loss", "validation_accuracy"} <= set(row)
     assert history.config["validation"] == 1000 and len(history.test_predictions) == len(x_test)
@@ -369,7 +394,9 @@ def test_cross_entropy_gradient_is_softmax_minus_target_over_batch(seed):
     by_hand = modern.cross_entropy_gradient(z, t)
     np.testing.assert_allclose(by_hand, (tf.nn.softmax(z) - t) / 6, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(by_hand, tape.gradient(value, z), rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(by_hand, central_differences(lambda v: modern.cross_entropy(v, t), z), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        by_hand, central_differences(lambda v: modern.cross_entropy(v, t), z), rtol=1e-6, atol=1e-9
+    )
     np.testing.assert_allclose(modern.cross_entropy_gradient(z, labels), by_hand, rtol=1e-15)  # integer labels too
     np.testing.assert_allclose(tf.reduce_sum(by_hand, axis=1), 0, atol=1e-15)  # each row of y - t sums to 0
 
@@ -418,7 +445,9 @@ def test_gradient_spread_falls_as_one_over_sqrt_batch(embedded):
     # Seeds 0 / 1 / 2 measured: log-log slope -0.51 / -0.50 / -0.50 after the without-replacement correction.
     x_train, y_train = embedded[:2]
     n = int(x_train.shape[0])
-    spread = modern.gradient_spread(modern.MLP([784, 30, 10], "relu", seed=1), x_train, y_train, (8, 32, 128, 512), seed=1)
+    spread = modern.gradient_spread(
+        modern.MLP([784, 30, 10], "relu", seed=1), x_train, y_train, (8, 32, 128, 512), seed=1
+    )
     sizes = np.array(list(spread), dtype=float)
     corrected = np.array(list(spread.values())) / np.sqrt((n - sizes) / (n - 1))
     assert abs(np.polyfit(np.log(sizes), np.log(corrected), 1)[0] + 0.5) < 0.08
@@ -430,4 +459,6 @@ def test_gradient_spread_falls_as_one_over_sqrt_batch(embedded):
 def test_an_epoch_at_batch_256_is_faster_than_at_batch_8(embedded):
     # Measured on 2 busy cores (1,000-2,000 digits): 3.5 to 7 times faster. Only the ordering with a margin of 2.
     x_train, y_train = embedded[:2]
-    assert modern.epoch_seconds(x_train[:1000], y_train[:1000], 8) > 2 * modern.epoch_seconds(x_train[:1000], y_train[:1000], 256)
+    assert modern.epoch_seconds(x_train[:1000], y_train[:1000], 8) > 2 * modern.epoch_seconds(
+        x_train[:1000], y_train[:1000], 256
+    )

@@ -46,8 +46,11 @@ def test_committed_notebooks_match_their_sources():
 def test_check_command_names_a_stale_notebook(tmp_path):
     chapter_notebooks.write(tmp_path)
     (tmp_path / "xor.ipynb").write_text((tmp_path / "xor.ipynb").read_text().replace("XOR", "XNOR", 1))
-    result = subprocess.run([sys.executable, str(ROOT / "book" / "_ext" / "chapter_notebooks.py"), "check", str(tmp_path)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "book" / "_ext" / "chapter_notebooks.py"), "check", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 1 and "xor" in result.stderr and "make notebooks" in result.stderr
 
 
@@ -68,15 +71,14 @@ def _run_setup_cell(mlpkit_present, pip_status=0):
         "import importlib.util, json, pathlib, subprocess\n"
         "calls = []\n"
         "real_find_spec = importlib.util.find_spec\n"
-        f"importlib.util.find_spec = lambda name, *a: (real_find_spec(name, *a) if {mlpkit_present} or name != 'mlpkit' else None)\n"
+        f"importlib.util.find_spec = lambda name, *a: (real_find_spec(name, *a) if {mlpkit_present} or name != "
+        "'mlpkit' else None)\n"
         "def fake_run(args, **kw):\n"
         "    files = {a: pathlib.Path(a).read_text() for a in args if a.endswith('-installed.txt')}\n"
         "    calls.append({'args': args, 'files': files})\n"
         f"    return subprocess.CompletedProcess(args, {pip_status})\n"
         "subprocess.run = fake_run\n"
-        "try:\n"
-        + "".join(f"    {line}\n" for line in cell.splitlines())
-        + "except RuntimeError as error:\n"
+        "try:\n" + "".join(f"    {line}\n" for line in cell.splitlines()) + "except RuntimeError as error:\n"
         "    print('ERROR=' + str(error))\n"
         "print('CALLS=' + json.dumps(calls))\n"
     )
@@ -123,9 +125,25 @@ def test_what_is_installed_already_satisfies_mlpkit_so_pip_changes_nothing(tmp_p
     (constraints,) = calls[0]["files"].values()
     (tmp_path / "constraints.txt").write_text(constraints)
     dependencies = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    result = subprocess.run([sys.executable, "-m", "pip", "install", "--dry-run", "--no-index", "--quiet",
-                             "--report", str(tmp_path / "report.json"), "--constraint", str(tmp_path / "constraints.txt"),
-                             *dependencies], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--no-index",
+            "--quiet",
+            "--report",
+            str(tmp_path / "report.json"),
+            "--constraint",
+            str(tmp_path / "constraints.txt"),
+            *dependencies,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads((tmp_path / "report.json").read_text())["install"] == []
 
@@ -152,11 +170,14 @@ def test_chapter_notebook_runs_in_a_fresh_kernel(tmp_path, chapter, monkeypatch)
         pytest.skip(f"`make book` ran book/{chapter}.md against this code without error")
     monkeypatch.setenv("MLPKIT_NO_DOWNLOAD", "1")
     nb = nbformat.read(ROOT / "book" / f"{chapter}.ipynb", as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute()  # raises CellExecutionError, naming the cell, on any error
     assert nb.cells[0].outputs[0]["text"].strip() == "mlpkit is installed."
     assert all(cell.get("outputs") is not None for cell in nb.cells if cell.cell_type == "code")
     assert any(cell.get("outputs") for cell in nb.cells[1:] if cell.cell_type == "code")
-    printed = "\n".join(output.get("text", "") for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs)
+    printed = "\n".join(
+        output.get("text", "") for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs
+    )
     assert leaked_lines(printed) == []  # no TensorFlow log line, no download chatter

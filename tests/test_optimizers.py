@@ -35,7 +35,10 @@ def test_each_rule_takes_keras_path_step_by_step(name):
 
 def test_the_comparison_tells_the_rules_apart():
     # Negative control: every other rule at the same rate leaves the tolerance far behind.
-    paths = {name: optimizers.trajectory(make(RATES[name]), VALLEY, CORNER, 40) for name, make in optimizers.OPTIMIZERS.items()}
+    paths = {
+        name: optimizers.trajectory(make(RATES[name]), VALLEY, CORNER, 40)
+        for name, make in optimizers.OPTIMIZERS.items()
+    }
     for name in paths:
         for other in paths:
             if other != name and RATES[other] == RATES[name]:
@@ -50,8 +53,12 @@ def test_rmsprop_epsilon_sits_inside_the_root():
 
 def test_momentum_and_nesterov_arrive_in_fewer_than_half_sgds_steps():
     # The valley is deterministic; the margin covers float rounding on any CPU (measured 194, 75, 57 steps).
-    reached = {name: optimizers.steps_to_reach(optimizers.trajectory(optimizers.OPTIMIZERS[name](0.02), VALLEY, CORNER, 250), 0.05)
-               for name in ("sgd", "momentum", "nesterov")}
+    reached = {
+        name: optimizers.steps_to_reach(
+            optimizers.trajectory(optimizers.OPTIMIZERS[name](0.02), VALLEY, CORNER, 250), 0.05
+        )
+        for name in ("sgd", "momentum", "nesterov")
+    }
     assert None not in reached.values()
     assert reached["momentum"] < reached["sgd"] / 2 and reached["nesterov"] < reached["sgd"] / 2
     assert reached["nesterov"] < reached["momentum"]  # it brakes the overshoot earlier
@@ -78,23 +85,36 @@ def test_steps_to_reach_counts_until_the_path_stays_inside():
 STEPS = np.arange(300)
 
 
-@pytest.mark.parametrize("mine, theirs", [
-    (lambda k: optimizers.step_decay(k, 0.1, drop=0.5, every=40),
-     lambda: keras.optimizers.schedules.ExponentialDecay(0.1, 40, 0.5, staircase=True)),
-    (lambda k: optimizers.step_decay(k, 0.3, drop=0.9, every=7),
-     lambda: keras.optimizers.schedules.ExponentialDecay(0.3, 7, 0.9, staircase=True)),
-    (lambda k: optimizers.piecewise_constant(k, [50, 100, 150], [0.1, 0.05, 0.02, 0.01]),
-     lambda: keras.optimizers.schedules.PiecewiseConstantDecay([50, 100, 150], [0.1, 0.05, 0.02, 0.01])),
-    (lambda k: optimizers.cosine_decay(k, 0.1, 150, alpha=0.05),
-     lambda: keras.optimizers.schedules.CosineDecay(0.1, 150, alpha=0.05)),
-    (lambda k: optimizers.cosine_decay(k, 1.0, 299), lambda: keras.optimizers.schedules.CosineDecay(1.0, 299)),
-], ids=["step decay", "step decay 2", "piecewise", "cosine alpha", "cosine"])
+@pytest.mark.parametrize(
+    "mine, theirs",
+    [
+        (
+            lambda k: optimizers.step_decay(k, 0.1, drop=0.5, every=40),
+            lambda: keras.optimizers.schedules.ExponentialDecay(0.1, 40, 0.5, staircase=True),
+        ),
+        (
+            lambda k: optimizers.step_decay(k, 0.3, drop=0.9, every=7),
+            lambda: keras.optimizers.schedules.ExponentialDecay(0.3, 7, 0.9, staircase=True),
+        ),
+        (
+            lambda k: optimizers.piecewise_constant(k, [50, 100, 150], [0.1, 0.05, 0.02, 0.01]),
+            lambda: keras.optimizers.schedules.PiecewiseConstantDecay([50, 100, 150], [0.1, 0.05, 0.02, 0.01]),
+        ),
+        (
+            lambda k: optimizers.cosine_decay(k, 0.1, 150, alpha=0.05),
+            lambda: keras.optimizers.schedules.CosineDecay(0.1, 150, alpha=0.05),
+        ),
+        (lambda k: optimizers.cosine_decay(k, 1.0, 299), lambda: keras.optimizers.schedules.CosineDecay(1.0, 299)),
+    ],
+    ids=["step decay", "step decay 2", "piecewise", "cosine alpha", "cosine"],
+)
 def test_schedules_equal_keras_at_every_step(mine, theirs):
     # Keras computes in float32: relative 1e-6, and near a cosine's end, where 1 + cos is a difference of numbers
     # near 1, absolute float32 roundings of the initial rate (measured: at most 2.9e-8 for an initial rate of 1).
     # The boundaries fall on the same steps.
     schedule, initial = theirs(), float(mine(0))
-    np.testing.assert_allclose(mine(STEPS), np.asarray(schedule(STEPS)), rtol=1e-6, atol=3e-7 * initial)  # all steps at once
+    # all steps at once
+    np.testing.assert_allclose(mine(STEPS), np.asarray(schedule(STEPS)), rtol=1e-6, atol=3e-7 * initial)
 
 
 def test_schedule_boundaries_and_ends():
@@ -109,8 +129,9 @@ def test_schedule_boundaries_and_ends():
 
 def test_an_optimizer_with_a_schedule_takes_keras_path():
     mine = optimizers.trajectory(optimizers.Adam(lambda k: optimizers.cosine_decay(k, 0.1, 150)), VALLEY, CORNER, 40)
-    theirs = optimizers.keras_trajectory(keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(0.1, 150)), VALLEY,
-                                         CORNER, 40)
+    theirs = optimizers.keras_trajectory(
+        keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(0.1, 150)), VALLEY, CORNER, 40
+    )
     np.testing.assert_allclose(mine, theirs, rtol=0, atol=ATOL)
     constant = optimizers.trajectory(optimizers.Adam(0.1), VALLEY, CORNER, 40)
     assert np.abs(constant - theirs).max() > 1000 * ATOL  # the schedule changed the path
@@ -119,7 +140,9 @@ def test_an_optimizer_with_a_schedule_takes_keras_path():
 def test_rmsprop_hovers_with_a_constant_rate_and_settles_with_cosine_decay():
     # Deterministic; measured: wanders up to 0.071 in the last 50 of 250 steps, ends 2.7e-5 away with cosine decay.
     constant = optimizers.trajectory(optimizers.RMSProp(0.1), VALLEY, CORNER, 250)
-    cosine = optimizers.trajectory(optimizers.RMSProp(lambda k: optimizers.cosine_decay(k, 0.1, 250)), VALLEY, CORNER, 250)
+    cosine = optimizers.trajectory(
+        optimizers.RMSProp(lambda k: optimizers.cosine_decay(k, 0.1, 250)), VALLEY, CORNER, 250
+    )
     assert np.linalg.norm(constant[-50:], axis=1).max() > 0.03
     assert np.linalg.norm(cosine[-1]) < 1e-3
 

@@ -1,4 +1,4 @@
-"""The kit as a package and a book: layout, imports, and the book's sources."""
+"""The kit as a package: its layout, what importing it does, its wheel, requirements and README."""
 
 import ast
 import json
@@ -94,7 +94,9 @@ def test_package_declares_what_the_package_and_its_chapters_import():
             continue  # a page without code
         for cell in jupytext.read(chapter).cells:
             if cell.cell_type == "code":
-                imported |= _top_level_imports("\n".join(line for line in cell.source.splitlines() if not line.startswith(("%", "!"))))
+                imported |= _top_level_imports(
+                    "\n".join(line for line in cell.source.splitlines() if not line.startswith(("%", "!")))
+                )
     third_party = imported - set(sys.stdlib_module_names) - {"mlpkit"}
     optional = {"yaml"}  # only for YAML grid files (`mlpkit study grid.yaml`); JSON needs nothing
     missing = {DISTRIBUTIONS.get(name, name) for name in third_party - optional} - declared
@@ -107,8 +109,12 @@ def test_wheel_carries_the_grids_and_published_results(tmp_path):
     shutil.copytree(ROOT / "code", source / "code", ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md", "LICENSE"):
         shutil.copy(ROOT / name, source / name)
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q",
-                             "-w", str(tmp_path), str(source)], capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(source)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     (wheel,) = tmp_path.glob("mlpkit-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -118,7 +124,8 @@ def test_wheel_carries_the_grids_and_published_results(tmp_path):
     assert {f"mlpkit/{path.name}" for path in (ROOT / "code").glob("*.py")} <= names
     assert {f"mlpkit/grading/{path.name}" for path in (ROOT / "code" / "grading").glob("*.py")} <= names
     assert {f"mlpkit/cli/{path.name}" for path in (ROOT / "code" / "cli").glob("*.py")} <= names
-    assert not [name for name in names if name.startswith("exercises/") or "_checks" in name]  # the solutions stay in the repository
+    # the solutions stay in the repository
+    assert not [name for name in names if name.startswith("exercises/") or "_checks" in name]
 
 
 def test_requirements_pin_what_breaks():
@@ -144,7 +151,8 @@ def test_readme_is_short_and_points_only_at_pages_of_the_book():
 
 
 def test_readme_lists_every_chapter_its_modules_and_the_exercise_count():
-    """The README's chapter table follows _toc.yml's chapters, names modules that exist, and counts the bank's exercises."""
+    """The README's chapter table follows _toc.yml's chapters, names modules that exist, and counts the bank's
+    exercises."""
     from mlpkit.grading import bank
 
     readme = (ROOT / "README.md").read_text()
@@ -156,3 +164,15 @@ def test_readme_lists_every_chapter_its_modules_and_the_exercise_count():
     total = sum(len(bank.load_exercises([chapter])) for chapter in bank.CHAPTERS)
     assert f"({total} in all)" in readme, f"the README should say there are {total} exercises"
     assert set(bank.CHAPTERS) == set(bank.BOOK_ORDER), "every chapter has exercises, as the README says"
+
+
+def test_every_module_and_subpackage_has_its_test_file():
+    """As the README says: the tests of ``mlpkit.NAME`` (a module or a subpackage) are in ``tests/test_NAME.py``."""
+    code = ROOT / "code"
+    names = [path.stem for path in code.glob("*.py")] + [path.parent.name for path in code.glob("*/__init__.py")]
+    missing = [name for name in sorted(names) if not (ROOT / "tests" / f"test_{name}.py").is_file()]
+    assert not missing, f"no tests/test_NAME.py for {missing}"
+    readme = (ROOT / "README.md").read_text()
+    assert "Each module's tests are in `tests/test_MODULE.py`" in readme
+    subpackages = [path.parent.name for path in code.glob("*/__init__.py")]
+    assert [name for name in subpackages if f"`code/{name}/`" not in readme] == [], "the README's layout table"

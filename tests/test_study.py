@@ -9,9 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from mlpkit import study, study_runs
+from mlpkit import study
 from mlpkit.model import SigmoidMLP
 from mlpkit.quiet import leaked_lines
+from mlpkit.runs import studies
 
 TINY = {"lr": [0.9], "epochs": [1], "folds": 2}
 
@@ -61,7 +62,7 @@ def test_named_grids_are_valid():
         grid = study.load_grid(name)
         configs, folds, _ = study.check_grid(grid)
         assert configs == study.configurations(grid) and folds == grid.get("folds", 5)
-        units = study_runs.Study(grid, "/nonexistent").units
+        units = studies.Study(grid, "/nonexistent").units
         assert len(units) == len(configs) * max(folds, 1)  # every configuration on every fold, once
         assert {study.config_key(config) for config, _ in units.values()} == {study.config_key(c) for c in configs}
         published = study.published_results(name)  # the results shipped for it are of this grid
@@ -83,7 +84,7 @@ def test_bad_grids_are_named(tmp_path):
 
 def test_study_resumes_and_redoes_only_missing_units(offline, tmp_path):
     out = tmp_path / "study"
-    first = study_runs.Study(TINY, out, images=300)
+    first = studies.Study(TINY, out, images=300)
     results = first.run(workers=1, progress=False)
     assert len(results) == 2 and (out / "results.json").is_file() and (out / "results.csv").is_file()
     units = sorted((out / "units").glob("*.json"))
@@ -91,28 +92,29 @@ def test_study_resumes_and_redoes_only_missing_units(offline, tmp_path):
     kept_time = kept.stat().st_mtime_ns
     redo.unlink()
     redo.with_suffix(".json.partial").write_text('{"config": ')  # what an interrupted write leaves behind
-    again = study_runs.Study(TINY, out, images=300).run(workers=1, progress=False)
+    again = studies.Study(TINY, out, images=300).run(workers=1, progress=False)
     assert kept.stat().st_mtime_ns == kept_time  # not redone
     assert redo.is_file() and json.loads(redo.read_text())["fold"] == 1  # redone
-    assert again[redo.stem]["validation_accuracy"] == results[redo.stem]["validation_accuracy"]  # same seed, same result
+    # same seed, same result
+    assert again[redo.stem]["validation_accuracy"] == results[redo.stem]["validation_accuracy"]
 
 
 def test_corrupt_unit_file_is_reported_and_kept(offline, tmp_path):
     out = tmp_path / "study"
-    study_runs.Study(TINY, out, images=300).run(workers=1, progress=False)
+    studies.Study(TINY, out, images=300).run(workers=1, progress=False)
     victim = sorted((out / "units").glob("*.json"))[0]
     victim.write_text("{not json")
     with pytest.raises(study.StudyError, match=f"{victim.name} is not a result of this unit"):
-        study_runs.Study(TINY, out, images=300).run(workers=1, progress=False)
+        studies.Study(TINY, out, images=300).run(workers=1, progress=False)
     assert victim.read_text() == "{not json"
 
 
 def test_another_study_in_the_folder_is_not_overwritten(offline, tmp_path):
     out = tmp_path / "study"
-    study_runs.Study(TINY, out, images=300).run(workers=1, progress=False)
+    studies.Study(TINY, out, images=300).run(workers=1, progress=False)
     before = (out / "study.json").read_text()
     with pytest.raises(study.StudyError, match="holds results of a different study"):
-        study_runs.Study({**TINY, "lr": [0.5]}, out, images=300).run(workers=1, progress=False)
+        studies.Study({**TINY, "lr": [0.5]}, out, images=300).run(workers=1, progress=False)
     assert (out / "study.json").read_text() == before
 
 
@@ -187,25 +189,26 @@ def test_explicit_configs_take_one_value_defaults_and_known_keys_only():
     with pytest.raises(study.StudyError, match="each entry of configs maps some of"):
         study.configurations({"configs": [{"learning_rate": 0.9}]})
     with pytest.raises(study.StudyError, match="the same configuration twice"):
-        study_runs.Study({"lr": [0.9, 0.9]}, "/nonexistent")
+        studies.Study({"lr": [0.9, 0.9]}, "/nonexistent")
 
 
 def test_results_from_other_data_are_not_mixed_in(offline, tmp_path):
     out = tmp_path / "study"
-    study_runs.Study(TINY, out, images=300, data_source="source A").run(workers=1, progress=False)
+    studies.Study(TINY, out, images=300, data_source="source A").run(workers=1, progress=False)
     with pytest.raises(study.StudyError, match="holds results of a different study"):
-        study_runs.Study(TINY, out, images=300, data_source="source B").run(workers=1, progress=False)
+        studies.Study(TINY, out, images=300, data_source="source B").run(workers=1, progress=False)
 
 
 def test_summary_is_computed_from_the_unit_files(offline, tmp_path):
     # A real (tiny) study: every statistic of results.json recomputed from the unit files it summarises.
     grid = {"lr": [0.9, 0.1], "epochs": [2], "folds": 2}
-    run = study_runs.Study(grid, tmp_path / "study", images=300)
+    run = studies.Study(grid, tmp_path / "study", images=300)
     run.run(workers=1, progress=False)
     report = json.loads((tmp_path / "study" / "results.json").read_text())
     assert [{key: row[key] for key in study.DEFAULTS} for row in report["results"]] == study.configurations(grid)
     for row in report["results"]:
-        units = [json.loads((tmp_path / "study" / "units" / f"{row['key']}_fold{fold}.json").read_text()) for fold in (0, 1)]
+        folder = tmp_path / "study" / "units"
+        units = [json.loads((folder / f"{row['key']}_fold{fold}.json").read_text()) for fold in (0, 1)]
         accuracy = [100 * u["validation_accuracy"] for u in units]
         assert row["accuracy_per_fold"] == accuracy and row["folds"] == 2
         assert row["accuracy_mean"] == pytest.approx(np.mean(accuracy))
@@ -235,14 +238,29 @@ def test_offline_rerun_with_default_options_reuses_every_unit_and_refuses_other_
     monkeypatch.setattr(data, "_download", no_network)
     monkeypatch.setattr(study, "_DATA", {})
     out = offline / "run"
-    command = ["study", "--lr", "0.9", "--epochs", "1", "--folds", "2", "--images", "300", "--workers", "1",
-               "--out", str(out)]
+    command = [
+        "study",
+        "--lr",
+        "0.9",
+        "--epochs",
+        "1",
+        "--folds",
+        "2",
+        "--images",
+        "300",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+    ]
     monkeypatch.delenv("MLPKIT_NO_DOWNLOAD")
     cli.main(command)
     spec = json.loads((out / "study.json").read_text())
     assert "full MNIST not found" in spec["data_source"] and len(spec["data_fingerprint"]) == 64
     units = sorted((out / "units").glob("*.json"))
-    assert len(units) == 2 and all(json.loads(u.read_text())["data_fingerprint"] == spec["data_fingerprint"] for u in units)
+    assert len(units) == 2 and all(
+        json.loads(u.read_text())["data_fingerprint"] == spec["data_fingerprint"] for u in units
+    )
     times = [unit.stat().st_mtime_ns for unit in units]
 
     def retrain(*args):
@@ -266,17 +284,21 @@ def test_offline_rerun_with_default_options_reuses_every_unit_and_refuses_other_
 
     monkeypatch.setattr(data, "embedded_mnist", other_pixels)
     monkeypatch.setattr(study, "_DATA", {})
-    with pytest.raises(study.StudyError, match=r"differs in the data \(SHA-256 [0-9a-f]{12}\.\.\. there, from 'the embedded"):
-        study_runs.Study({"lr": [0.9], "epochs": [1], "folds": 2}, out, images=300,
-                         data_source=spec["data_source"]).run(workers=1, progress=False)
+    with pytest.raises(
+        study.StudyError, match=r"differs in the data \(SHA-256 [0-9a-f]{12}\.\.\. there, from 'the embedded"
+    ):
+        studies.Study({"lr": [0.9], "epochs": [1], "folds": 2}, out, images=300, data_source=spec["data_source"]).run(
+            workers=1, progress=False
+        )
     # And a unit file of other data, in a folder of this study's: not taken as a result of this unit.
     monkeypatch.setattr(data, "embedded_mnist", embedded)
     monkeypatch.setattr(study, "_DATA", {})
     result = json.loads(units[1].read_text())
     units[1].write_text(json.dumps({**result, "data_fingerprint": "0" * 64}))
     with pytest.raises(study.StudyError, match=f"{units[1].name} is not a result of this unit"):
-        study_runs.Study({"lr": [0.9], "epochs": [1], "folds": 2}, out, images=300,
-                         data_source=spec["data_source"]).run(workers=1, progress=False)
+        studies.Study({"lr": [0.9], "epochs": [1], "folds": 2}, out, images=300, data_source=spec["data_source"]).run(
+            workers=1, progress=False
+        )
 
 
 def test_cross_validate_gives_in_memory_the_rows_a_study_folder_gets(offline, tmp_path):
@@ -285,21 +307,9 @@ def test_cross_validate_gives_in_memory_the_rows_a_study_folder_gets(offline, tm
     before = sorted(pathlib.Path.cwd().iterdir())
     rows = study.cross_validate(grid, images=300)
     assert sorted(pathlib.Path.cwd().iterdir()) == before
-    runner = study_runs.Study(grid, tmp_path / "study", images=300)
+    runner = studies.Study(grid, tmp_path / "study", images=300)
     on_disk = runner.summary(runner.run(workers=1, progress=False))
     assert [row["key"] for row in rows] == [row["key"] for row in on_disk]
     for row, expected in zip(rows, on_disk):
         assert row["accuracy_per_fold"] == pytest.approx(expected["accuracy_per_fold"])
         assert row["per_class_total"] == expected["per_class_total"]
-
-
-def test_the_thesis_recipe_has_one_source():
-    from mlpkit import defaults, training
-    from mlpkit.model import SigmoidMLP
-
-    config = training.TrainConfig()
-    assert (config.lr, config.batch_size, config.epochs) == (0.9, 10, 10)
-    assert study.DEFAULTS == {"layers": [784, 15, 10], "lr": 0.9, "epochs": 10, "batch_size": 10, "init": "uniform"}
-    assert study.DEFAULTS is defaults.THESIS_RECIPE
-    net = SigmoidMLP()
-    assert (net.layer_sizes, net.init) == ([784, 15, 10], "uniform")

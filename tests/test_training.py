@@ -1,4 +1,4 @@
-"""Chapter 4: the sigmoid MLP, its training loop, divergence detection and the exported model.
+"""Chapter 4's training loop (mlpkit.training): the epochs, their results, divergence detection, the recipe's claims.
 
 Training claims use the embedded default (4,000 train / 1,000 test MNIST
 digits). Over seeds 0-7, lr 0.9 for 10 epochs gave 72.8-79.5 % test accuracy,
@@ -47,15 +47,26 @@ def test_plain_and_compiled_epochs_equal_gradient_descent(embedded, jit_compile)
         np.testing.assert_allclose(a.numpy(), c.numpy(), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(plain_loss, compiled_loss, rtol=1e-5)  # both: the mean of the 10 batch losses
-    assert max(float(np.abs(a.numpy() - w).max()) for a, w in zip(plain.params, SigmoidMLP(seed=4).get_weights())) > 1e-3
+    assert (
+        max(float(np.abs(a.numpy() - w).max()) for a, w in zip(plain.params, SigmoidMLP(seed=4).get_weights())) > 1e-3
+    )
 
 
 def test_validation_runs_never_touch_a_test_set(embedded):
     x_train, y_train, _, _, _ = embedded
     x_val, y_val, x_fit, y_fit = x_train[:500], y_train[:500], x_train[500:1500], y_train[500:1500]
-    history = training.train(SigmoidMLP(seed=0), x_fit, y_fit, x_val, y_val, held_out="validation", epochs=1, progress=False)
-    assert set(history.epochs[0]) == {"epoch", "train_loss", "train_accuracy", "validation_loss", "validation_accuracy",
-                                      "saturated_outputs", "seconds"}
+    history = training.train(
+        SigmoidMLP(seed=0), x_fit, y_fit, x_val, y_val, held_out="validation", epochs=1, progress=False
+    )
+    assert set(history.epochs[0]) == {
+        "epoch",
+        "train_loss",
+        "train_accuracy",
+        "validation_loss",
+        "validation_accuracy",
+        "saturated_outputs",
+        "seconds",
+    }
     assert np.array(history.confusion).sum() == 500  # the confusion matrix is the validation set's
     alone = training.train(SigmoidMLP(seed=0), x_fit, y_fit, epochs=1, progress=False)
     assert not any(key.startswith(("test", "validation")) for key in alone.epochs[0])
@@ -80,7 +91,12 @@ def test_training_reaches_the_floor_and_records_everything(embedded):
 
 def test_training_is_reproducible(embedded):
     x_train, y_train, x_test, y_test, _ = embedded
-    runs = [training.train(SigmoidMLP(seed=5), x_train[:500], y_train[:500], x_test, y_test, epochs=2, seed=5, progress=False) for _ in range(2)]
+    runs = [
+        training.train(
+            SigmoidMLP(seed=5), x_train[:500], y_train[:500], x_test, y_test, epochs=2, seed=5, progress=False
+        )
+        for _ in range(2)
+    ]
     np.testing.assert_allclose(runs[0].final["train_loss"], runs[1].final["train_loss"], rtol=1e-6)
 
 
@@ -89,7 +105,9 @@ def test_larger_learning_rate_is_better_at_this_budget(embedded, seed):
     # Thesis Figure 17 (full MNIST): lr 0.9 / 0.1 / 0.01 gave 89.12 / 58.42 / 16.51 %.
     x_train, y_train, x_test, y_test, _ = embedded
     accuracy = {
-        lr: training.train(SigmoidMLP(seed=seed), x_train, y_train, x_test, y_test, lr=lr, seed=seed, progress=False).final["test_accuracy"]
+        lr: training.train(
+            SigmoidMLP(seed=seed), x_train, y_train, x_test, y_test, lr=lr, seed=seed, progress=False
+        ).final["test_accuracy"]
         for lr in (0.9, 0.1, 0.01)
     }
     assert accuracy[0.9] > accuracy[0.1] + 0.2 > accuracy[0.01] + 0.2
@@ -100,7 +118,11 @@ def test_too_large_learning_rate_saturates_and_says_so(embedded, lr):
     # With sigmoid + MSE a huge rate does not give NaN: it pins the sigmoids at exactly 0 or 1,
     # where every gradient is 0 (seen for lr from 1e3 up to 3e38).
     x_train, y_train, x_test, y_test, _ = embedded
-    with pytest.raises(training.TrainingDiverged, match=r"training stopped in epoch \d: \d+% of the network's outputs are exactly 0 or 1.* too large learning rate") as caught:
+    with pytest.raises(
+        training.TrainingDiverged,
+        match=r"training stopped in epoch \d: \d+% of the network's outputs are exactly 0 or 1"
+        r".* too large learning rate",
+    ) as caught:
         training.train(SigmoidMLP(seed=0), x_train, y_train, x_test, y_test, lr=lr, epochs=5, progress=False)
     history = caught.value.history  # what was recorded is kept
     assert history.final["saturated_outputs"] >= training.SATURATION_LIMIT and len(history.epochs) >= 2
@@ -113,8 +135,18 @@ def test_saturated_outputs_pass_no_gradient_and_accuracy_stays_at_chance(embedde
     x_train, y_train, _, _, _ = embedded
     x_val, y_val, x_fit, y_fit = x_train[:666], y_train[:666], x_train[666:], y_train[666:]
     net = SigmoidMLP(seed=0)
-    history = training.train(net, x_fit, y_fit, x_val, y_val, held_out="validation", lr=1000.0, epochs=3,
-                             progress=False, stop_on_saturation=False)
+    history = training.train(
+        net,
+        x_fit,
+        y_fit,
+        x_val,
+        y_val,
+        held_out="validation",
+        lr=1000.0,
+        epochs=3,
+        progress=False,
+        stop_on_saturation=False,
+    )
     saturated = [row["saturated_outputs"] for row in history.epochs]
     assert saturated[0] == 0.0 and min(saturated[1:]) >= training.SATURATION_LIMIT
     assert all(row["validation_accuracy"] < 0.2 for row in history.epochs[1:])  # chance is 0.1
@@ -127,7 +159,9 @@ def test_saturated_outputs_pass_no_gradient_and_accuracy_stays_at_chance(embedde
 @pytest.mark.parametrize("lr", [0.01, 0.9, 10.0])
 def test_usable_learning_rates_do_not_saturate(embedded, lr):
     x_train, y_train, x_test, y_test, _ = embedded
-    history = training.train(SigmoidMLP(seed=1), x_train, y_train, x_test, y_test, lr=lr, epochs=3, seed=1, progress=False)
+    history = training.train(
+        SigmoidMLP(seed=1), x_train, y_train, x_test, y_test, lr=lr, epochs=3, seed=1, progress=False
+    )
     assert max(row["saturated_outputs"] for row in history.epochs) < 0.01
 
 
@@ -137,13 +171,19 @@ def test_nan_loss_stops_training_and_restores_the_weights(embedded):
     x_bad[7, 300] = np.nan  # one corrupt pixel
     net = SigmoidMLP(seed=0)
     before = net.get_weights()
-    with pytest.raises(training.TrainingDiverged, match=r"training diverged in epoch 1: the loss became nan .* keeps its weights from epoch 0"):
+    with pytest.raises(
+        training.TrainingDiverged,
+        match=r"training diverged in epoch 1: the loss became nan .* keeps its weights from epoch 0",
+    ):
         training.train(net, x_bad, y_train[:200], x_test, y_test, epochs=3, progress=False)
     for kept, original in zip(net.get_weights(), before):
         np.testing.assert_array_equal(kept, original)
 
 
-@pytest.mark.parametrize("options, message", [({"lr": -0.5}, "learning rate"), ({"lr": float("nan")}, "learning rate"), ({"batch_size": 0}, "batch size")])
+@pytest.mark.parametrize(
+    "options, message",
+    [({"lr": -0.5}, "learning rate"), ({"lr": float("nan")}, "learning rate"), ({"batch_size": 0}, "batch size")],
+)
 def test_bad_training_options(options, message):
     with pytest.raises(ValueError, match=message):
         training.TrainConfig(**options)
@@ -155,12 +195,20 @@ def test_confusion_matrix_and_per_class_accuracy():
     np.testing.assert_allclose(training.per_class_accuracy(confusion), [0.5, 1.0, 2 / 3])
 
 
-@pytest.mark.skipif(not FULL_FASHION.is_dir(), reason="full Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)")
+@pytest.mark.skipif(
+    not FULL_FASHION.is_dir(), reason="full Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)"
+)
 def test_one_epoch_on_full_fashion_mnist(monkeypatch):
     # Seeds 0-2 gave 71.5-73.5 % after one epoch.
     monkeypatch.setenv("KERAS_HOME", "/nonexistent-keras-home")
     (x_train, y_train), (x_test, y_test) = data.load_data("fashion_mnist", download=False)
-    history = training.train(SigmoidMLP(seed=0), *data.preprocess(x_train, y_train), *data.preprocess(x_test, y_test), epochs=1, progress=False)
+    history = training.train(
+        SigmoidMLP(seed=0),
+        *data.preprocess(x_train, y_train),
+        *data.preprocess(x_test, y_test),
+        epochs=1,
+        progress=False,
+    )
     assert history.final["test_accuracy"] > 0.6
 
 

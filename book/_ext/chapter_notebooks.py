@@ -107,7 +107,9 @@ def write(directory, root=ROOT, only=None):
     sources = chapters(root)
     unknown = sorted(set(only or []) - {source.stem for source in sources})
     if unknown:
-        raise SystemExit(f"no chapter named {', '.join(unknown)}; the chapters are {', '.join(s.stem for s in sources)}")
+        raise SystemExit(
+            f"no chapter named {', '.join(unknown)}; the chapters are {', '.join(s.stem for s in sources)}"
+        )
     written = []
     for source in sources:
         if only and source.stem not in only:
@@ -122,9 +124,12 @@ def stale(directory, root=ROOT):
     """Chapters whose notebook in ``directory`` is missing or differs from a fresh one."""
     url, branch = repository(root / "_config.yml")
     directory = pathlib.Path(directory)
-    return [source.stem for source in chapters(root)
-            if not (directory / f"{source.stem}.ipynb").is_file()
-            or (directory / f"{source.stem}.ipynb").read_text() != render(source, url, branch)]
+    return [
+        source.stem
+        for source in chapters(root)
+        if not (directory / f"{source.stem}.ipynb").is_file()
+        or (directory / f"{source.stem}.ipynb").read_text() != render(source, url, branch)
+    ]
 
 
 def main(argv=None):
@@ -141,12 +146,16 @@ def main(argv=None):
         return 0
     out_of_date = stale(args.dir)
     if out_of_date:
-        print(f"out of date in {args.dir}/: {', '.join(out_of_date)}; run `make notebooks` and commit them", file=sys.stderr)
+        print(
+            f"out of date in {args.dir}/: {', '.join(out_of_date)}; run `make notebooks` and commit them",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
 
 # -- Sphinx: the page's download button offers the chapter notebook ----------
+
 
 def _offer_notebook(app, pagename, templatename, context, doctree):
     # sphinx-book-theme (priority 501) copies the executed notebook to

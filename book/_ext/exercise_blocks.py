@@ -39,14 +39,20 @@ class ExercisesDirective(SphinxDirective):
         except bank.ExerciseError as error:
             raise self.error(str(error))
         container = nodes.container(classes=["mlpkit-exercises"])
-        self.state.nested_parse(StringList(text.splitlines(), source=f"exercises:{chapter}"), self.content_offset, container)
+        self.state.nested_parse(
+            StringList(text.splitlines(), source=f"exercises:{chapter}"), self.content_offset, container
+        )
         # Markup that does not parse shows up as literal text, not as an error: count the blocks it made.
         expected = len(bank.load_exercises([chapter]))
-        made = {kind: sum(1 for node in container.findall(nodes.admonition) if kind in node["classes"])
-                for kind in ("exercise", "solution")}
+        made = {
+            kind: sum(1 for node in container.findall(nodes.admonition) if kind in node["classes"])
+            for kind in ("exercise", "solution")
+        }
         if made["exercise"] != expected or made["solution"] != (expected if solutions_enabled() else 0):
-            raise self.error(f"{chapter}: {expected} exercises, but their markdown made {made['exercise']} exercise "
-                             f"and {made['solution']} solution blocks (see mlpkit.grading.bank.book_markdown)")
+            raise self.error(
+                f"{chapter}: {expected} exercises, but their markdown made {made['exercise']} exercise "
+                f"and {made['solution']} solution blocks (see mlpkit.grading.bank.book_markdown)"
+            )
         return [container]
 
 

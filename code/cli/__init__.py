@@ -9,7 +9,7 @@ Bad input (an option out of range, a missing file, a file where a folder is
 expected, an output that cannot be written) ends with a one-line error naming
 the option or file and what was expected, and exit status 2, before any data
 is loaded or any training or grading starts; a command that fails leaves no
-partial output behind (`mlpkit.outputs`). TensorFlow is imported only when a
+partial output behind (`mlpkit.runs.outputs`). TensorFlow is imported only when a
 command runs, so ``--help`` is fast.
 """
 

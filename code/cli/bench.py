@@ -32,7 +32,7 @@ def add_parser(commands):
 
 
 def run(args, parser):
-    from mlpkit import outputs
+    from mlpkit.runs import outputs
 
     outputs.check_folder(args.out, "--out")
     common.load_tensorflow()

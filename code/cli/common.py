@@ -102,11 +102,20 @@ def grading_limits(args):
 
 
 # The errors that mean "bad input" (one line, exit 2), by module: a module that was never imported raised none.
-EXPECTED_ERRORS = {"mlpkit.outputs": "OutputError", "mlpkit.data": "DataError", "mlpkit.training": "TrainingDiverged",
-                   "mlpkit.study": "StudyError", "mlpkit.grading.bank": "ExerciseError",
-                   "mlpkit.grading.grader": "GradingError", "mlpkit.export": "ModelError"}
+EXPECTED_ERRORS = {
+    "mlpkit.runs.outputs": "OutputError",
+    "mlpkit.data": "DataError",
+    "mlpkit.training": "TrainingDiverged",
+    "mlpkit.study": "StudyError",
+    "mlpkit.grading.bank": "ExerciseError",
+    "mlpkit.grading.grader": "GradingError",
+    "mlpkit.export": "ModelError",
+}
 
 
 def is_expected(error):
-    return any(isinstance(error, getattr(sys.modules[module], name))
-               for module, name in EXPECTED_ERRORS.items() if module in sys.modules)
+    return any(
+        isinstance(error, getattr(sys.modules[module], name))
+        for module, name in EXPECTED_ERRORS.items()
+        if module in sys.modules
+    )

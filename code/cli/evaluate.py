@@ -49,7 +49,7 @@ def _evaluation_dataset(asked, recorded, model_dir, parser):
 
 
 def run(args, parser):
-    from mlpkit import outputs
+    from mlpkit.runs import outputs
 
     model_dir = pathlib.Path(args.model_dir)
     _check_model_dir(model_dir, parser)

@@ -60,8 +60,8 @@ def add_parser(commands):
 
 
 def _demo_class(args):
-    from mlpkit import outputs
     from mlpkit.grading import demo
+    from mlpkit.runs import outputs
 
     outputs.check_folder(args.out_dir, "OUT_DIR", empty=True)
     with outputs.staged_folder(args.out_dir) as stage:
@@ -72,8 +72,8 @@ def _demo_class(args):
 
 
 def _release(args, parser):
-    from mlpkit import outputs
     from mlpkit.grading import release
+    from mlpkit.runs import outputs
 
     outputs.check_folder(args.out_dir, "OUT_DIR")
     common.check_chapters(args.chapters, parser)
@@ -116,8 +116,8 @@ def _self_check(args):
 
 
 def _gradescope(args, parser):
-    from mlpkit import outputs
     from mlpkit.grading import bank, gradescope
+    from mlpkit.runs import outputs
 
     outputs.check_file(pathlib.Path(args.out_zip), "OUT_ZIP")
     common.check_chapters(args.chapters, parser)

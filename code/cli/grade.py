@@ -60,7 +60,7 @@ def add_parser(commands):
 
 
 def _check_grade_outputs(args):
-    from mlpkit import outputs
+    from mlpkit.runs import outputs
 
     out = pathlib.Path(args.out)
     outputs.check_file(out, "--out")

@@ -1,7 +1,7 @@
 """``mlpkit study GRID``: a cross-validation study (chapter 6), resumable, shardable over machines.
 
 The grid (a named one, a file, or the thesis's configuration) with the
-command line's values put in is run by ``mlpkit.study_runs.Study``, which
+command line's values put in is run by ``mlpkit.runs.studies.Study``, which
 writes each unit to ``OUT/units`` as it finishes, then ``results.json``,
 ``results.csv`` and the plots. ``--shard I/N`` runs one part of the units and
 ``--merge-only`` summarises the parts once all are done.
@@ -97,9 +97,10 @@ def _print_study_report(report):
 
 def _merge_study(args, grid, out):
     """``--merge-only``: results and plots from the unit files, with no data loaded and nothing trained."""
-    from mlpkit import study, study_runs
+    from mlpkit import study
+    from mlpkit.runs import studies
 
-    runner = study_runs.Study(grid, out, dataset=args.dataset, data_dir=args.data_dir, images=args.images)
+    runner = studies.Study(grid, out, dataset=args.dataset, data_dir=args.data_dir, images=args.images)
     report = runner.merge(allow_missing=args.allow_missing)
     study.write_plots(report, out)
     partial = report.get("partial")
@@ -117,7 +118,8 @@ def run(args, parser):
     if args.allow_missing and not args.merge_only:
         common.fail(parser, "--allow-missing applies only with --merge-only")
     common.load_tensorflow()  # checking the grid imports the model module, and with it TensorFlow
-    from mlpkit import outputs, study, study_runs
+    from mlpkit import study
+    from mlpkit.runs import outputs, studies
 
     grid = _study_grid(args, parser)
     study.check_grid(grid)
@@ -128,7 +130,7 @@ def run(args, parser):
         return
     # Resolve the data once here (a download, if any), so that the workers find them.
     loaded = common.load_data(args, ("train", "test"))
-    runner = study_runs.Study(grid, out, dataset=args.dataset, data_dir=args.data_dir, images=args.images,
+    runner = studies.Study(grid, out, dataset=args.dataset, data_dir=args.data_dir, images=args.images,
                               data_source=loaded.source)
     runner.check_data(loaded.y_train)
     units = f"{len(runner.units)} units ({len(runner.configs)} configurations x {runner.folds} folds)"

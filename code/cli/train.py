@@ -14,7 +14,15 @@ import pathlib
 import time
 
 from mlpkit.cli import common, types
-from mlpkit.defaults import INITS, MAX_SEED, THESIS_BATCH_SIZE, THESIS_EPOCHS, THESIS_INIT, THESIS_LAYERS, THESIS_LR
+from mlpkit.defaults import (
+    INITS,
+    MAX_SEED,
+    THESIS_BATCH_SIZE,
+    THESIS_EPOCHS,
+    THESIS_INIT,
+    THESIS_LAYERS,
+    THESIS_LR,
+)
 from mlpkit.optimizers import OPTIMIZERS  # NumPy only: --help imports no TensorFlow
 
 DEFAULT_OUT = "runs/latest"
@@ -109,7 +117,7 @@ def _train_network(net, args, x_train, y_train, x_test, y_test):
 
 
 def run(args, parser):
-    from mlpkit import outputs
+    from mlpkit.runs import outputs
 
     outputs.check_folder(args.out, "--out")
     net = _build_network(args, parser)

@@ -99,7 +99,7 @@ def inits(text):
 
 
 def shard(text):
-    from mlpkit.study_runs import parse_shard
+    from mlpkit.runs.studies import parse_shard
 
     try:
         return parse_shard(text)

@@ -1,4 +1,5 @@
-"""What crosses the boundary between the grader and a submission's process: the calls to make, and the values that come back.
+"""What crosses the boundary between the grader and a submission's process: the calls to make, and the values that come
+back.
 
 A check (`mlpkit.grading.checks`) is made of a :class:`Call`: plain data
 naming a function (or variable) of the submission and the arguments to call
@@ -72,7 +73,20 @@ class ValueEncodingError(TypeError):
 
 # -- values across the process boundary: JSON only (never pickle: the other side is untrusted) --
 
-DTYPES = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32", "float64"}
+DTYPES = {
+    "bool",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
+}
 MAX_NUMBERS = 1_000_000  # numbers in one array: far more than any answer
 MAX_DEPTH = 24
 
@@ -96,8 +110,11 @@ def encode(value, probe=None, depth=0):
     if isinstance(value, dict):
         return {"mapping": {str(key): encode(item, depth=depth + 1) for key, item in value.items()}}
     if _is_keras_model(value):  # described and run on the probe, never carried; nothing else decodes as a model
-        description = {"parameters": int(value.count_params()), "layers": [type(layer).__name__ for layer in value.layers],
-                       "dropout": [float(layer.rate) for layer in value.layers if hasattr(layer, "rate")]}
+        description = {
+            "parameters": int(value.count_params()),
+            "layers": [type(layer).__name__ for layer in value.layers],
+            "dropout": [float(layer.rate) for layer in value.layers if hasattr(layer, "rate")],
+        }
         if probe:
             try:
                 description.update(run_model(value, probe))
@@ -113,8 +130,11 @@ def encode(value, probe=None, depth=0):
             raise ValueEncodingError(f"an array of {array.dtype} is not a number array")
         if array.size > MAX_NUMBERS:
             raise ValueEncodingError(f"an array of {array.size:,} numbers is far larger than any answer")
-        return {"array": array.astype(float).ravel().tolist() if array.dtype.kind == "f" else array.ravel().tolist(),
-                "dtype": str(array.dtype), "shape": list(array.shape)}
+        return {
+            "array": array.astype(float).ravel().tolist() if array.dtype.kind == "f" else array.ravel().tolist(),
+            "dtype": str(array.dtype),
+            "shape": list(array.shape),
+        }
     raise ValueEncodingError(f"returned a {type(value).__module__}.{type(value).__name__}, not numbers or arrays")
 
 
@@ -141,8 +161,14 @@ def run_model(model, probe):
     """
     rng = np.random.default_rng(probe["seed"])
     weights = [np.asarray(w) for w in model.get_weights()]
-    model.set_weights([(rng.normal(0.0, 1.0 / np.sqrt(w.shape[0]), w.shape) if w.ndim >= 2 else rng.normal(0.0, 0.1, w.shape))
-                       .astype(w.dtype) for w in weights])
+    model.set_weights(
+        [
+            (
+                rng.normal(0.0, 1.0 / np.sqrt(w.shape[0]), w.shape) if w.ndim >= 2 else rng.normal(0.0, 0.1, w.shape)
+            ).astype(w.dtype)
+            for w in weights
+        ]
+    )
     x = rng.uniform(0.0, 1.0, (probe["examples"], *probe["input_shape"])).astype(np.float32)
     inference = np.asarray(model(x, training=False), dtype=np.float64)
     out = {"inference": inference}
@@ -160,8 +186,11 @@ def run_model(model, probe):
 
 
 def _number(value, in_array=False):
-    return (isinstance(value, (int, float)) and (in_array or not isinstance(value, bool))
-            and not (isinstance(value, int) and abs(value) >= 2**64))
+    return (
+        isinstance(value, (int, float))
+        and (in_array or not isinstance(value, bool))
+        and not (isinstance(value, int) and abs(value) >= 2**64)
+    )
 
 
 def check_encoded(data, depth=0):
@@ -193,13 +222,20 @@ def check_encoded(data, depth=0):
         return
     if keys == {"array", "dtype", "shape"}:
         shape, numbers = data["shape"], data["array"]
-        if (data["dtype"] in DTYPES and isinstance(shape, list) and len(shape) <= 32
-                and all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_NUMBERS for n in shape)
-                and isinstance(numbers, list) and len(numbers) == math.prod(shape) <= MAX_NUMBERS
-                and all(_number(x, in_array=True) for x in numbers)):
+        if (
+            data["dtype"] in DTYPES
+            and isinstance(shape, list)
+            and len(shape) <= 32
+            and all(isinstance(n, int) and not isinstance(n, bool) and 0 <= n <= MAX_NUMBERS for n in shape)
+            and isinstance(numbers, list)
+            and len(numbers) == math.prod(shape) <= MAX_NUMBERS
+            and all(_number(x, in_array=True) for x in numbers)
+        ):
             return
-    raise ValueEncodingError(f"malformed value (a {type(data).__name__}"
-                             f"{' with keys ' + ', '.join(sorted(map(str, data))[:4]) if isinstance(data, dict) else ''})")
+    raise ValueEncodingError(
+        f"malformed value (a {type(data).__name__}"
+        f"{' with keys ' + ', '.join(sorted(map(str, data))[:4]) if isinstance(data, dict) else ''})"
+    )
 
 
 def decode(data):
@@ -226,12 +262,14 @@ def _decode(data):
 
 def encode_args(call):
     """A call's arguments as JSON (for the student's release of public checks)."""
+
     def one(arg):
         if isinstance(arg, Tensor):
             return {"tensor": arg.array().tolist(), "dtype": arg.dtype}
         if isinstance(arg, (list, tuple)) and _holds_tensor(arg):  # e.g. the argument tuples of options["calls"]
             return {"items": [one(item) for item in arg], "tuple": isinstance(arg, tuple)}
         return {"value": encode(arg)}
+
     return {"args": [one(arg) for arg in call.args], "kwargs": {key: one(arg) for key, arg in call.kwargs.items()}}
 
 
@@ -246,7 +284,9 @@ def decode_args(data):
         if "items" in arg:
             items = [one(item) for item in arg["items"]]
             return tuple(items) if arg["tuple"] else items
-        if isinstance(arg["value"], dict) and "number" in arg["value"]:  # a Python int or float, as the grader passes it
+        # a Python int or float, as the grader passes it
+        if isinstance(arg["value"], dict) and "number" in arg["value"]:
             return arg["value"]["number"]
         return decode(arg["value"])
+
     return tuple(one(arg) for arg in data["args"]), {key: one(arg) for key, arg in data["kwargs"].items()}

@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 # The calls and the encoding of values are shared with the submission's process; the rest of this module is not.
-from mlpkit.grading.calls import Call, ModelRun, Tensor, ValueEncodingError, decode, decode_args, encode, encode_args  # noqa: F401
+from mlpkit.grading.calls import Call, ModelRun, Tensor, ValueEncodingError, decode, decode_args, encode, encode_args  # noqa: F401  # noqa: F401
 
 
 @dataclasses.dataclass
@@ -65,8 +65,14 @@ def _allclose(value, reference, call):
     if not np.all(np.isfinite(got)):
         return False, "the result contains NaN or infinity"
     if not np.allclose(got, want, rtol=call.rtol, atol=call.atol):
-        worst = np.unravel_index(np.argmax(np.abs(got - want) - call.rtol * np.abs(want)), got.shape) if got.ndim else ()
-        return False, f"values differ beyond rtol={call.rtol:g}, atol={call.atol:g} (e.g. at index {tuple(int(i) for i in worst)})"
+        worst = (
+            np.unravel_index(np.argmax(np.abs(got - want) - call.rtol * np.abs(want)), got.shape) if got.ndim else ()
+        )
+        return (
+            False,
+            f"values differ beyond rtol={call.rtol:g}, atol={call.atol:g} "
+            f"(e.g. at index {tuple(int(i) for i in worst)})",
+        )
     return True, ""
 
 
@@ -104,7 +110,10 @@ def _computes_gate(value, reference, call):
     out = _step(inputs @ w.reshape(2) + b.reshape(()), np.abs(w).sum() + np.abs(b).sum())
     table = np.asarray(call.options["table"], dtype=float)
     if not np.array_equal(out, table):
-        return False, f"on (0,0), (0,1), (1,0), (1,1) it gives {out.astype(int).tolist()}, expected {table.astype(int).tolist()}"
+        return (
+            False,
+            f"on (0,0), (0,1), (1,0), (1,1) it gives {out.astype(int).tolist()}, expected {table.astype(int).tolist()}",
+        )
     return True, ""
 
 
@@ -126,7 +135,10 @@ def _computes_network(value, reference, call):
     out = _step(h @ w2 + b2.reshape(1, 1), np.abs(w2).sum() + np.abs(b2).sum()).ravel()
     table = np.asarray(call.options["table"], dtype=float)
     if not np.array_equal(out, table):
-        return False, f"on (0,0), (0,1), (1,0), (1,1) it gives {out.astype(int).tolist()}, expected {table.astype(int).tolist()}"
+        return (
+            False,
+            f"on (0,0), (0,1), (1,0), (1,1) it gives {out.astype(int).tolist()}, expected {table.astype(int).tolist()}",
+        )
     return True, ""
 
 
@@ -137,9 +149,14 @@ def _integer(value, reference, call):
     except ValueError:
         got = np.asarray(None)
     want = np.asarray(reference)
-    whole = got.dtype.kind in "iu" or (got.dtype.kind == "f" and bool(np.all(np.isfinite(got) & (got == np.round(got)))))
+    whole = got.dtype.kind in "iu" or (
+        got.dtype.kind == "f" and bool(np.all(np.isfinite(got) & (got == np.round(got))))
+    )
     if not whole or got.shape != want.shape:
-        return False, f"expected {'a whole number' if want.shape == () else f'{want.size} whole numbers'}, got {value!r:.60}"
+        return (
+            False,
+            f"expected {'a whole number' if want.shape == () else f'{want.size} whole numbers'}, got {value!r:.60}",
+        )
     if not np.array_equal(got.astype(np.int64), want.astype(np.int64)):
         return False, "wrong count" if want.shape == () else f"got {got.astype(np.int64).tolist()}"
     return True, ""
@@ -180,13 +197,19 @@ def _model_dropout(value, reference, call):
         return False, f"outputs of shape {mean.shape}, expected {want_mean.shape}"
     rates = [round(float(rate), 6) for rate in model["dropout"]]
     if np.linalg.norm(spread) <= 1e-3 * np.linalg.norm(want_spread):
-        return False, f"in training mode its outputs do not change from pass to pass: no dropout is active (Dropout rates {rates})"
+        return (
+            False,
+            "in training mode its outputs do not change from pass to pass: "
+            f"no dropout is active (Dropout rates {rates})",
+        )
     spread_gap = np.linalg.norm(spread - want_spread) / np.linalg.norm(want_spread)
     mean_gap = np.linalg.norm(mean - want_mean) / np.linalg.norm(want_mean)
     if spread_gap > call.options["spread"] or mean_gap > call.options["mean"]:
-        return False, (f"in training mode its outputs vary differently (spread {spread_gap:.0%} off, allowed "
-                       f"{call.options['spread']:.0%}; mean {mean_gap:.1%} off, allowed {call.options['mean']:.1%}): "
-                       f"a Dropout layer is missing, misplaced or has another rate (its Dropout rates: {rates})")
+        return False, (
+            f"in training mode its outputs vary differently (spread {spread_gap:.0%} off, allowed "
+            f"{call.options['spread']:.0%}; mean {mean_gap:.1%} off, allowed {call.options['mean']:.1%}): "
+            f"a Dropout layer is missing, misplaced or has another rate (its Dropout rates: {rates})"
+        )
     return True, ""
 
 
@@ -210,9 +233,11 @@ def _traced_calls(value, reference, call):
     if count.shape != () or count.dtype.kind not in "iu":
         return False, f"its experimental_get_tracing_count() gave {traces!r:.40}, not a whole number"
     if not 1 <= int(count) <= limit:
-        return False, (f"right values, but traced {int(count)} times in {len(wanted)} calls (at most {limit} allowed): "
-                       "each new shape or dtype of a tensor argument, and each new value of a Python argument, "
-                       "makes a new trace")
+        return False, (
+            f"right values, but traced {int(count)} times in {len(wanted)} calls (at most {limit} allowed): "
+            "each new shape or dtype of a tensor argument, and each new value of a Python argument, "
+            "makes a new trace"
+        )
     return True, ""
 
 
@@ -235,16 +260,26 @@ def _stratified_folds(value, reference, call):
         except ValueError:
             return False, f"fold {number} is not an array of indices"
         if index.ndim != 1 or (index.size and index.dtype.kind not in "iu"):
-            return False, f"fold {number}: expected a 1-D array of whole-number indices, got {index.dtype} of shape {index.shape}"
+            return (
+                False,
+                f"fold {number}: expected a 1-D array of whole-number indices, "
+                f"got {index.dtype} of shape {index.shape}",
+            )
         index = index.astype(np.int64)
         if index.size and (index.min() < 0 or index.max() >= n):
             return False, f"fold {number}: indices must be from 0 to {n - 1} (one per example)"
         np.add.at(seen, index, 1)
         folds.append(index)
     if np.any(seen > 1):
-        return False, f"example {int(np.argmax(seen > 1))} is in {int(seen.max())} folds; each example belongs to exactly one"
+        return (
+            False,
+            f"example {int(np.argmax(seen > 1))} is in {int(seen.max())} folds; each example belongs to exactly one",
+        )
     if np.any(seen == 0):
-        return False, f"{int(np.sum(seen == 0))} of the {n} examples are in no fold (e.g. example {int(np.argmax(seen == 0))})"
+        return (
+            False,
+            f"{int(np.sum(seen == 0))} of the {n} examples are in no fold (e.g. example {int(np.argmax(seen == 0))})",
+        )
     classes, totals = np.unique(labels, return_counts=True)
     for number, index in enumerate(folds, 1):
         for label, total in zip(classes, totals):
@@ -252,8 +287,10 @@ def _stratified_folds(value, reference, call):
             low, high = total // k, -(-total // k)
             if not low <= count <= high:
                 allowed = f"{low}" if low == high else f"{low} or {high}"
-                return False, (f"fold {number} has {count} examples of class {label}; with {total} in all and k = {k}, "
-                               f"each fold should have {allowed}: not stratified")
+                return False, (
+                    f"fold {number} has {count} examples of class {label}; with {total} in all and k = {k}, "
+                    f"each fold should have {allowed}: not stratified"
+                )
     return True, ""
 
 
@@ -301,7 +338,8 @@ PREDICATES = {
 
 
 def judge(call, outcome, reference=None):
-    """``(passed, detail)`` for one call's outcome (``{"value": ...}`` or ``{"error": ...}``) against the reference value.
+    """``(passed, detail)`` for one call's outcome (``{"value": ...}`` or ``{"error": ...}``) against the reference
+    value.
 
     ``detail`` may describe the student's own value or error, never the reference.
     """

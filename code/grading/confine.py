@@ -51,7 +51,8 @@ _PR_SET_NO_NEW_PRIVS = 38
 EXECUTE, WRITE_FILE, READ_FILE, READ_DIR, REMOVE_DIR, REMOVE_FILE, MAKE_CHAR, MAKE_DIR, MAKE_REG, \
     MAKE_SOCK, MAKE_FIFO, MAKE_BLOCK, MAKE_SYM, REFER, TRUNCATE, IOCTL_DEV = (1 << i for i in range(16))
 _FS_RIGHTS = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 4: (1 << 15) - 1, 5: (1 << 16) - 1}
-_FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV  # the rights a rule on a file (not a folder) may hold
+# the rights a rule on a file (not a folder) may hold
+_FILE_RIGHTS = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV
 _NET_BIND_TCP, _NET_CONNECT_TCP = 1, 2  # ABI 4
 _SCOPE_ABSTRACT_UNIX_SOCKET, _SCOPE_SIGNAL = 1, 2  # ABI 6
 
@@ -234,7 +235,8 @@ def _seccomp(lib):
             raise RuntimeError("seccomp: cannot synchronise the filter across threads")
         for name in REFUSED:
             refuse(name)
-        refuse("clone3", code=errno.ENOSYS)  # its flags sit in memory, out of the filter's reach: glibc falls back to clone
+        # its flags sit in memory, out of the filter's reach: glibc falls back to clone
+        refuse("clone3", code=errno.ENOSYS)
         refuse("clone", (0, _CMP_MASKED_EQ, CLONE_THREAD, 0))  # a new process, not a thread
         for flag in _CLONE_NAMESPACES:
             refuse("clone", (0, _CMP_MASKED_EQ, flag, flag))  # a new namespace

@@ -120,7 +120,7 @@ def _package_files():
     """``(name in the wheel, path)`` for the installed kit's modules and data, without the exercise sources."""
     package = pathlib.Path(grader.__file__).resolve().parents[1]
     files = [(f"mlpkit/{path.name}", path) for path in sorted(package.glob("*.py"))]
-    for subpackage in ("cli", "grading"):
+    for subpackage in ("cli", "grading", "runs"):
         files += [(f"mlpkit/{subpackage}/{path.name}", path) for path in sorted((package / subpackage).glob("*.py"))]
     for folder in ("grids", "results"):
         files += [(f"mlpkit/{folder}/{path.name}", path) for path in sorted((package / folder).glob("*.json"))]

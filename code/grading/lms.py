@@ -33,14 +33,20 @@ import unicodedata
 
 LAYOUTS = ("plain", "canvas", "moodle")
 SUFFIXES = (".ipynb", ".py")
-CANVAS_NAME = re.compile(r"^(?P<name>[^_]+(?:_[^_]+)*?)_(?:(?P<late>late)_)?(?P<user>\d+)_(?P<attempt>\d+)_(?P<original>.+)$",
-                         re.IGNORECASE | re.DOTALL)
-MOODLE_NAME = re.compile(r"^(?P<name>.+)_(?P<participant>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<original>.*)$", re.DOTALL)
+CANVAS_NAME = re.compile(
+    r"^(?P<name>[^_]+(?:_[^_]+)*?)_(?:(?P<late>late)_)?(?P<user>\d+)_(?P<attempt>\d+)_(?P<original>.+)$",
+    re.IGNORECASE | re.DOTALL,
+)
+MOODLE_NAME = re.compile(
+    r"^(?P<name>.+)_(?P<participant>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<original>.*)$", re.DOTALL
+)
 CANVAS_ASSIGNMENT = re.compile(r"^.+ \((\d+)\)$")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
-EXPECTED = ("expected one of the layouts: plain (STUDENT.ipynb / STUDENT.py files), canvas (a Canvas bulk download: "
-            "lastfirst_12345_67890_name.ipynb) or moodle (a Moodle download: "
-            "'Full Name_12345_assignsubmission_file_' folders)")
+EXPECTED = (
+    "expected one of the layouts: plain (STUDENT.ipynb / STUDENT.py files), canvas (a Canvas bulk download: "
+    "lastfirst_12345_67890_name.ipynb) or moodle (a Moodle download: "
+    "'Full Name_12345_assignsubmission_file_' folders)"
+)
 
 
 class LayoutError(ValueError):
@@ -72,6 +78,7 @@ class Listing:
 
 # -- names (pure) --------------------------------------------------------------------------
 
+
 def safe_key(text, limit=60):
     """``text`` as a file-name-safe key: letters, digits, ``.``, ``-`` and ``_`` only, never starting with ``.``."""
     text = unicodedata.normalize("NFC", text)
@@ -90,8 +97,13 @@ def parse_canvas_name(name):
     match = CANVAS_NAME.match(name)
     if not match:
         return None
-    return {"name": match["name"], "late": bool(match["late"]), "user": match["user"], "attempt": int(match["attempt"]),
-            "original": match["original"]}
+    return {
+        "name": match["name"],
+        "late": bool(match["late"]),
+        "user": match["user"],
+        "attempt": int(match["attempt"]),
+        "original": match["original"],
+    }
 
 
 def parse_moodle_name(name):
@@ -100,8 +112,12 @@ def parse_moodle_name(name):
     match = MOODLE_NAME.match(name)
     if not match:
         return None
-    return {"name": match["name"], "participant": match["participant"], "plugin": match["plugin"],
-            "original": match["original"]}
+    return {
+        "name": match["name"],
+        "participant": match["participant"],
+        "plugin": match["plugin"],
+        "original": match["original"],
+    }
 
 
 def is_code(name):
@@ -125,9 +141,13 @@ def detect_layout(entries):
     if code:
         return "plain"
     folders = [name for name, folder in entries if folder]
-    what = (f"no submission files, but {len(folders)} subfolders not named as Moodle names them ({_listing(folders)})"
-            if folders else f"no submissions, only {_listing([name for name, _ in entries])}" if entries
-            else "no submissions (the folder is empty)")
+    what = (
+        f"no submission files, but {len(folders)} subfolders not named as Moodle names them ({_listing(folders)})"
+        if folders
+        else f"no submissions, only {_listing([name for name, _ in entries])}"
+        if entries
+        else "no submissions (the folder is empty)"
+    )
     raise LayoutError(f"{what}; {EXPECTED}")
 
 
@@ -144,6 +164,7 @@ def newest(files):
 
 # -- a folder (reads the disk) ----------------------------------------------------------------
 
+
 def _entries(folder):
     """``(name, is_folder, is_file, mtime_ns)`` per entry, symbolic links included but never followed."""
     out = []
@@ -153,7 +174,14 @@ def _entries(folder):
                 out.append((entry.name, False, False, 0))
                 continue
             info = entry.stat(follow_symlinks=False)
-            out.append((entry.name, entry.is_dir(follow_symlinks=False), entry.is_file(follow_symlinks=False), info.st_mtime_ns))
+            out.append(
+                (
+                    entry.name,
+                    entry.is_dir(follow_symlinks=False),
+                    entry.is_file(follow_symlinks=False),
+                    info.st_mtime_ns,
+                )
+            )
     return sorted(out)
 
 
@@ -196,7 +224,9 @@ def _plain(folder, entries):
     submissions = []
     for student, files in sorted(groups.items()):
         (chosen, _), others = newest(files)
-        submissions.append(Submission(student, folder / chosen, skipped=[(n, "an older file of the same student") for n, _ in others]))
+        submissions.append(
+            Submission(student, folder / chosen, skipped=[(n, "an older file of the same student") for n, _ in others])
+        )
     return Listing("plain", submissions, stray)
 
 
@@ -210,16 +240,32 @@ def _canvas(folder, entries):
         groups.setdefault(parsed["user"], []).append((name, is_dir, is_file, parsed))
     submissions = []
     for user, files in sorted(groups.items(), key=lambda item: int(item[0])):
-        code = [(name, parsed["attempt"]) for name, is_dir, is_file, parsed in files if not _not_a_file(name, is_dir, is_file)]
-        skipped = [(name, _not_a_file(name, is_dir, is_file)) for name, is_dir, is_file, _ in files if _not_a_file(name, is_dir, is_file)]
+        code = [
+            (name, parsed["attempt"])
+            for name, is_dir, is_file, parsed in files
+            if not _not_a_file(name, is_dir, is_file)
+        ]
+        skipped = [
+            (name, _not_a_file(name, is_dir, is_file))
+            for name, is_dir, is_file, _ in files
+            if _not_a_file(name, is_dir, is_file)
+        ]
         if not code:
             stray += skipped
             continue
         (chosen, _), others = newest(code)
         parsed = next(p for name, _, _, p in files if name == chosen)
         skipped += [(name, "an earlier upload (smaller Canvas attachment id)") for name, _ in others]
-        submissions.append(Submission(f"{safe_key(parsed['name'])}_{user}", folder / chosen, user, parsed["name"],
-                                      parsed["late"], sorted(skipped)))
+        submissions.append(
+            Submission(
+                f"{safe_key(parsed['name'])}_{user}",
+                folder / chosen,
+                user,
+                parsed["name"],
+                parsed["late"],
+                sorted(skipped),
+            )
+        )
     return Listing("canvas", sorted(submissions, key=lambda s: s.student), stray)
 
 
@@ -240,27 +286,43 @@ def _moodle(folder, entries):
     submissions = []
     for participant, files in sorted(groups.items(), key=lambda item: int(item[0])):
         student_name = names[participant]
-        code = [(rel, mtime) for rel, is_dir, is_file, mtime, original in files
-                if not original.startswith(".") and not _not_a_file(original, is_dir, is_file)]
-        skipped = [(rel, _not_a_file(original, is_dir, is_file) or "a hidden file") for rel, is_dir, is_file, _, original in files
-                   if original.startswith(".") or _not_a_file(original, is_dir, is_file)]
+        code = [
+            (rel, mtime)
+            for rel, is_dir, is_file, mtime, original in files
+            if not original.startswith(".") and not _not_a_file(original, is_dir, is_file)
+        ]
+        skipped = [
+            (rel, _not_a_file(original, is_dir, is_file) or "a hidden file")
+            for rel, is_dir, is_file, _, original in files
+            if original.startswith(".") or _not_a_file(original, is_dir, is_file)
+        ]
         if not code:
             stray += skipped or [(f"{student_name}_{participant}", "no files")]
             continue
         (chosen, _), others = newest(code)
         skipped += [(rel, "an older file of the same submission") for rel, _ in others]
-        submissions.append(Submission(f"{safe_key(student_name)}_{participant}", folder / chosen, participant, student_name,
-                                      skipped=sorted(skipped)))
+        submissions.append(
+            Submission(
+                f"{safe_key(student_name)}_{participant}",
+                folder / chosen,
+                participant,
+                student_name,
+                skipped=sorted(skipped),
+            )
+        )
     return Listing("moodle", sorted(submissions, key=lambda s: s.student), stray)
 
 
 # -- grades back ---------------------------------------------------------------------------
 
+
 def check_canvas_assignment(assignment):
     """``LayoutError`` unless ``assignment`` is ``Name (12345)``, the column header Canvas exports and imports."""
     if not assignment or not CANVAS_ASSIGNMENT.match(assignment):
-        raise LayoutError(f"--assignment {assignment!r}: expected the assignment's column header as Canvas exports it, "
-                          "'Name (12345)' (the number is the assignment's id, in its address .../assignments/12345)")
+        raise LayoutError(
+            f"--assignment {assignment!r}: expected the assignment's column header as Canvas exports it, "
+            "'Name (12345)' (the number is the assignment's id, in its address .../assignments/12345)"
+        )
 
 
 def _points(value):
@@ -275,11 +337,15 @@ def canvas_rows(graded, maximum, assignment):
     folder's submission); the points-possible row comes second.
     """
     check_canvas_assignment(assignment)
-    rows = [["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment],
-            ["    Points Possible", "", "", "", "", _points(maximum)]]
+    rows = [
+        ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment],
+        ["    Points Possible", "", "", "", "", _points(maximum)],
+    ]
     for submission, total in sorted(graded, key=lambda item: item[0].student):
         if submission.lms_id:
-            rows.append([csv_cell(submission.name or submission.student), submission.lms_id, "", "", "", _points(total)])
+            rows.append(
+                [csv_cell(submission.name or submission.student), submission.lms_id, "", "", "", _points(total)]
+            )
         else:
             rows.append([csv_cell(submission.student), "", csv_cell(submission.student), "", "", _points(total)])
     return rows

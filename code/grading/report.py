@@ -18,7 +18,6 @@ import re
 
 from mlpkit.grading import lms, units
 
-
 MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark may be escaped in CommonMark
 
 

@@ -31,8 +31,8 @@ import signal
 import tempfile
 import time
 
-from mlpkit import lifetime
 from mlpkit.grading import calls, child, confine
+from mlpkit.runs import lifetime
 
 PACKAGE_DIR = pathlib.Path(__file__).resolve().parents[1]  # the kit's modules and the exercise bank
 # What a submission's children may send, in all and in one message. The reference's answers to all 35 exercises

@@ -14,8 +14,8 @@ import os
 import pathlib
 import re
 
-from mlpkit import lifetime
 from mlpkit.grading import sandbox
+from mlpkit.runs import lifetime
 
 MAGIC = re.compile(r"^\s*[%!]")
 MAX_FILE_BYTES = 32 * 2**20  # a notebook with its outputs rarely takes a tenth of this
@@ -47,7 +47,9 @@ def submission_cells(path):
         try:
             notebook = json.loads(text)
             cells = [cell for cell in notebook["cells"] if cell.get("cell_type") == "code"]
-            sources = ["".join(cell["source"]) if isinstance(cell["source"], list) else str(cell["source"]) for cell in cells]
+            sources = [
+                "".join(cell["source"]) if isinstance(cell["source"], list) else str(cell["source"]) for cell in cells
+            ]
         except (ValueError, KeyError, TypeError) as error:
             raise UnreadableSubmission(f"{path.name}: not a readable notebook ({error})") from None
         blocks = []
@@ -84,7 +86,7 @@ def _python_blocks(text, cell=None):
         first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
         # Keep the line numbers of the file in tracebacks: pad with blank lines.
         label = f"<cell {cell}, line {first}>" if cell else f"<line {first}>"
-        blocks.append((label, "\n" * (first - 1) + "\n".join(lines[first - 1:node.end_lineno])))
+        blocks.append((label, "\n" * (first - 1) + "\n".join(lines[first - 1 : node.end_lineno])))
     return blocks
 
 
@@ -113,7 +115,7 @@ def start():
     closing tells it that the grader's main process has ended; a worker that
     kept it open would keep the forkserver, and so itself, alive after a
     ``kill -9`` of the grader. The worker closes it, then dies with the
-    forkserver (`mlpkit.lifetime`), which ends when the main process does.
+    forkserver (`mlpkit.runs.lifetime`), which ends when the main process does.
     """
     from multiprocessing import forkserver
 

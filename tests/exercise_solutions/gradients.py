@@ -90,62 +90,89 @@ ALTERNATIVES = {
 
 WRONG = {
     "two_layer_backward": [
-        (code("""
+        (
+            code("""
             def two_layer_backward(x, w1, b1, w2, b2, t):
                 a1 = tf.sigmoid(x @ w1 + b1)
                 y = tf.sigmoid(a1 @ w2 + b2)
                 delta2 = 2 * (y - t) / x.shape[0] * y * (1 - y)
                 delta1 = delta2 @ tf.transpose(w2) * a1 * (1 - a1)
-                return tf.transpose(x) @ delta1, tf.reduce_sum(delta1, 0), tf.transpose(a1) @ delta2, tf.reduce_sum(delta2, 0)
-        """), "the mean over the batch only, not over the outputs too"),
-        (code("""
+                return (tf.transpose(x) @ delta1, tf.reduce_sum(delta1, 0),
+                        tf.transpose(a1) @ delta2, tf.reduce_sum(delta2, 0))
+        """),
+            "the mean over the batch only, not over the outputs too",
+        ),
+        (
+            code("""
             def two_layer_backward(x, w1, b1, w2, b2, t):
                 a1 = tf.sigmoid(x @ w1 + b1)
                 y = tf.sigmoid(a1 @ w2 + b2)
                 delta2 = 2 * (y - t) / tf.cast(tf.size(y), y.dtype) * y * (1 - y)
                 delta1 = delta2 @ tf.transpose(w2)
-                return tf.transpose(x) @ delta1, tf.reduce_sum(delta1, 0), tf.transpose(a1) @ delta2, tf.reduce_sum(delta2, 0)
-        """), "the hidden layer's sigmoid derivative missing"),
-        (code("""
+                return (tf.transpose(x) @ delta1, tf.reduce_sum(delta1, 0),
+                        tf.transpose(a1) @ delta2, tf.reduce_sum(delta2, 0))
+        """),
+            "the hidden layer's sigmoid derivative missing",
+        ),
+        (
+            code("""
             def two_layer_backward(x, w1, b1, w2, b2, t):
                 a1 = tf.sigmoid(x @ w1 + b1)
                 y = tf.sigmoid(a1 @ w2 + b2)
                 delta2 = 2 * (y - t) / tf.cast(tf.size(y), y.dtype) * y * (1 - y)
                 delta1 = delta2 @ tf.transpose(w2) * a1 * (1 - a1)
-                return tf.transpose(x) @ delta1, tf.reduce_mean(delta1, 0), tf.transpose(a1) @ delta2, tf.reduce_mean(delta2, 0)
-        """), "the bias gradients averaged over the batch instead of summed"),
+                return (tf.transpose(x) @ delta1, tf.reduce_mean(delta1, 0),
+                        tf.transpose(a1) @ delta2, tf.reduce_mean(delta2, 0))
+        """),
+            "the bias gradients averaged over the batch instead of summed",
+        ),
     ],
     "numerical_gradient_of_cost": [
-        (code("""
+        (
+            code("""
             def numerical_gradient_of_cost(w, x, t, h):
                 w, x, t = (np.asarray(v, dtype=np.float64) for v in (w, x, t))
                 cost = lambda v: np.mean((1 / (1 + np.exp(-(x @ v))) - t) ** 2)
                 return np.array([(cost(w + h * e) - cost(w)) / h for e in np.eye(len(w))])
-        """), "a one-sided (forward) difference"),
-        (code("""
+        """),
+            "a one-sided (forward) difference",
+        ),
+        (
+            code("""
             def numerical_gradient_of_cost(w, x, t, h):
                 w, x, t = (np.asarray(v, dtype=np.float64) for v in (w, x, t))
                 y = 1 / (1 + np.exp(-(x @ w)))
                 return x.T @ (2 * (y - t) * y * (1 - y)) / len(t)
-        """), "the exact gradient, not the difference quotients"),
-        (code("""
+        """),
+            "the exact gradient, not the difference quotients",
+        ),
+        (
+            code("""
             def numerical_gradient_of_cost(w, x, t, h):
                 cost = lambda v: tf.reduce_mean((tf.sigmoid(tf.linalg.matvec(x, v)) - t) ** 2)
                 eye = tf.eye(w.shape[0], dtype=w.dtype)
                 return tf.stack([(cost(w + h * eye[k]) - cost(w - h * eye[k])) / (2 * h) for k in range(w.shape[0])])
-        """), "computed in the inputs' dtype, float32 for float32 inputs"),
+        """),
+            "computed in the inputs' dtype, float32 for float32 inputs",
+        ),
     ],
     "relative_error": [
-        (code("""
+        (
+            code("""
             def relative_error(a, b):
                 a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
                 return float(np.max(np.abs(a - b) / np.abs(b)))
-        """), "divided by |b| only: 0 / 0 where both are 0"),
-        (code("""
+        """),
+            "divided by |b| only: 0 / 0 where both are 0",
+        ),
+        (
+            code("""
             def relative_error(a, b):
                 a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
                 scale = np.maximum(np.abs(a), np.abs(b))
                 return float(np.mean(np.divide(np.abs(a - b), scale, out=np.zeros_like(scale), where=scale > 0)))
-        """), "the mean of the errors, not the largest"),
+        """),
+            "the mean of the errors, not the largest",
+        ),
     ],
 }

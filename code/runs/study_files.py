@@ -27,7 +27,7 @@ import json
 import pathlib
 import re
 
-from mlpkit import outputs
+from mlpkit.runs import outputs
 from mlpkit.study import StudyError
 
 # How load_data found the data, which can change between runs of one study while the data stay the same

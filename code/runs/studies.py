@@ -1,7 +1,7 @@
 """Running a study as ``mlpkit study`` does: each unit once, in worker processes, resumable, shardable.
 
 A ``Study`` is a grid crossed with folds (``mlpkit.study``), stored in a
-folder ``out`` (``mlpkit.study_files``). ``run()`` trains the units that are
+folder ``out`` (``mlpkit.runs.study_files``). ``run()`` trains the units that are
 not done yet, with ``study.run_unit``, and writes each finished unit at once
 to ``out/units/<unit>.json``; running the same study again skips finished
 units, so an interrupted study loses only the units in flight. A unit file
@@ -26,7 +26,8 @@ import re
 
 import numpy as np
 
-from mlpkit import lifetime, study, study_files
+from mlpkit import study
+from mlpkit.runs import lifetime, study_files
 from mlpkit.progress import bar as progress_bar
 from mlpkit.study import StudyError
 
@@ -118,7 +119,7 @@ class Study:
         self.title = grid.get("title", "")
         self.out = pathlib.Path(out)
         self.options = {"dataset": dataset, "data_dir": None if data_dir is None else str(data_dir), "images": images}
-        # What ties the results to the data (mlpkit.study_files): data_source, where load_data found them, and
+        # What ties the results to the data (mlpkit.runs.study_files): data_source, where load_data found them, and
         # data_fingerprint, the SHA-256 of the data the units load (set by run()).
         self.data_source = data_source
         self.data_fingerprint = None
