@@ -4,7 +4,6 @@ Importing this file imports no TensorFlow: the test files that need it import it
 """
 
 import hashlib
-import json
 import os
 
 import numpy as np
@@ -81,13 +80,3 @@ def reference_values():
         return computed[key]
 
     return values
-
-
-def share_reference(units_dir, chapters, values):
-    """Put ``values`` (:func:`reference_values`'s) where `mlpkit grade` looks for the reference values the units of
-    ``units_dir`` share, so that a grading run uses them (after checking their SHA-256) instead of computing them."""
-    from mlpkit.grading import bank, units
-
-    units_dir.mkdir(parents=True, exist_ok=True)
-    document = {"sha256": units.reference_digest(values), "values": values}
-    units.write_atomic(units_dir / f".reference-{bank.source_key(chapters)}.json", json.dumps(document))

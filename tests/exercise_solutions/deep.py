@@ -1,11 +1,6 @@
 """Chapter 9: other right answers and plausible wrong ones (see tests/test_exercise_solutions.py)."""
 
-import textwrap
-
-
-def code(text):
-    return textwrap.dedent(text).strip("\n") + "\n"
-
+from helpers import code
 
 ALTERNATIVES = {
     "glorot_limit": [

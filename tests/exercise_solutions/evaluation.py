@@ -1,11 +1,6 @@
 """More right and wrong answers for chapter 6's exercises (see tests/test_exercise_solutions.py)."""
 
-import textwrap
-
-
-def code(text):
-    return textwrap.dedent(text).strip("\n") + "\n"
-
+from helpers import code
 
 # The exercise's cell gives start_weights; a submission keeps it.
 START_WEIGHTS = code("""

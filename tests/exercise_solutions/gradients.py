@@ -5,14 +5,61 @@ right answer must get full marks, each wrong one must lose points on a public
 check. The other chapter-3 exercises keep their solutions in that file.
 """
 
-import textwrap
-
-
-def code(text):
-    return textwrap.dedent(text).strip("\n") + "\n"
-
+from helpers import code
 
 ALTERNATIVES = {
+    "sigmoid_prime": [
+        code("""
+            def sigmoid_prime(z):
+                with tf.GradientTape() as tape:
+                    tape.watch(z)
+                    s = tf.sigmoid(z)
+                return tape.gradient(s, z)
+        """),
+        code("""
+            def sigmoid_prime(z):
+                e = tf.exp(-z)
+                return e / (1 + e) ** 2
+        """),
+        code("""
+            def sigmoid_prime(z):
+                s = 1 / (1 + np.exp(-np.asarray(z)))
+                return s - s * s
+        """),
+    ],
+    "mse_gradient": [
+        code("""
+            def mse_gradient(a, y):
+                with tf.GradientTape() as tape:
+                    tape.watch(a)
+                    cost = tf.reduce_mean((a - y) ** 2)
+                return tape.gradient(cost, a)
+        """),
+        code("""
+            def mse_gradient(a, y):
+                a, y = np.asarray(a), np.asarray(y)
+                return (a - y) * (2 / a.size)
+        """),
+    ],
+    "sigmoid_layer_backward": [
+        code("""
+            def sigmoid_layer_backward(x, w, b, grad_a):
+                with tf.GradientTape() as tape:
+                    tape.watch([x, w, b])
+                    a = tf.sigmoid(x @ w + b)
+                grad_w, grad_b, grad_x = tape.gradient(a, [w, b, x], output_gradients=grad_a)
+                return grad_w, grad_b, grad_x
+        """),
+        code("""
+            def sigmoid_layer_backward(x, w, b, grad_a):
+                x, w, b, grad_a = (np.asarray(t) for t in (x, w, b, grad_a))
+                a = 1 / (1 + np.exp(-(x @ w + b)))          # (batch, n_out)
+                d_cost__d_z = grad_a * a * (1 - a)           # (batch, n_out)
+                d_cost__d_w = np.einsum("bi,bo->io", x, d_cost__d_z)
+                d_cost__d_x = np.einsum("bo,io->bi", d_cost__d_z, w)
+                return d_cost__d_w, d_cost__d_z.sum(axis=0), d_cost__d_x
+        """),
+    ],
     "two_layer_backward": [
         code("""
             def two_layer_backward(x, w1, b1, w2, b2, t):  # the same chain rule in NumPy, with einsum
@@ -89,6 +136,58 @@ ALTERNATIVES = {
 }
 
 WRONG = {
+    "sigmoid_prime": [
+        (
+            code("""
+            def sigmoid_prime(z):
+                return z * (1 - z)
+        """),
+            "the formula in terms of the activation, applied to z",
+        ),
+        (
+            code("""
+            def sigmoid_prime(z):
+                s = tf.sigmoid(tf.cast(z, tf.float32))
+                return s * (1 - s)
+        """),
+            "computed in float32 whatever the dtype",
+        ),
+    ],
+    "mse_gradient": [
+        (
+            code("""
+            def mse_gradient(a, y):
+                return 2 * (a - y) / a.shape[0]
+        """),
+            "the mean over the batch only",
+        ),
+        (
+            code("""
+            def mse_gradient(a, y):
+                return (a - y) / tf.cast(tf.size(a), a.dtype)
+        """),
+            "the factor 2 missing",
+        ),
+    ],
+    "sigmoid_layer_backward": [
+        (
+            code("""
+            def sigmoid_layer_backward(x, w, b, grad_a):
+                delta = grad_a
+                return tf.transpose(x) @ delta, tf.reduce_sum(delta, axis=0), delta @ tf.transpose(w)
+        """),
+            "the sigmoid's derivative missing",
+        ),
+        (
+            code("""
+            def sigmoid_layer_backward(x, w, b, grad_a):
+                s = tf.sigmoid(x @ w + b)
+                delta = grad_a * s * (1 - s)
+                return tf.transpose(x) @ delta, tf.reduce_sum(delta, axis=1), delta @ tf.transpose(w)
+        """),
+            "grad_b summed over the wrong axis",
+        ),
+    ],
     "two_layer_backward": [
         (
             code("""

@@ -1,13 +1,59 @@
 """More right and wrong answers to chapter 7's exercises (see ``tests/test_exercise_solutions.py``)."""
 
-import textwrap
-
-
-def code(text):
-    return textwrap.dedent(text).strip("\n") + "\n"
-
+from helpers import code
 
 ALTERNATIVES = {
+    "softmax": [
+        code("""
+            def softmax(logits):
+                return tf.nn.softmax(logits, axis=1)
+        """),
+        code("""
+            def softmax(logits):
+                z = np.asarray(logits)
+                e = np.exp(z - z.max(axis=1, keepdims=True))
+                return e / e.sum(axis=1, keepdims=True)
+        """),
+        code("""
+            def softmax(logits):
+                return tf.exp(logits - tf.reduce_logsumexp(logits, axis=1, keepdims=True))
+        """),
+    ],
+    "softmax_cross_entropy": [
+        code("""
+            def softmax_cross_entropy(logits, labels):
+                return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+        """),
+        code("""
+            def softmax_cross_entropy(logits, labels):
+                z = np.asarray(logits)
+                m = z.max(axis=1)
+                log_sum = m + np.log(np.exp(z - m[:, None]).sum(axis=1))
+                return np.mean(log_sum - z[np.arange(len(z)), np.asarray(labels)])
+        """),
+        code("""
+            def softmax_cross_entropy(logits, labels):
+                picks = tf.one_hot(labels, tf.shape(logits)[1], dtype=logits.dtype)
+                return -tf.reduce_mean(tf.reduce_sum(picks * tf.nn.log_softmax(logits), axis=1))
+        """),
+    ],
+    "adam_step": [  # the paper's form only: the efficient form is a WRONG answer here
+        code("""
+            def adam_step(w, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7):
+                m = beta1 * tf.constant(m) + (1 - beta1) * g
+                v = beta2 * tf.constant(v) + (1 - beta2) * tf.square(g)
+                m_hat = m / (1 - beta1**t)
+                v_hat = v / (1 - beta2**t)
+                return w - lr * m_hat / (tf.sqrt(v_hat) + eps), m, v
+        """),
+        code("""
+            def adam_step(w, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7):
+                m = m + (1 - beta1) * (g - m)
+                v = v + (1 - beta2) * (g * g - v)
+                step = lr / (1 - beta1**t) * m / (np.sqrt(v / (1 - beta2**t)) + eps)
+                return w - step, m, v
+        """),
+    ],
     "softmax_cross_entropy_gradient": [
         code("""
             def softmax_cross_entropy_gradient(logits, labels):  # NumPy, the one-hot made by indexing an identity
@@ -49,6 +95,61 @@ ALTERNATIVES = {
 }
 
 WRONG = {
+    "softmax": [
+        (
+            code("""
+            def softmax(logits):
+                e = tf.exp(logits)
+                return e / tf.reduce_sum(e, axis=1, keepdims=True)
+        """),
+            "naive: exp(1000) = inf",
+        ),
+        (
+            code("""
+            def softmax(logits):
+                e = tf.exp(logits - tf.reduce_max(logits, axis=0, keepdims=True))
+                return e / tf.reduce_sum(e, axis=0, keepdims=True)
+        """),
+            "normalised down the columns",
+        ),
+    ],
+    "softmax_cross_entropy": [
+        (
+            code("""
+            def softmax_cross_entropy(logits, labels):
+                p = tf.nn.softmax(logits)
+                return -tf.reduce_mean(tf.math.log(tf.gather(p, labels, axis=1, batch_dims=1)))
+        """),
+            "the log of a probability that underflows to 0",
+        ),
+        (
+            code("""
+            def softmax_cross_entropy(logits, labels):
+                return tf.reduce_sum(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits))
+        """),
+            "the sum over the batch, not the mean",
+        ),
+    ],
+    "adam_step": [
+        (
+            code("""
+            def adam_step(w, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7):
+                m = beta1 * m + (1 - beta1) * g
+                v = beta2 * v + (1 - beta2) * g**2
+                return w - lr * np.sqrt(1 - beta2**t) / (1 - beta1**t) * m / (np.sqrt(v) + eps), m, v
+        """),
+            "Keras's efficient form: eps outside the bias correction",
+        ),
+        (
+            code("""
+            def adam_step(w, g, m, v, t, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-7):
+                m = beta1 * m + (1 - beta1) * g
+                v = beta2 * v + (1 - beta2) * g**2
+                return w - lr * m / (np.sqrt(v) + eps), m, v
+        """),
+            "no bias correction",
+        ),
+    ],
     "softmax_cross_entropy_gradient": [
         (code("""
             def softmax_cross_entropy_gradient(logits, labels):

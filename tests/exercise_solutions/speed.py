@@ -1,11 +1,6 @@
 """More right and wrong answers for chapter 5's exercises (see tests/test_exercise_solutions.py)."""
 
-import textwrap
-
-
-def code(text):
-    return textwrap.dedent(text).strip("\n") + "\n"
-
+from helpers import code
 
 ALTERNATIVES = {
     "make_predict": [
