@@ -146,7 +146,7 @@ def test_bundle_holds_the_scripts_the_checks_and_a_wheel_without_solutions(bundl
     with zipfile.ZipFile(tmp_path / wheel) as archive:
         inside = archive.namelist()
         assert "mlpkit/grading/gradescope.py" in inside and "mlpkit/grading/grader.py" in inside
-        assert not any("exercise_bank" in name for name in inside)
+        assert not any(name.startswith("exercises/") or name.endswith("_checks.py") for name in inside)  # no bank
         assert not any(b"### BEGIN SOLUTION" in archive.read(name) for name in inside if name.endswith(".py")
                        and name != "mlpkit/grading/bank.py")
     # the wheel installs (offline, without its dependencies) with its command

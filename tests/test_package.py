@@ -122,8 +122,9 @@ def test_wheel_carries_the_grids_and_published_results(tmp_path):
         for path in (ROOT / "code" / folder).glob("*.json"):
             assert f"mlpkit/{folder}/{path.name}" in names
     assert {f"mlpkit/{path.name}" for path in (ROOT / "code").glob("*.py")} <= names
-    assert {f"mlpkit/grading/{path.name}" for path in (ROOT / "code" / "grading").glob("*.py")} <= names
-    assert {f"mlpkit/cli/{path.name}" for path in (ROOT / "code" / "cli").glob("*.py")} <= names
+    for package in (ROOT / "code").glob("*/__init__.py"):  # every subpackage: cli, grading, runs
+        folder = package.parent
+        assert {f"mlpkit/{folder.name}/{path.name}" for path in folder.glob("*.py")} <= names
     # the solutions stay in the repository
     assert not [name for name in names if name.startswith("exercises/") or "_checks" in name]
 
