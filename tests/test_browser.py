@@ -138,7 +138,7 @@ def _screenshot_of(page, selector, path):
         element.first.screenshot(path=str(path), style=UNSTICK)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, however xdist interleaves modules
 def visits():
     """Open every page once; return what each showed and did."""
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -391,7 +391,7 @@ def _solution_lines(chapter):
     return lines
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, however xdist interleaves modules
 def instructor_visits():
     """The exercise blocks of each chapter page of the instructor's book (`make book-instructor`)."""
     if not (INSTRUCTOR_HTML / "index.html").is_file():

@@ -22,7 +22,7 @@ from helpers import share_reference
 from mlpkit.grading import bank, grader
 from mlpkit.grading.sandbox import Limits
 
-# One worker runs the module, so its graded class (a module fixture) is graded once (make test: --dist loadgroup).
+# One worker runs the module, so its graded class (a session fixture: once per worker even when xdist interleaves other modules) is graded once (make test: --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("solutions")
 HEADER = "import keras\nimport numpy as np\nimport tensorflow as tf\n"
 SOLUTIONS = pathlib.Path(__file__).parent / "exercise_solutions"
@@ -76,7 +76,7 @@ ALTERNATIVE_CASES = [(name, i) for name, found in ALTERNATIVES.items() for i in 
 WRONG_CASES = [(name, i) for name, found in WRONG.items() for i in range(len(found))]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, however xdist interleaves modules
 def graded(tmp_path_factory, reference_values):
     folder = tmp_path_factory.mktemp("solutions")
     for student, text in FILES.items():

@@ -33,7 +33,7 @@ import pytest
 from mlpkit.grading import bank, checks, grader, units, worker
 from mlpkit.grading.sandbox import Limits
 
-# One worker runs the module, so its graded class (a module fixture) is graded once (make test: --dist loadgroup).
+# One worker runs the module, so its graded class (a session fixture: once per worker even when xdist interleaves other modules) is graded once (make test: --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("grading")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = ["perceptron", "xor", "gradients"]
@@ -329,7 +329,7 @@ def _processes_with(marker):
 MAIN_MEMORY_BOUND = 300 * 2**20
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, however xdist interleaves modules
 def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("submissions")
     out = tmp_path_factory.mktemp("grades") / "grades.csv"
@@ -442,7 +442,7 @@ def solution_lines():
     return lines
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # once per worker, however xdist interleaves modules
 def released(tmp_path_factory):
     out = tmp_path_factory.mktemp("release")
     result = subprocess.run(
