@@ -106,7 +106,7 @@ EXPECTED_ERRORS = {
     "mlpkit.runs.outputs": "OutputError",
     "mlpkit.data": "DataError",
     "mlpkit.training": "TrainingDiverged",
-    "mlpkit.study": "StudyError",
+    "mlpkit.study_grids": "StudyError",
     "mlpkit.grading.bank": "ExerciseError",
     "mlpkit.grading.grader": "GradingError",
     "mlpkit.export": "ModelError",
