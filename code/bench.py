@@ -1,21 +1,9 @@
 """Chapter 5: how fast can the chapter-4 network train? Every way, measured alike.
 
-Each variant trains the same sigmoid MLP (MSE, plain gradient descent) from
-the same initial weights on the same data in the same order:
-
-- ``eager``: chapter 4's plain loop (``mlpkit.training.make_plain_epoch``): a Python
-  loop
-  over batches, each step run op by op (``tf.GradientTape``);
-- ``function_step``: the same step as a ``tf.function``, called from a Python
-  loop over a ``tf.data`` pipeline;
-- ``function_epoch``: one ``tf.function`` per epoch, its ``tf.range`` loop
-  slicing each batch out of the permutation (batches of dynamic shape);
-- ``function_epoch_static``: the kit's loop without XLA: batches as rows of a
-  ``(batches, batch_size)`` index matrix, so every step has one static shape;
-- ``function_epoch_xla``: the same, compiled by XLA (``jit_compile=True``):
-  the kit's default (``mlpkit.training.make_epoch_function``);
-- ``keras_fit``: Keras ``Sequential`` + ``SGD`` + ``fit``;
-- ``numpy``: forward and backward pass written out in NumPy.
+The ways are the variants of ``mlpkit.bench_variants``: chapter 4's eager
+loop, ``tf.function`` steps and epochs with and without XLA, Keras's ``fit``
+and NumPy, each training the same network from the same weights on the same
+data in the same order (``check_equivalence`` checks that they agree).
 
 ``run_benchmark`` times one warm-up epoch (tracing and compiling happen
 there) and then ``repeats`` epochs, and reports the median.
@@ -30,159 +18,15 @@ import numpy as np
 import tensorflow as tf
 
 from mlpkit import quiet
+from mlpkit.bench_variants import (
+    DEFAULT_VARIANT,
+    VARIANTS,
+    make_trainer,
+    modern_epochs,
+    starting_point,
+    train_variant,
+)
 from mlpkit.defaults import THESIS_BATCH_SIZE, THESIS_LAYERS, THESIS_LR
-from mlpkit.model import SigmoidMLP
-from mlpkit.training import make_epoch_function, make_plain_epoch, make_step
-
-DEFAULT_VARIANT = "function_epoch_xla"
-
-
-class _TensorFlowVariant:
-    """A SigmoidMLP with given weights and its eager step; subclasses define
-    ``run_epoch(x, y, order)``."""
-
-    def __init__(self, weights, layer_sizes, lr, batch_size):
-        self.model = SigmoidMLP(layer_sizes)
-        self.model.set_weights(weights)
-        self.lr, self.batch_size = lr, batch_size
-        self.step = make_step(self.model, tf.constant(lr, tf.float32))
-
-    def get_weights(self):
-        return self.model.get_weights()
-
-
-class Eager(_TensorFlowVariant):
-    def __init__(self, *args):
-        super().__init__(*args)
-        # chapter 4's loop
-        self.run_epoch = make_plain_epoch(self.model, self.lr, self.batch_size)
-
-
-class FunctionStep(_TensorFlowVariant):
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.step = tf.function(self.step)
-
-    def run_epoch(self, x, y, order):
-        dataset = tf.data.Dataset.from_tensor_slices(
-            (tf.gather(x, order), tf.gather(y, order))
-        )
-        for x_batch, y_batch in dataset.batch(self.batch_size):
-            self.step(x_batch, y_batch)
-
-
-class FunctionEpoch(_TensorFlowVariant):
-    def __init__(self, *args):
-        super().__init__(*args)
-        step, batch_size = self.step, self.batch_size
-
-        @tf.function
-        def run(x, y, order):
-            n = tf.shape(order)[0]
-            for i in tf.range((n + batch_size - 1) // batch_size):
-                index = order[i * batch_size : tf.minimum((i + 1) * batch_size, n)]
-                step(tf.gather(x, index), tf.gather(y, index))
-
-        self.run = run
-
-    def run_epoch(self, x, y, order):
-        self.run(x, y, tf.constant(order, tf.int32))
-
-
-class FunctionEpochStatic(_TensorFlowVariant):
-    jit_compile = False
-
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.run_epoch = make_epoch_function(
-            self.model, self.lr, self.batch_size, jit_compile=self.jit_compile
-        )
-
-
-class FunctionEpochXLA(FunctionEpochStatic):
-    jit_compile = True
-
-
-class KerasFit:
-    def __init__(self, weights, layer_sizes, lr, batch_size):
-        import keras
-
-        layers = [keras.Input((layer_sizes[0],))]
-        layers += [keras.layers.Dense(n, activation="sigmoid") for n in layer_sizes[1:]]
-        self.model = keras.Sequential(layers)
-        # Keras's "mse" is the mean over outputs, then over the batch: the same number
-        # as `mse`.
-        self.model.compile(optimizer=keras.optimizers.SGD(learning_rate=lr), loss="mse")
-        self.model.set_weights(weights)
-        self.batch_size = batch_size
-
-    def run_epoch(self, x, y, order):
-        self.model.fit(
-            tf.gather(x, order),
-            tf.gather(y, order),
-            batch_size=self.batch_size,
-            epochs=1,
-            shuffle=False,
-            verbose=0,
-        )
-
-    def get_weights(self):
-        return [np.asarray(w) for w in self.model.get_weights()]
-
-
-class NumPy:
-    """Forward and backward pass in NumPy, float32, the same arithmetic as
-    ``gradients.backprop``."""
-
-    def __init__(self, weights, layer_sizes, lr, batch_size):
-        self.params = [np.array(w, dtype=np.float32) for w in weights]
-        self.lr, self.batch_size = np.float32(lr), batch_size
-
-    def run_epoch(self, x, y, order):
-        x, y = np.asarray(x), np.asarray(y)
-        for start in range(0, len(order), self.batch_size):
-            index = order[start : start + self.batch_size]
-            activations = [x[index]]
-            for weights, bias in zip(self.params[0::2], self.params[1::2]):
-                activations.append(
-                    1.0 / (1.0 + np.exp(-(activations[-1] @ weights + bias)))
-                )
-            # (B, n_L)
-            d_cost__d_a = 2.0 * (activations[-1] - y[index]) / activations[-1].size
-            for layer in reversed(range(len(self.params) // 2)):
-                a_out, a_in = activations[layer + 1], activations[layer]
-                d_cost__d_z = d_cost__d_a * a_out * (1.0 - a_out)  # (B, n_l)
-                if layer:  # the inputs need no gradient
-                    # (B, n_{l-1}), before W_l changes
-                    d_cost__d_a = d_cost__d_z @ self.params[2 * layer].T
-                self.params[2 * layer] -= self.lr * (a_in.T @ d_cost__d_z)
-                self.params[2 * layer + 1] -= self.lr * d_cost__d_z.sum(axis=0)
-
-    def get_weights(self):
-        return [p.copy() for p in self.params]
-
-
-VARIANTS = {
-    "eager": Eager,
-    "function_step": FunctionStep,
-    "function_epoch": FunctionEpoch,
-    "function_epoch_static": FunctionEpochStatic,
-    "function_epoch_xla": FunctionEpochXLA,
-    "keras_fit": KerasFit,
-    "numpy": NumPy,
-}
-
-
-def _start(layer_sizes, seed, examples, epochs):
-    """The shared starting point of every variant: initial weights and one data order
-    per epoch."""
-    weights = SigmoidMLP(list(layer_sizes), seed=seed).get_weights()
-    rng = np.random.default_rng(seed)
-    return weights, [rng.permutation(examples).astype(np.int32) for _ in range(epochs)]
-
-
-def _trainer(name, weights, layer_sizes, lr, batch_size):
-    return VARIANTS[name]([w.copy() for w in weights], layer_sizes, lr, batch_size)
 
 
 def _timed_epoch(trainer, x, y, order):
@@ -210,33 +54,57 @@ def run_benchmark(
     alike; each variant's speed is the median over ``repeats`` rounds.
     """
     layer_sizes = list(layer_sizes)
-    variants = list(variants or VARIANTS)
-    unknown = sorted(set(variants) - set(VARIANTS))
-    if unknown:
-        raise ValueError(
-            f"unknown variants {unknown}; expected some of {', '.join(VARIANTS)}"
-        )
-    weights, orders = _start(layer_sizes, seed, len(x), repeats + 1)
+    variants = _check_variants(variants)
+    weights, orders = starting_point(layer_sizes, seed, len(x), repeats + 1)
     x_numpy, y_numpy = np.asarray(x), np.asarray(y)
     inputs = {
         name: (x_numpy, y_numpy) if name == "numpy" else (x, y) for name in variants
     }
     with quiet.errors_only():
         trainers = {
-            name: _trainer(name, weights, layer_sizes, lr, batch_size)
+            name: make_trainer(name, weights, layer_sizes, lr, batch_size)
             for name in variants
         }
         seconds = _time_epochs(trainers, inputs, orders, progress)
     steps = -(-len(x) // batch_size)
+    return {
+        "default": DEFAULT_VARIANT,
+        "variants": _speeds(seconds, steps, len(x), repeats),
+        "config": {
+            "layers": layer_sizes,
+            "lr": lr,
+            "batch_size": batch_size,
+            "images": len(x),
+            "steps_per_epoch": steps,
+        },
+        **_machine(),
+    }
+
+
+def _check_variants(variants):
+    """The names ``variants`` (all of ``VARIANTS`` if ``None``) as a list;
+    ``ValueError`` for unknown names."""
+    variants = list(variants or VARIANTS)
+    unknown = sorted(set(variants) - set(VARIANTS))
+    if unknown:
+        raise ValueError(
+            f"unknown variants {unknown}; expected some of {', '.join(VARIANTS)}"
+        )
+    return variants
+
+
+def _speeds(seconds, steps, examples, repeats):
+    """Each variant's row of ``bench.json`` from its seconds per epoch (the warm-up
+    first)."""
     results = {}
-    for name in variants:
-        median = statistics.median(seconds[name][1:])
+    for name, epochs in seconds.items():
+        median = statistics.median(epochs[1:])
         results[name] = {
             "steps_per_second": steps / median,
-            "examples_per_second": len(x) / median,
+            "examples_per_second": examples / median,
             "median_epoch_seconds": median,
-            "wall_seconds": sum(seconds[name]),
-            "tracing_seconds": max(seconds[name][0] - median, 0.0),
+            "wall_seconds": sum(epochs),
+            "tracing_seconds": max(epochs[0] - median, 0.0),
             "repeats": repeats,
             "default": name == DEFAULT_VARIANT,
         }
@@ -245,17 +113,14 @@ def run_benchmark(
             row["ratio_to_eager"] = (
                 row["steps_per_second"] / results["eager"]["steps_per_second"]
             )
+    return results
+
+
+def _machine():
+    """What the timings were measured on: processors, machine and library
+    versions."""
     processor = platform.processor() or platform.system()
     return {
-        "default": DEFAULT_VARIANT,
-        "variants": results,
-        "config": {
-            "layers": layer_sizes,
-            "lr": lr,
-            "batch_size": batch_size,
-            "images": len(x),
-            "steps_per_epoch": steps,
-        },
         "cpu_count": os.cpu_count(),
         "machine": f"{platform.machine()} {processor}".strip(),
         "tensorflow_version": tf.__version__,
@@ -279,26 +144,6 @@ def _time_epochs(trainers, inputs, orders, progress=None):
     return seconds
 
 
-def train_variant(
-    name,
-    weights,
-    x,
-    y,
-    orders,
-    layer_sizes=THESIS_LAYERS,
-    lr=THESIS_LR,
-    batch_size=THESIS_BATCH_SIZE,
-):
-    """Train variant ``name`` from ``weights`` for one epoch per order; returns the
-    final weights."""
-    trainer = _trainer(name, weights, list(layer_sizes), lr, batch_size)
-    if name == "numpy":
-        x, y = np.asarray(x), np.asarray(y)
-    for order in orders:
-        trainer.run_epoch(x, y, order)
-    return trainer.get_weights()
-
-
 def check_equivalence(
     x,
     y,
@@ -311,7 +156,7 @@ def check_equivalence(
 ):
     """Train every variant the same way; returns {name: max |weight - eager weight|}
     over all weights."""
-    weights, orders = _start(layer_sizes, seed, len(x), epochs)
+    weights, orders = starting_point(layer_sizes, seed, len(x), epochs)
     final = {
         name: train_variant(name, weights, x, y, orders, layer_sizes, lr, batch_size)
         for name in variants or VARIANTS
@@ -413,7 +258,6 @@ def batch_size_sweep(
 # -- chapter 7's network ---------------------------------------------------------------
 
 MODERN_LAYERS = (784, 700, 500, 10)
-MODERN_VARIANTS = ("scratch_eager", "scratch_function", "keras_fit")
 
 
 def modern_benchmark(
@@ -424,69 +268,13 @@ def modern_benchmark(
     the kit's layers and Adam eagerly and in a ``tf.function`` step (as
     ``mlpkit.modern.train``), and
     Keras's ``fit``. A warm-up epoch each, then interleaved timed epochs; medians."""
-    import keras
-
-    from mlpkit import kerasnets, modern
-
     x, y = tf.convert_to_tensor(x, tf.float32), tf.convert_to_tensor(y, tf.float32)
     n, batch_size = int(x.shape[0]), int(batch_size)
     orders = [
         np.random.default_rng(seed + k).permutation(n) for k in range(repeats + 1)
     ]
-
-    def scratch(compiled):
-        net, adam = modern.MLP(layer_sizes, seed=seed), modern.Adam()
-
-        def step(xb, yb):
-            with tf.GradientTape() as tape:
-                loss = modern.cross_entropy(net(xb, training=True), yb)
-            adam.apply(tape.gradient(loss, net.params), net.params)
-            return loss
-
-        step = tf.function(step) if compiled else step
-
-        def epoch(order):
-            for i in range(0, n, batch_size):
-                index = order[i : i + batch_size]
-                step(tf.gather(x, index), tf.gather(y, index))
-
-        return epoch
-
-    def keras_fit():
-        model = kerasnets.build_model(layer_sizes, seed=seed)
-        model.compile(
-            optimizer=keras.optimizers.Adam(), loss=kerasnets.make_loss("cross_entropy")
-        )
-
-        def epoch(order):
-            model.fit(
-                tf.gather(x, order),
-                tf.gather(y, order),
-                batch_size=batch_size,
-                epochs=1,
-                shuffle=False,
-                verbose=0,
-            )
-
-        return epoch
-
-    epochs = {
-        "scratch_eager": scratch(False),
-        "scratch_function": scratch(True),
-        "keras_fit": keras_fit(),
-    }
-    seconds = {name: [] for name in epochs}
-    for round_, order in enumerate(orders):
-        if progress:
-            progress(
-                "chapter 7 network: warming up"
-                if round_ == 0
-                else f"chapter 7 network: round {round_} of {repeats}"
-            )
-        for name, epoch in epochs.items():
-            start = time.perf_counter()
-            epoch(order)
-            seconds[name].append(time.perf_counter() - start)
+    epochs = modern_epochs(x, y, layer_sizes, batch_size, seed)
+    seconds = _time_modern_rounds(epochs, orders, progress)
     steps = -(-n // batch_size)
     results = {
         name: {
@@ -511,6 +299,25 @@ def modern_benchmark(
             "loss": "cross_entropy",
         },
     }
+
+
+def _time_modern_rounds(epochs, orders, progress=None):
+    """Seconds per epoch of each of ``epochs``, one round per order: the first is the
+    warm-up."""
+    repeats = len(orders) - 1
+    seconds = {name: [] for name in epochs}
+    for round_, order in enumerate(orders):
+        if progress:
+            progress(
+                "chapter 7 network: warming up"
+                if round_ == 0
+                else f"chapter 7 network: round {round_} of {repeats}"
+            )
+        for name, epoch in epochs.items():
+            start = time.perf_counter()
+            epoch(order)
+            seconds[name].append(time.perf_counter() - start)
+    return seconds
 
 
 def format_modern_table(result):

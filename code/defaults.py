@@ -4,8 +4,9 @@ TensorFlow.
 The thesis's recipe for its MNIST network (chapter 4): layer sizes 784-15-10,
 weights and biases uniform in (-1, 1), plain SGD on the mean squared error at
 learning rate 0.9, batches of 10, 10 epochs. ``training.TrainConfig``,
-``model.SigmoidMLP``, the studies' grids (``study.DEFAULTS``), the benchmark,
-chapters 7 and 9 and the command line's defaults all read it from here.
+``model.SigmoidMLP``, the studies' grids (``study_grids.DEFAULTS``), the
+benchmark, chapters 7 and 9 and the command line's defaults all read it from
+here.
 
 Also the names the command line offers before it imports anything heavy
 (``mlpkit --help`` stays fast): the initialisations of chapter 4's network,
@@ -17,8 +18,8 @@ THESIS_INIT = "uniform"
 THESIS_LR = 0.9
 THESIS_BATCH_SIZE = 10
 THESIS_EPOCHS = 10
-# : The whole recipe as one configuration of a study grid (``mlpkit.study``), in the
-# grids' key order.
+# : The whole recipe as one configuration of a study grid (``mlpkit.study_grids``),
+# in the grids' key order.
 THESIS_RECIPE = {
     "layers": list(THESIS_LAYERS),
     "lr": THESIS_LR,

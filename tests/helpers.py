@@ -1,4 +1,5 @@
-"""What several test files share: paths, tiny IDX data sets and the embedded digits, preprocessed once per process.
+"""What several test files share: paths, tiny IDX data sets, the embedded digits preprocessed once per process, and a
+small study report.
 
 Fixtures that wrap these are in ``conftest.py``; test files import plain helpers from here
 (``from helpers import ...``), never from ``conftest``.
@@ -64,3 +65,13 @@ def share_reference(units_dir, chapters, values):
     units_dir.mkdir(parents=True, exist_ok=True)
     document = {"sha256": units.reference_digest(values), "values": values}
     units.write_atomic(units_dir / f".reference-{bank.source_key(chapters)}.json", json.dumps(document))
+
+
+def study_report(epochs, rows=None):
+    """A study report like ``results.json`` whose curves cover ``epochs`` epochs."""
+    rows = rows or [{"layers": [784, 15, 10], "lr": lr, "epochs": epochs, "batch_size": 10, "init": "uniform"}
+                    for lr in (0.9, 0.1)]
+    return {"title": "A small study", "results": [
+        {**row, "accuracy_mean": 80.0 + i, "accuracy_std": 1.0,
+         "validation_loss_per_epoch": [0.3 / (e + 1 + i) for e in range(row["epochs"] + 1)]}
+        for i, row in enumerate(rows)]}

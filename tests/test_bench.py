@@ -6,11 +6,10 @@ import pathlib
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import tensorflow as tf
 
-from mlpkit import bench, data
+from mlpkit import bench, bench_variants, data
 
 
 @pytest.fixture(scope="module")
@@ -26,27 +25,6 @@ def test_every_variant_trains_to_the_same_weights(small, batch_size):
     assert set(differences) == set(bench.VARIANTS)
     for name, difference in differences.items():  # float32, 2 epochs of about 20-30 steps
         assert difference < 1e-5, f"{name} differs from eager by {difference}"
-
-
-def test_eager_variant_is_chapter_4s_plain_loop(small):
-    # One implementation of the plain loop: the benchmark's eager variant is mlpkit.training.make_plain_epoch.
-    from mlpkit.training import make_plain_epoch
-
-    x, y = small
-    weights, orders = bench._start((784, 15, 10), 0, len(x), 1)
-    model = bench.SigmoidMLP([784, 15, 10])
-    model.set_weights([w.copy() for w in weights])
-    make_plain_epoch(model, 0.9, 10)(x, y, orders[0])
-    for a, b in zip(bench.train_variant("eager", weights, x, y, orders), model.get_weights()):
-        np.testing.assert_array_equal(a, b)  # the same operations in the same order: bit for bit
-
-
-def test_variants_really_change_the_weights(small):
-    x, y = small
-    weights = bench.SigmoidMLP(seed=0).get_weights()
-    order = [np.arange(len(x), dtype=np.int32)]
-    trained = bench.train_variant(bench.DEFAULT_VARIANT, weights, x, y, order)
-    assert max(float(np.abs(a - b).max()) for a, b in zip(trained, weights)) > 1e-3
 
 
 def test_python_number_argument_retraces_every_call_and_tensor_traces_once():
@@ -136,7 +114,8 @@ def test_mlpkit_bench_end_to_end(tmp_path):
     assert report["config"] == expected
     assert "<- the kit's default" in result.stdout and "steps/s" in result.stdout
     modern = report["modern"]  # chapter 7's network, three ways
-    assert set(modern["variants"]) == set(bench.MODERN_VARIANTS) and modern["config"]["layers"] == [784, 700, 500, 10]
+    assert set(modern["variants"]) == set(bench_variants.MODERN_VARIANTS)
+    assert modern["config"]["layers"] == [784, 700, 500, 10]
     assert all(row["steps_per_second"] > 0 for row in modern["variants"].values())
     assert "chapter 7 network" in result.stdout
 

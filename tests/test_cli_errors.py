@@ -68,7 +68,7 @@ def tiny(tmp_path_factory):
 @pytest.fixture
 def unchecked(monkeypatch):
     """The tiny data set passes for MNIST or Fashion-MNIST."""
-    monkeypatch.setattr("mlpkit.data.IDX_SHA256", {})
+    monkeypatch.setattr("mlpkit.data_files.IDX_SHA256", {})
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +76,7 @@ def fashion_run(tiny, tmp_path_factory):
     """`mlpkit train` on the tiny set as Fashion-MNIST, one epoch, batch size above the training set."""
     out = tmp_path_factory.mktemp("fashion") / "run"
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("mlpkit.data.IDX_SHA256", {})
+        patch.setattr("mlpkit.data_files.IDX_SHA256", {})
         cli.main(
             [
                 "train",

@@ -12,17 +12,17 @@ needs them, with the figure they come from.
 import numpy as np
 import pytest
 
-from mlpkit import data, study
+from mlpkit import data, study, study_grids
 from mlpkit.model import SigmoidMLP
 
 
 def published(name):
     """The rows of the published study ``name``, after checking them against its grid."""
-    grid = study.load_grid(name)
-    configs, folds, _ = study.check_grid(grid)
+    grid = study_grids.load_grid(name)
+    configs, folds, _ = study_grids.check_grid(grid)
     report = study.published_results(name)
     rows = report["results"]
-    assert [{key: row[key] for key in study.DEFAULTS} for row in rows] == configs
+    assert [{key: row[key] for key in study_grids.DEFAULTS} for row in rows] == configs
     for row in rows:
         assert row["folds"] == folds and len(row["accuracy_per_fold"]) == folds
         assert row["accuracy_mean"] == pytest.approx(np.mean(row["accuracy_per_fold"]), abs=1e-9)
@@ -32,7 +32,7 @@ def published(name):
     return rows
 
 
-@pytest.mark.parametrize("name", study.grid_names())
+@pytest.mark.parametrize("name", study_grids.grid_names())
 def test_every_grid_has_published_results_that_match_it(name):
     rows = published(name)
     assert rows and study.published_results(name)["dataset"] == "fashion_mnist"
@@ -124,9 +124,9 @@ def test_deeper_networks_gain_little_over_one_layer_of_100_units_at_the_same_bud
 def test_erratum_figure_24_label_has_15_outputs_for_10_classes():
     # Thesis Figures 23 and 24 label the width study's models [784, 800, 15] and [784, 100, 15].
     for label in ([784, 800, 15], [784, 100, 15]):
-        with pytest.raises(study.StudyError, match="end at 10 \\(classes\\)"):
-            study.configurations({"layers": [label]})
-        assert [*label[:2], 10] in [c["layers"] for c in study.configurations(study.load_grid("figure22"))]
+        with pytest.raises(study_grids.StudyError, match="end at 10 \\(classes\\)"):
+            study_grids.configurations({"layers": [label]})
+        assert [*label[:2], 10] in [c["layers"] for c in study_grids.configurations(study_grids.load_grid("figure22"))]
 
 
 def test_erratum_thesis_class_counts_do_not_add_up_to_figure_22():

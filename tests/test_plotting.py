@@ -15,7 +15,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from mlpkit import bench, plotting, study  # noqa: E402
+from helpers import study_report  # noqa: E402
+from mlpkit import bench, plotting, study, study_plots  # noqa: E402
 from mlpkit.data import CLASS_NAMES  # noqa: E402
 
 FASHION = CLASS_NAMES["fashion_mnist"]
@@ -113,33 +114,17 @@ def test_descent_ticks_whole_updates(steps):
     assert_whole_ticks(plotting.plot_descent(rows))
 
 
-def study_report(epochs, rows=None):
-    """A study report like ``results.json`` whose curves cover ``epochs`` epochs."""
-    rows = rows or [{"layers": [784, 15, 10], "lr": lr, "epochs": epochs, "batch_size": 10, "init": "uniform"}
-                    for lr in (0.9, 0.1)]
-    return {"title": "A small study", "results": [
-        {**row, "accuracy_mean": 80.0 + i, "accuracy_std": 1.0,
-         "validation_loss_per_epoch": [0.3 / (e + 1 + i) for e in range(row["epochs"] + 1)]}
-        for i, row in enumerate(rows)]}
-
-
 @pytest.mark.parametrize("epochs", [1, 3, 25])
 def test_study_error_curves_tick_whole_epochs(epochs):
-    figures = study.report_figures(study_report(epochs))
+    figures = study_plots.report_figures(study_report(epochs))
     assert set(figures) == {"accuracy.png", "error_curves.png"}
     assert_whole_ticks(figures["error_curves.png"].axes[0])
-
-
-def test_study_plots_write_both_files(tmp_path):
-    study.write_plots(study_report(2), tmp_path)
-    for name in ("accuracy.png", "error_curves.png"):
-        assert (tmp_path / name).stat().st_size > 1000
 
 
 @pytest.mark.parametrize("name", ["figure17", "figure22", "figure25", "figure26", "figure27"])
 def test_study_plots_name_every_configuration_apart(name):
     report = study.published_results(name)
-    figures = study.report_figures(report)
+    figures = study_plots.report_figures(report)
     accuracy = figures["accuracy.png"].axes[0]
     ticks = [label.get_text() for label in accuracy.get_xticklabels()]
     legend = [text.get_text() for text in figures["error_curves.png"].axes[0].get_legend().get_texts()]
@@ -147,13 +132,6 @@ def test_study_plots_name_every_configuration_apart(name):
     assert len(set(ticks)) == len(ticks) and len(set(legend)) == len(legend), (ticks, legend)
     for figure in figures.values():
         assert_inside_figure(figure)
-
-
-def test_study_labels_follow_every_setting_that_varies():
-    rows = study.published_results("figure25")["results"]
-    labels = study.configuration_labels(rows)
-    assert labels[:2] == ["[784, 30, 15, 10], 10 epochs", "[784, 30, 15, 10], 25 epochs"]
-    assert study.configuration_labels(study.published_results("figure17")["results"]) == ["0.9", "0.1", "0.01"]
 
 
 # --- the confusion matrix -------------------------------------------------------------------

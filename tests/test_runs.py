@@ -10,8 +10,9 @@ import types
 import numpy as np
 import pytest
 
-from mlpkit import cli, study
+from mlpkit import cli, study, study_plots
 from mlpkit.runs import outputs, studies, study_files
+from mlpkit.study_grids import StudyError
 
 # 4 configurations x 2 folds = 8 units on 300 embedded MNIST images, one epoch each: split 3 ways, 3 + 3 + 2.
 GRID = [
@@ -177,7 +178,7 @@ def test_merge_with_a_shard_missing_names_the_units_and_writes_nothing(sharded_r
         assert (out / name).is_file()
     import matplotlib.pyplot as plt
 
-    figures = study.report_figures(report)
+    figures = study_plots.report_figures(report)
     assert all("partial, 6 of 8 units" in figure.axes[0].get_title() for figure in figures.values())
     plt.close("all")
 
@@ -269,9 +270,9 @@ def test_study_json_is_created_once_whole_and_compared_by_the_others(tmp_path):
     first = studies.Study({"lr": [0.9], "folds": 2}, tmp_path / "out")
     first._prepare()
     spec = (tmp_path / "out" / "study.json").read_text()
-    with pytest.raises(study.StudyError, match="different study .*differs in the configurations"):
+    with pytest.raises(StudyError, match="different study .*differs in the configurations"):
         studies.Study({"lr": [0.5], "folds": 2}, tmp_path / "out").run(progress=False, shard=(1, 2))
-    with pytest.raises(study.StudyError, match="differs in images None there, 300 here"):
+    with pytest.raises(StudyError, match="differs in images None there, 300 here"):
         studies.Study({"lr": [0.9], "folds": 2}, tmp_path / "out", images=300).run(progress=False, shard=(2, 2))
     assert (tmp_path / "out" / "study.json").read_text() == spec
     studies.Study({"lr": [0.9], "folds": 2}, tmp_path / "out")._prepare()  # the same study: accepted
@@ -294,7 +295,7 @@ def test_a_shard_that_finds_the_data_where_another_downloaded_them_joins_the_stu
         embedded, f"{embedded} (full MNIST not found; a download through keras.datasets (offline))"
     )
     elsewhere = studies.Study({"lr": [0.9], "folds": 2}, tmp_path, data_source="IDX files in /scratch/fashion-mnist")
-    with pytest.raises(study.StudyError, match="differs in data_source .* the same --data-dir"):
+    with pytest.raises(StudyError, match="differs in data_source .* the same --data-dir"):
         elsewhere._prepare()
-    with pytest.raises(study.StudyError, match="is not a result of this unit"):  # nor are the units of other data
+    with pytest.raises(StudyError, match="is not a result of this unit"):  # nor are the units of other data
         elsewhere.finished()

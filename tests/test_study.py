@@ -9,10 +9,11 @@ import sys
 import numpy as np
 import pytest
 
-from mlpkit import study
+from mlpkit import study, study_grids
 from mlpkit.model import SigmoidMLP
 from mlpkit.quiet import leaked_lines
 from mlpkit.runs import studies
+from mlpkit.study_grids import StudyError
 
 TINY = {"lr": [0.9], "epochs": [1], "folds": 2}
 
@@ -42,7 +43,7 @@ def test_units_keep_the_test_set_out_of_the_folds(offline):
 
     (_, y_train), (_, y_test) = data.embedded_mnist()
     labels = study.subsample(y_train, y_train, 400)[1]
-    config = study.configurations(TINY)[0]
+    config = study_grids.configurations(TINY)[0]
     for fold, (train, val) in enumerate(study.make_folds(labels, 2, seed=0)):
         result = study.run_unit(config, fold=fold, folds=2, seed=0, dataset="mnist", images=400)
         assert result["train_images"] == len(train) and result["validation_images"] == len(val)
@@ -53,33 +54,6 @@ def test_units_keep_the_test_set_out_of_the_folds(offline):
     assert split["train_images"] == len(labels) and split["validation_images"] == len(y_test)
     assert split["per_class_total"] == np.bincount(y_test, minlength=10).tolist()  # k = 1: the test set
     assert split["validation_accuracy"] == pytest.approx(split["test_accuracy"])
-
-
-def test_named_grids_are_valid():
-    names = study.grid_names()
-    assert {"figure17", "figure18", "figure20", "figure22", "figure25", "figure26", "figure27"} <= set(names)
-    for name in names:
-        grid = study.load_grid(name)
-        configs, folds, _ = study.check_grid(grid)
-        assert configs == study.configurations(grid) and folds == grid.get("folds", 5)
-        units = studies.Study(grid, "/nonexistent").units
-        assert len(units) == len(configs) * max(folds, 1)  # every configuration on every fold, once
-        assert {study.config_key(config) for config, _ in units.values()} == {study.config_key(c) for c in configs}
-        published = study.published_results(name)  # the results shipped for it are of this grid
-        assert [{key: row[key] for key in study.DEFAULTS} for row in published["results"]] == configs
-    widths = [c["layers"] for c in study.configurations(study.load_grid("figure22"))]
-    assert [784, 800, 10] in widths  # erratum: the thesis labels it [784, 800, 15]
-
-
-def test_bad_grids_are_named(tmp_path):
-    with pytest.raises(study.StudyError, match="unknown grid keys \\['learning_rate'\\]"):
-        study.configurations({"learning_rate": [0.9]})
-    with pytest.raises(study.StudyError, match="end at 10 \\(classes\\)"):
-        study.configurations({"layers": [[784, 800, 15]]})  # the thesis's label for Figure 23's model
-    with pytest.raises(study.StudyError, match="no grid file or named grid 'figure99'"):
-        study.load_grid("figure99")
-    (tmp_path / "grid.yaml").write_text("lr: [0.5, 0.05]\nfolds: 3\n")
-    assert [c["lr"] for c in study.configurations(study.load_grid(tmp_path / "grid.yaml"))] == [0.5, 0.05]
 
 
 def test_study_resumes_and_redoes_only_missing_units(offline, tmp_path):
@@ -104,7 +78,7 @@ def test_corrupt_unit_file_is_reported_and_kept(offline, tmp_path):
     studies.Study(TINY, out, images=300).run(workers=1, progress=False)
     victim = sorted((out / "units").glob("*.json"))[0]
     victim.write_text("{not json")
-    with pytest.raises(study.StudyError, match=f"{victim.name} is not a result of this unit"):
+    with pytest.raises(StudyError, match=f"{victim.name} is not a result of this unit"):
         studies.Study(TINY, out, images=300).run(workers=1, progress=False)
     assert victim.read_text() == "{not json"
 
@@ -113,7 +87,7 @@ def test_another_study_in_the_folder_is_not_overwritten(offline, tmp_path):
     out = tmp_path / "study"
     studies.Study(TINY, out, images=300).run(workers=1, progress=False)
     before = (out / "study.json").read_text()
-    with pytest.raises(study.StudyError, match="holds results of a different study"):
+    with pytest.raises(StudyError, match="holds results of a different study"):
         studies.Study({**TINY, "lr": [0.5]}, out, images=300).run(workers=1, progress=False)
     assert (out / "study.json").read_text() == before
 
@@ -123,7 +97,7 @@ def test_erratum_increasing_widths_were_the_thesis_worst_model():
     # sentence says increasing widths do well and decreasing ones poorly; its own table says the opposite.
     # The kit's runs of the same grid do not reproduce model 13's instability.
     thesis = [(96.89, 6.79), (71.05, 933.92), (96.54, 5.13), (92.84, 1.45)]
-    configs = study.configurations(study.load_grid("figure27"))
+    configs = study_grids.configurations(study_grids.load_grid("figure27"))
     hidden = [c["layers"][1:-1] for c in configs]
     increasing = [i for i, h in enumerate(hidden) if h == sorted(h)]
     decreasing = [i for i, h in enumerate(hidden) if h == sorted(h, reverse=True)]
@@ -182,20 +156,10 @@ def test_saturated_fraction_counts_flat_units():
     assert hidden == 0.5
 
 
-def test_explicit_configs_take_one_value_defaults_and_known_keys_only():
-    assert study.configurations({"lr": [0.1], "configs": [{"epochs": 3}, {"epochs": 4, "lr": 0.5}]})[1]["lr"] == 0.5
-    with pytest.raises(study.StudyError, match="beside explicit configs, 'lr' must be a one-value list"):
-        study.configurations({"lr": [0.1, 0.2], "configs": [{"epochs": 3}]})
-    with pytest.raises(study.StudyError, match="each entry of configs maps some of"):
-        study.configurations({"configs": [{"learning_rate": 0.9}]})
-    with pytest.raises(study.StudyError, match="the same configuration twice"):
-        studies.Study({"lr": [0.9, 0.9]}, "/nonexistent")
-
-
 def test_results_from_other_data_are_not_mixed_in(offline, tmp_path):
     out = tmp_path / "study"
     studies.Study(TINY, out, images=300, data_source="source A").run(workers=1, progress=False)
-    with pytest.raises(study.StudyError, match="holds results of a different study"):
+    with pytest.raises(StudyError, match="holds results of a different study"):
         studies.Study(TINY, out, images=300, data_source="source B").run(workers=1, progress=False)
 
 
@@ -205,7 +169,8 @@ def test_summary_is_computed_from_the_unit_files(offline, tmp_path):
     run = studies.Study(grid, tmp_path / "study", images=300)
     run.run(workers=1, progress=False)
     report = json.loads((tmp_path / "study" / "results.json").read_text())
-    assert [{key: row[key] for key in study.DEFAULTS} for row in report["results"]] == study.configurations(grid)
+    configs = study_grids.configurations(grid)
+    assert [{key: row[key] for key in study_grids.DEFAULTS} for row in report["results"]] == configs
     for row in report["results"]:
         folder = tmp_path / "study" / "units"
         units = [json.loads((folder / f"{row['key']}_fold{fold}.json").read_text()) for fold in (0, 1)]
@@ -222,7 +187,7 @@ def test_summary_is_computed_from_the_unit_files(offline, tmp_path):
 
 
 def test_published_results_name_what_exists():
-    with pytest.raises(study.StudyError, match="figure18"):
+    with pytest.raises(StudyError, match="figure18"):
         study.published_results("figure99")
 
 
@@ -285,7 +250,7 @@ def test_offline_rerun_with_default_options_reuses_every_unit_and_refuses_other_
     monkeypatch.setattr(data, "embedded_mnist", other_pixels)
     monkeypatch.setattr(study, "_DATA", {})
     with pytest.raises(
-        study.StudyError, match=r"differs in the data \(SHA-256 [0-9a-f]{12}\.\.\. there, from 'the embedded"
+        StudyError, match=r"differs in the data \(SHA-256 [0-9a-f]{12}\.\.\. there, from 'the embedded"
     ):
         studies.Study({"lr": [0.9], "epochs": [1], "folds": 2}, out, images=300, data_source=spec["data_source"]).run(
             workers=1, progress=False
@@ -295,7 +260,7 @@ def test_offline_rerun_with_default_options_reuses_every_unit_and_refuses_other_
     monkeypatch.setattr(study, "_DATA", {})
     result = json.loads(units[1].read_text())
     units[1].write_text(json.dumps({**result, "data_fingerprint": "0" * 64}))
-    with pytest.raises(study.StudyError, match=f"{units[1].name} is not a result of this unit"):
+    with pytest.raises(StudyError, match=f"{units[1].name} is not a result of this unit"):
         studies.Study({"lr": [0.9], "epochs": [1], "folds": 2}, out, images=300, data_source=spec["data_source"]).run(
             workers=1, progress=False
         )

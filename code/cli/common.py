@@ -104,9 +104,9 @@ def grading_limits(args):
 # The errors that mean "bad input" (one line, exit 2), by module: a module that was never imported raised none.
 EXPECTED_ERRORS = {
     "mlpkit.runs.outputs": "OutputError",
-    "mlpkit.data": "DataError",
+    "mlpkit.data_files": "DataError",
     "mlpkit.training": "TrainingDiverged",
-    "mlpkit.study": "StudyError",
+    "mlpkit.study_grids": "StudyError",
     "mlpkit.grading.bank": "ExerciseError",
     "mlpkit.grading.grader": "GradingError",
     "mlpkit.export": "ModelError",

@@ -64,9 +64,9 @@ def add_parser(commands):
 
 def _study_grid(args, parser):
     """The grid file's grid with the command line's values put in."""
-    from mlpkit import study
+    from mlpkit import study_grids
 
-    grid = study.load_grid(args.grid) if args.grid else {}
+    grid = study_grids.load_grid(args.grid) if args.grid else {}
     if args.layers is not None:
         grid.pop("configs", None)  # layer sizes given on the command line replace the grid's list
     for key in ("layers", "lr", "epochs", "batch_size", "init"):
@@ -97,12 +97,12 @@ def _print_study_report(report):
 
 def _merge_study(args, grid, out):
     """``--merge-only``: results and plots from the unit files, with no data loaded and nothing trained."""
-    from mlpkit import study
+    from mlpkit import study_plots
     from mlpkit.runs import studies
 
     runner = studies.Study(grid, out, dataset=args.dataset, data_dir=args.data_dir, images=args.images)
     report = runner.merge(allow_missing=args.allow_missing)
-    study.write_plots(report, out)
+    study_plots.write_plots(report, out)
     partial = report.get("partial")
     if partial:
         missing = partial["units_missing"]
@@ -118,11 +118,11 @@ def run(args, parser):
     if args.allow_missing and not args.merge_only:
         common.fail(parser, "--allow-missing applies only with --merge-only")
     common.load_tensorflow()  # checking the grid imports the model module, and with it TensorFlow
-    from mlpkit import study
+    from mlpkit import study_grids, study_plots
     from mlpkit.runs import outputs, studies
 
     grid = _study_grid(args, parser)
-    study.check_grid(grid)
+    study_grids.check_grid(grid)
     out = args.out or f"runs/study-{args.grid and pathlib.Path(args.grid).stem or 'custom'}"
     outputs.check_folder(out, "--out")
     if args.merge_only:
@@ -146,7 +146,7 @@ def run(args, parser):
     start = time.perf_counter()
     results = runner.run(workers=args.workers)
     report = runner.write_summary(results)
-    study.write_plots(report, out)
+    study_plots.write_plots(report, out)
     _print_study_report(report)
     print(f"wall time {time.perf_counter() - start:.1f} s; "
           f"wrote {out}/results.json, results.csv, accuracy.png, error_curves.png")

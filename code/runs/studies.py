@@ -1,6 +1,6 @@
 """Running a study as ``mlpkit study`` does: each unit once, in worker processes, resumable, shardable.
 
-A ``Study`` is a grid crossed with folds (``mlpkit.study``), stored in a
+A ``Study`` is a grid (``mlpkit.study_grids``) crossed with folds (``mlpkit.study``), stored in a
 folder ``out`` (``mlpkit.runs.study_files``). ``run()`` trains the units that are
 not done yet, with ``study.run_unit``, and writes each finished unit at once
 to ``out/units/<unit>.json``; running the same study again skips finished
@@ -26,10 +26,10 @@ import re
 
 import numpy as np
 
-from mlpkit import study
+from mlpkit import study, study_grids
 from mlpkit.runs import lifetime, study_files
 from mlpkit.progress import bar as progress_bar
-from mlpkit.study import StudyError
+from mlpkit.study_grids import StudyError
 
 
 def parse_shard(text):
@@ -47,7 +47,7 @@ def parse_shard(text):
 
 def shard_units(names, index, count):
     """The ``index``-th (1-based) of ``count`` parts of ``names``: every ``count``-th name from the ``index``-th."""
-    if not (study.is_int(index) and study.is_int(count) and 1 <= index <= count):
+    if not (study_grids.is_int(index) and study_grids.is_int(count) and 1 <= index <= count):
         raise ValueError(f"part {index!r} of {count!r}: expected 1 <= part <= parts")
     return list(names)[index - 1::count]
 
@@ -115,7 +115,7 @@ class Study:
     """A grid crossed with folds, stored in ``out``; ``run()`` does what is missing."""
 
     def __init__(self, grid, out, dataset="mnist", data_dir=None, images=None, data_source=None):
-        self.configs, self.folds, self.seed = study.check_grid(grid)
+        self.configs, self.folds, self.seed = study_grids.check_grid(grid)
         self.title = grid.get("title", "")
         self.out = pathlib.Path(out)
         self.options = {"dataset": dataset, "data_dir": None if data_dir is None else str(data_dir), "images": images}
@@ -150,7 +150,7 @@ class Study:
     @property
     def units(self):
         """``{unit name: (config, fold)}`` in grid order; ``fold`` is ``None`` for the plain split."""
-        return {f"{study.config_key(c)}_{'split' if f is None else f'fold{f}'}": (c, f)
+        return {f"{study_grids.config_key(c)}_{'split' if f is None else f'fold{f}'}": (c, f)
                 for c in self.configs for f in study.fold_names(self.folds)}
 
     def shard(self, index, count):

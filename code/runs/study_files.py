@@ -28,7 +28,7 @@ import pathlib
 import re
 
 from mlpkit.runs import outputs
-from mlpkit.study import StudyError
+from mlpkit.study_grids import StudyError
 
 # How load_data found the data, which can change between runs of one study while the data stay the same
 # (the first run, or one shard, downloads into the Keras cache; the next finds them there): left out when
