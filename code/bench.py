@@ -426,7 +426,7 @@ def modern_benchmark(
     Keras's ``fit``. A warm-up epoch each, then interleaved timed epochs; medians."""
     import keras
 
-    from mlpkit import kerasnets, modern
+    from mlpkit import kerasnets, modern, modern_optimizers
 
     x, y = tf.convert_to_tensor(x, tf.float32), tf.convert_to_tensor(y, tf.float32)
     n, batch_size = int(x.shape[0]), int(batch_size)
@@ -435,7 +435,7 @@ def modern_benchmark(
     ]
 
     def scratch(compiled):
-        net, adam = modern.MLP(layer_sizes, seed=seed), modern.Adam()
+        net, adam = modern.MLP(layer_sizes, seed=seed), modern_optimizers.Adam()
 
         def step(xb, yb):
             with tf.GradientTape() as tape:

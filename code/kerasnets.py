@@ -12,7 +12,8 @@ import time
 import numpy as np
 
 from mlpkit import quiet
-from mlpkit.modern import ACTIVATIONS, DEFAULT_LR, LOSSES, OPTIMIZERS, split_validation
+from mlpkit.modern import ACTIVATIONS, LOSSES, split_validation
+from mlpkit.modern_optimizers import DEFAULT_LR, OPTIMIZERS
 from mlpkit.progress import bar as progress_bar
 from mlpkit.training import History, TrainingDiverged, confusion_matrix
 

@@ -25,7 +25,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from mlpkit import modern, training
+from mlpkit import modern, modern_optimizers, training
 from mlpkit.training import History
 
 
@@ -79,7 +79,7 @@ def keras_l2(lam):
 
 
 # Shown in book/deep.md (literalinclude).
-class AdamW(modern.Adam):
+class AdamW(modern_optimizers.Adam):
     """Adam with decoupled weight decay (Loshchilov and Hutter), in Keras's formulation.
 
     Each step first shrinks every weight matrix, ``W -= lr * weight_decay * W``, then
