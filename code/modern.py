@@ -278,6 +278,103 @@ def split_validation(x, y, validation):
     return (x[validation:], y[validation:]), (x[:validation], y[:validation])
 
 
+def evaluation_splits(x_train, y_train, x_test, y_test, validation):
+    """``{name: (x, y)}``, the sets evaluated after each epoch: ``"train"`` (the
+    training examples ``split_validation`` leaves for training, as float32 tensors),
+    ``"validation"`` if ``validation`` asks for one, and ``"test"``, last."""
+    x_train, y_train = (
+        tf.convert_to_tensor(x_train, tf.float32),
+        tf.convert_to_tensor(y_train, tf.float32),
+    )
+    (x_fit, y_fit), (x_val, y_val) = split_validation(x_train, y_train, validation)
+    splits = {"train": (x_fit, y_fit)}
+    if validation:
+        splits["validation"] = (x_val, y_val)
+    splits["test"] = (x_test, y_test)
+    return splits
+
+
+def make_train_step(model, loss, optimizer):
+    """A compiled step ``step(x, y) -> loss`` on one batch: forward pass (in training
+    mode, for a model that has one), tape, and ``optimizer``'s update."""
+    variables = model.params
+    takes_training = "training" in model.__call__.__code__.co_varnames
+
+    @tf.function
+    def step(x, y):
+        with tf.GradientTape() as tape:
+            outputs = model(x, training=True) if takes_training else model(x)
+            value = loss(outputs, y)
+        optimizer.apply(tape.gradient(value, variables), variables)
+        return value
+
+    return step
+
+
+def run_epoch(step, x, y, order, batch_size):
+    """``step`` on each batch of ``batch_size`` examples of ``x, y`` taken in ``order``
+    (the last may be smaller); the batches' losses."""
+    return [
+        float(
+            step(
+                tf.gather(x, order[i : i + batch_size]),
+                tf.gather(y, order[i : i + batch_size]),
+            )
+        )
+        for i in range(0, len(order), batch_size)
+    ]
+
+
+def record_epoch(history, model, splits, loss, epoch, seconds):
+    """Append epoch ``epoch``'s row to ``history``: ``loss`` and accuracy on each of
+    ``splits`` (``{name: (x, y)}``, the test set last) and the epoch's ``seconds``.
+    Return the predictions on the test set."""
+    row = {"epoch": epoch}
+    for split, (x, y) in splits.items():
+        result = evaluate(model, x, y, loss=loss)
+        row[f"{split}_loss"], row[f"{split}_accuracy"] = result.loss, result.accuracy
+    row["seconds"] = seconds
+    history.epochs.append(row)
+    return result.predictions
+
+
+def stop_if_diverged(losses, model, saved, epoch, history):
+    """If a loss of epoch ``epoch`` is not finite, give ``model`` back the weights
+    ``saved`` before it and raise ``TrainingDiverged`` with the ``history`` so far
+    (whose ``config`` names the optimizer and its rate)."""
+    if np.all(np.isfinite(losses)):
+        return
+    model.set_weights(saved)
+    optimizer, lr = history.config["optimizer"], history.config["lr"]
+    raise TrainingDiverged(
+        f"training diverged in epoch {epoch}: the loss stopped being finite "
+        f"with {optimizer} at learning rate {lr:g}; try a smaller one. "
+        f"The model keeps its weights from epoch {epoch - 1}.",
+        history,
+    )
+
+
+def show_epoch(bar, history):
+    """Move the progress ``bar`` on by an epoch, showing the last row's train loss and
+    test accuracy."""
+    bar.set_postfix(
+        loss=history.final["train_loss"],
+        test_acc=f"{history.final['test_accuracy']:.2%}",
+    )
+    bar.update()
+
+
+def finish_history(history, start, predictions, y_test):
+    """Complete ``history`` after the last epoch: the seconds since ``start``, the test
+    set's ``predictions`` and their confusion matrix with the labels ``y_test``."""
+    history.wall_seconds = time.perf_counter() - start
+    history.test_predictions = predictions
+    history.confusion = confusion_matrix(
+        np.argmax(np.asarray(y_test), axis=1), predictions
+    ).tolist()
+    return history
+
+
 def train(
     model,
     x_train,
@@ -307,22 +404,9 @@ def train(
             f"batch size must be at least 1 and epochs 0 or more; got {batch_size} and "
             f"{epochs}"
         )
-    x_train, y_train = (
-        tf.convert_to_tensor(x_train, tf.float32),
-        tf.convert_to_tensor(y_train, tf.float32),
-    )
-    (x_fit, y_fit), (x_val, y_val) = split_validation(x_train, y_train, validation)
-    variables = model.params
-    takes_training = "training" in model.__call__.__code__.co_varnames
-
-    @tf.function
-    def step(x, y):
-        with tf.GradientTape() as tape:
-            outputs = model(x, training=True) if takes_training else model(x)
-            value = loss(outputs, y)
-        optimizer.apply(tape.gradient(value, variables), variables)
-        return value
-
+    splits = evaluation_splits(x_train, y_train, x_test, y_test, validation)
+    x_fit, y_fit = splits["train"]
+    step = make_train_step(model, loss, optimizer)
     config = {
         "loss": loss_name,
         "optimizer": optimizer_name,
@@ -334,63 +418,18 @@ def train(
     }
     history = History(config=config)
     rng = np.random.default_rng(seed)
-
-    def record(epoch, seconds):
-        row = {"epoch": epoch}
-        for split, (x, y) in (
-            ("train", (x_fit, y_fit)),
-            ("validation", (x_val, y_val)),
-            ("test", (x_test, y_test)),
-        ):
-            if split == "validation" and not validation:
-                continue
-            result = evaluate(model, x, y, loss=loss)
-            row[f"{split}_loss"], row[f"{split}_accuracy"], predictions = (
-                result.loss,
-                result.accuracy,
-                result.predictions,
-            )
-        row["seconds"] = seconds
-        history.epochs.append(row)
-        return predictions
-
-    predictions = record(0, 0.0)
-    start, n = time.perf_counter(), int(x_fit.shape[0])
+    predictions = record_epoch(history, model, splits, loss, 0, 0.0)
+    start = time.perf_counter()
     bar = progress_bar(int(epochs), "training", "epoch") if progress else None
     for epoch in range(1, int(epochs) + 1):
         saved, epoch_start = model.get_weights(), time.perf_counter()
-        order = rng.permutation(n)
-        losses = [
-            float(
-                step(
-                    tf.gather(x_fit, order[i : i + int(batch_size)]),
-                    tf.gather(y_fit, order[i : i + int(batch_size)]),
-                )
-            )
-            for i in range(0, n, int(batch_size))
-        ]
-        if not np.all(np.isfinite(losses)):
-            model.set_weights(saved)
-            raise TrainingDiverged(
-                f"training diverged in epoch {epoch}: the loss stopped being finite "
-                f"with {optimizer_name} "
-                f"at learning rate {optimizer.lr:g}; try a smaller "
-                "one. The model keeps its weights "
-                f"from epoch {epoch - 1}.",
-                history,
-            )
-        predictions = record(epoch, time.perf_counter() - epoch_start)
+        order = rng.permutation(int(x_fit.shape[0]))
+        losses = run_epoch(step, x_fit, y_fit, order, int(batch_size))
+        stop_if_diverged(losses, model, saved, epoch, history)
+        seconds = time.perf_counter() - epoch_start
+        predictions = record_epoch(history, model, splits, loss, epoch, seconds)
         if bar:
-            bar.set_postfix(
-                loss=history.final["train_loss"],
-                test_acc=f"{history.final['test_accuracy']:.2%}",
-            )
-            bar.update()
+            show_epoch(bar, history)
     if bar:
         bar.close()
-    history.wall_seconds = time.perf_counter() - start
-    history.test_predictions = predictions
-    history.confusion = confusion_matrix(
-        np.argmax(np.asarray(y_test), axis=1), predictions
-    ).tolist()
-    return history
+    return finish_history(history, start, predictions, y_test)
