@@ -209,10 +209,10 @@ MODERN_VARIANTS = ("scratch_eager", "scratch_function", "keras_fit")
 def _scratch_epoch(x, y, layer_sizes, batch_size, seed, compiled):
     """``epoch(order)`` training chapter 7's network with the kit's layers and Adam,
     eagerly or in a ``tf.function`` step (as ``mlpkit.modern.train``)."""
-    from mlpkit import modern
+    from mlpkit import modern, modern_optimizers
 
     n = int(x.shape[0])
-    net, adam = modern.MLP(layer_sizes, seed=seed), modern.Adam()
+    net, adam = modern.MLP(layer_sizes, seed=seed), modern_optimizers.Adam()
 
     def step(xb, yb):
         with tf.GradientTape() as tape:

@@ -12,7 +12,8 @@ import time
 import numpy as np
 
 from mlpkit import quiet
-from mlpkit.modern import ACTIVATIONS, DEFAULT_LR, LOSSES, OPTIMIZERS, split_validation
+from mlpkit.modern import ACTIVATIONS, LOSSES, evaluation_splits, show_epoch
+from mlpkit.modern_optimizers import DEFAULT_LR, OPTIMIZERS
 from mlpkit.progress import bar as progress_bar
 from mlpkit.training import History, TrainingDiverged, confusion_matrix
 
@@ -213,95 +214,54 @@ def train(
     many epochs and restores the best weights. For MSE the model must end in a sigmoid.
     """
     keras = _keras()
-    import tensorflow as tf
-
     # Keras retraces its predict function for each split's size; TensorFlow's logger
     # would print a warning every time. Keep it quiet while this function runs.
     with quiet.errors_only():
-        return _train(
-            keras,
-            tf,
-            model,
-            x_train,
-            y_train,
-            x_test,
-            y_test,
-            loss,
-            optimizer,
-            lr,
-            epochs,
-            batch_size,
-            validation,
-            seed,
-            early_stopping,
-            progress,
+        keras.utils.set_random_seed(seed)
+        model.compile(
+            optimizer=make_optimizer(optimizer, lr),
+            loss=make_loss(loss),
+            metrics=["accuracy"],
+        )
+        config = {
+            "engine": "keras",
+            "loss": loss,
+            "optimizer": optimizer,
+            "lr": float(model.optimizer.learning_rate.numpy()),
+            "epochs": int(epochs),
+            "batch_size": int(batch_size),
+            "validation": int(validation),
+            "seed": seed,
+            "early_stopping": early_stopping,
+        }
+        history = History(config=config)
+        data = (x_train, y_train, x_test, y_test)
+        return fit_and_record(keras, model, history, data, progress)
+
+
+def record_epoch(history, model, splits, epoch, seconds):
+    """Append epoch ``epoch``'s row to ``history``: Keras's loss and accuracy on each of
+    ``splits`` (``{name: (x, y)}``) and the epoch's ``seconds``. Raise
+    ``TrainingDiverged`` if the training loss is not finite."""
+    row = {"epoch": epoch}
+    for split, (x, y) in splits.items():
+        row[f"{split}_loss"], row[f"{split}_accuracy"] = (
+            float(v) for v in model.evaluate(x, y, batch_size=2048, verbose=0)
+        )
+    row["seconds"] = seconds
+    history.epochs.append(row)
+    if not np.isfinite(row["train_loss"]):
+        raise TrainingDiverged(
+            f"training diverged in epoch {epoch}: the loss stopped being finite "
+            f"with {history.config['optimizer']} "
+            f"at learning rate {history.config['lr']:g}; try a smaller one.",
+            history,
         )
 
 
-def _train(
-    keras,
-    tf,
-    model,
-    x_train,
-    y_train,
-    x_test,
-    y_test,
-    loss,
-    optimizer,
-    lr,
-    epochs,
-    batch_size,
-    validation,
-    seed,
-    early_stopping,
-    progress,
-):
-    keras.utils.set_random_seed(seed)
-    optimizer_name, loss_name = optimizer, loss
-    model.compile(
-        optimizer=make_optimizer(optimizer, lr),
-        loss=make_loss(loss),
-        metrics=["accuracy"],
-    )
-    x_train, y_train = (
-        tf.convert_to_tensor(x_train, tf.float32),
-        tf.convert_to_tensor(y_train, tf.float32),
-    )
-    (x_fit, y_fit), (x_val, y_val) = split_validation(x_train, y_train, validation)
-    config = {
-        "engine": "keras",
-        "loss": loss_name,
-        "optimizer": optimizer_name,
-        "lr": float(model.optimizer.learning_rate.numpy()),
-        "epochs": int(epochs),
-        "batch_size": int(batch_size),
-        "validation": int(validation),
-        "seed": seed,
-        "early_stopping": early_stopping,
-    }
-    history = History(config=config)
-
-    def record(epoch, seconds):
-        row = {"epoch": epoch}
-        for split, (x, y) in (
-            ("train", (x_fit, y_fit)),
-            ("validation", (x_val, y_val)),
-            ("test", (x_test, y_test)),
-        ):
-            if split == "validation" and not validation:
-                continue
-            row[f"{split}_loss"], row[f"{split}_accuracy"] = (
-                float(v) for v in model.evaluate(x, y, batch_size=2048, verbose=0)
-            )
-        row["seconds"] = seconds
-        history.epochs.append(row)
-        if not np.isfinite(row["train_loss"]):
-            raise TrainingDiverged(
-                f"training diverged in epoch {epoch}: the loss stopped being finite "
-                f"with {optimizer_name} "
-                f"at learning rate {config['lr']:g}; try a smaller one.",
-                history,
-            )
+def recorder(keras, record):
+    """A Keras callback that times each epoch and calls ``record(epoch, seconds)``
+    after it (epochs counted from 1)."""
 
     class Recorder(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -310,49 +270,64 @@ def _train(
         def on_epoch_end(self, epoch, logs=None):
             record(epoch + 1, time.perf_counter() - self.start)
 
-    callbacks = [Recorder()]
-    if early_stopping:
-        if not validation:
-            raise ValueError(
-                "early stopping watches the validation loss: give a validation split "
-                "too"
-            )
-        callbacks.append(
-            keras.callbacks.EarlyStopping(
-                monitor="val_loss",
-                patience=int(early_stopping),
-                restore_best_weights=True,
-            )
+    return Recorder()
+
+
+def early_stopper(keras, patience, validation):
+    """Keras's ``EarlyStopping`` on the validation loss, restoring the best weights;
+    ``ValueError`` without a ``validation`` split to watch."""
+    if not validation:
+        raise ValueError(
+            "early stopping watches the validation loss: give a validation split too"
         )
+    return keras.callbacks.EarlyStopping(
+        monitor="val_loss", patience=int(patience), restore_best_weights=True
+    )
+
+
+def progress_callback(keras, bar, history):
+    """A Keras callback that moves the progress ``bar`` on after each epoch."""
+
+    class Bar(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            show_epoch(bar, history)
+
+    return Bar()
+
+
+def fit_and_record(keras, model, history, data, progress):
+    """``fit`` the compiled ``model`` on ``data`` (``x_train, y_train, x_test, y_test``)
+    with the settings of ``history.config``, recording each epoch in ``history`` (and
+    the restored best weights, if early stopping ended the run); return ``history``."""
+    config, (x_train, y_train, x_test, y_test) = history.config, data
+    epochs, validation = config["epochs"], config["validation"]
+    splits = evaluation_splits(x_train, y_train, x_test, y_test, validation)
+
+    def record(epoch, seconds):
+        record_epoch(history, model, splits, epoch, seconds)
+
+    callbacks = [recorder(keras, record)]
+    if config["early_stopping"]:
+        callbacks.append(early_stopper(keras, config["early_stopping"], validation))
+    bar = progress_bar(epochs, "training", "epoch") if progress else None
     if progress:
-        bar = progress_bar(int(epochs), "training", "epoch")
-
-        class Bar(keras.callbacks.Callback):
-            def on_epoch_end(self, epoch, logs=None):
-                bar.set_postfix(
-                    loss=history.final["train_loss"],
-                    test_acc=f"{history.final['test_accuracy']:.2%}",
-                )
-                bar.update()
-
-        callbacks.append(Bar())
+        callbacks.append(progress_callback(keras, bar, history))
     record(0, 0.0)
     start = time.perf_counter()
     model.fit(
-        x_fit,
-        y_fit,
-        batch_size=int(batch_size),
-        epochs=int(epochs),
+        *splits["train"],
+        batch_size=config["batch_size"],
+        epochs=epochs,
         shuffle=True,
         verbose=0,
         callbacks=callbacks,
-        validation_data=(x_val, y_val) if validation else None,
+        validation_data=splits.get("validation"),
     )
     if progress:
         bar.close()
     history.wall_seconds = time.perf_counter() - start
     # the best weights were restored: report them
-    if early_stopping and len(history.epochs) - 1 < int(epochs):
+    if config["early_stopping"] and len(history.epochs) - 1 < epochs:
         record(len(history.epochs), 0.0)
         history.epochs[-1]["restored_best"] = True
     history.test_predictions = np.argmax(

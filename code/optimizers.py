@@ -5,7 +5,7 @@ form (where its epsilon sits, how Nesterov's look-ahead is written), so that a
 trajectory can be compared with ``keras.optimizers`` step by step. The weights
 ``w`` are a vector of shape ``(2,)``: the two axes of a contour plot. (The
 same rules, written with TensorFlow variables for training networks, are the
-classes of ``mlpkit.modern``.)
+classes of ``mlpkit.modern_optimizers``.)
 
 A learning rate ``lr`` is a number or a schedule: a function of the step
 counter, which starts at 0 for the first update as Keras's ``iterations``
@@ -146,12 +146,11 @@ class Adam(Optimizer):
     """Momentum's average ``m`` of ``g`` divided by RMSProp's root of the average ``v``
     of ``g^2``.
 
-    At step ``t`` (1 for the first): ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2)
-    g^2``,
+    At step ``t`` (1 for the first): ``m = b1 m + (1 - b1) g``,
+    ``v = b2 v + (1 - b2) g^2``,
     ``w - lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps)``: Keras's efficient form
-    of the
-    bias-corrected step (``mlpkit.modern.Adam`` explains how it differs from the
-    paper's)."""
+    of the bias-corrected step (``mlpkit.modern_optimizers.Adam`` explains how it
+    differs from the paper's)."""
 
     def __init__(self, lr, beta1=0.9, beta2=0.999, epsilon=1e-7):
         super().__init__(lr)
@@ -178,8 +177,8 @@ class Adam(Optimizer):
 
 
 # : Constructors by name: ``OPTIMIZERS[name](lr)``, with Keras's default constants. The
-# names are the : ones ``mlpkit.modern.OPTIMIZERS`` (the same rules on TensorFlow
-# variables) and the commands use.
+# names are the : ones ``mlpkit.modern_optimizers.OPTIMIZERS`` (the same rules on
+# TensorFlow variables) and the commands use.
 OPTIMIZERS = {
     "sgd": SGD,
     "momentum": lambda lr: Momentum(lr, 0.9),

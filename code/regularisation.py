@@ -25,7 +25,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
-from mlpkit import modern, training
+from mlpkit import modern, modern_optimizers, training
 from mlpkit.training import History
 
 
@@ -79,7 +79,7 @@ def keras_l2(lam):
 
 
 # Shown in book/deep.md (literalinclude).
-class AdamW(modern.Adam):
+class AdamW(modern_optimizers.Adam):
     """Adam with decoupled weight decay (Loshchilov and Hutter), in Keras's formulation.
 
     Each step first shrinks every weight matrix, ``W -= lr * weight_decay * W``, then
@@ -189,6 +189,17 @@ def make_step(model, optimizer, lam=0.0):
     return step
 
 
+def record_epoch(history, model, splits, epoch):
+    """Append epoch ``epoch``'s row to ``history``: the cross-entropy without the
+    penalty and the accuracy of ``model`` in inference on each of ``splits``
+    (``{name: (x, t)}``)."""
+    row = {"epoch": epoch}
+    for split, (x, t) in splits.items():
+        result = training.evaluate(model, x, t, loss=modern.cross_entropy)
+        row[f"{split}_loss"], row[f"{split}_accuracy"] = result.loss, result.accuracy
+    history.epochs.append(row)
+
+
 def train(
     model,
     x_train,
@@ -206,10 +217,8 @@ def train(
 
     Rows of ``history.epochs`` (epoch 0 before training) hold ``train_loss``,
     ``train_accuracy``, ``test_loss`` and ``test_accuracy``: the cross-entropy without
-    the
-    penalty, and the accuracy, both in inference (no dropout). Examples are shuffled
-    each
-    epoch by ``numpy.random.default_rng(seed)``."""
+    the penalty, and the accuracy, both in inference (no dropout).
+    Examples are shuffled each epoch by ``numpy.random.default_rng(seed)``."""
     if int(epochs) < 0:
         raise ValueError(f"epochs must be 0 or more; got {epochs}")
     x_train, t_train = (
@@ -229,28 +238,15 @@ def train(
             "seed": seed,
         }
     )
-
-    def record(epoch):
-        row = {"epoch": epoch}
-        for split, (x, t) in (
-            ("train", (x_train, t_train)),
-            ("test", (x_test, t_test)),
-        ):
-            result = training.evaluate(model, x, t, loss=modern.cross_entropy)
-            row[f"{split}_loss"], row[f"{split}_accuracy"] = (
-                result.loss,
-                result.accuracy,
-            )
-        history.epochs.append(row)
-
-    record(0)
+    splits = {"train": (x_train, t_train), "test": (x_test, t_test)}
+    record_epoch(history, model, splits, 0)
     start = time.perf_counter()
     for epoch in range(1, int(epochs) + 1):
         for x, t in batches(
             x_train, t_train, batch_size, rng.permutation(int(x_train.shape[0]))
         ):
             step(x, t)
-        record(epoch)
+        record_epoch(history, model, splits, epoch)
     history.wall_seconds = time.perf_counter() - start
     return history
 

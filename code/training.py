@@ -254,6 +254,110 @@ def _all_finite(model):
     return all(bool(tf.reduce_all(tf.math.is_finite(p))) for p in model.params)
 
 
+def checked_config(config, overrides, x_test, y_test):
+    """``train``'s ``config``, or a ``TrainConfig`` built from its keyword
+    ``overrides``; ``ValueError`` for both at once, or for one of ``x_test, y_test``
+    without the other."""
+    if config is not None and overrides:
+        raise ValueError(
+            "give either config or keyword options such as lr=..., not both; got "
+            f"config and {sorted(overrides)}"
+        )
+    if (x_test is None) != (y_test is None):
+        raise ValueError("give both x_test and y_test, or neither")
+    return config or TrainConfig(**overrides)
+
+
+def record_epoch(history, model, train_set, held_out_set, held_out, epoch, seconds):
+    """Append epoch ``epoch``'s row to ``history``: loss and accuracy on ``train_set``
+    and, unless ``held_out_set`` is None, on it as ``{held_out}_loss`` and
+    ``{held_out}_accuracy``; the fraction of saturated outputs on the training set;
+    the epoch's ``seconds``. Return the held-out predictions (None without a set)."""
+    on_train = evaluate(model, *train_set)
+    row = {
+        "epoch": epoch,
+        "train_loss": on_train.loss,
+        "train_accuracy": on_train.accuracy,
+    }
+    on_test = None
+    if held_out_set is not None:
+        on_test = evaluate(model, *held_out_set)
+        row.update(
+            {
+                f"{held_out}_loss": on_test.loss,
+                f"{held_out}_accuracy": on_test.accuracy,
+            }
+        )
+    history.epochs.append(
+        {**row, "saturated_outputs": on_train.saturated, "seconds": seconds}
+    )
+    return None if on_test is None else on_test.predictions
+
+
+def stop_if_diverged(loss, model, saved, epoch, history):
+    """If epoch ``epoch``'s ``loss`` or a weight is not finite, give ``model`` back the
+    weights ``saved`` before it and raise ``TrainingDiverged`` with the ``history`` so
+    far."""
+    if np.isfinite(loss) and _all_finite(model):
+        return
+    model.set_weights(saved)
+    raise TrainingDiverged(
+        f"training diverged in epoch {epoch}: the loss became {loss} with "
+        f"learning rate {history.config['lr']:g}. "
+        "Check that the inputs are finite and scaled to [0, 1], or try a "
+        "smaller learning rate "
+        "(the thesis uses 0.9). The model keeps its weights from epoch "
+        f"{epoch - 1}.",
+        history,
+    )
+
+
+def stop_if_saturated(history, epoch, accuracy_key):
+    """Raise ``TrainingDiverged`` if at least ``SATURATION_LIMIT`` of the outputs on
+    the training set were exactly 0 or 1 after epoch ``epoch`` (the last row of
+    ``history``), quoting the accuracy under ``accuracy_key``."""
+    if history.final["saturated_outputs"] < SATURATION_LIMIT:
+        return
+    raise TrainingDiverged(
+        f"training stopped in epoch {epoch}: "
+        f"{history.final['saturated_outputs']:.0%} of the network's "
+        "outputs are exactly 0 or 1. The sigmoids have saturated, so their "
+        "gradients are 0 and training "
+        "cannot recover; a too large learning rate does this (here "
+        f"{history.config['lr']:g}). Train again with a "
+        "smaller one (the thesis uses 0.9). "
+        f"{accuracy_key.replace('_', ' ').capitalize()}: "
+        f"{history.final[accuracy_key]:.1%}.",
+        history,
+    )
+
+
+def show_epoch(bar, history, accuracy_key):
+    """Move the progress ``bar`` on by an epoch, showing the last row's train loss and
+    its accuracy under ``accuracy_key``."""
+    bar.set_postfix(
+        **{
+            "loss": history.final["train_loss"],
+            accuracy_key.replace("validation", "val").replace(
+                "accuracy", "acc"
+            ): f"{history.final[accuracy_key]:.2%}",
+        }
+    )
+    bar.update()
+
+
+def finish_history(history, start, predictions, y_test):
+    """Complete ``history`` after the last epoch: the seconds since ``start`` and, with
+    a held-out set (labels ``y_test``), its ``predictions`` and confusion matrix."""
+    history.wall_seconds = time.perf_counter() - start
+    if y_test is not None:
+        history.test_predictions = predictions
+        history.confusion = confusion_matrix(
+            np.argmax(y_test, axis=1), predictions
+        ).tolist()
+    return history
+
+
 def train(
     model,
     x_train,
@@ -280,18 +384,12 @@ def train(
     ``stop_on_saturation=False`` records saturated epochs instead of stopping
     (studies of saturation need them).
     """
-    if config is not None and overrides:
-        raise ValueError(
-            "give either config or keyword options such as lr=..., not both; got "
-            f"config and {sorted(overrides)}"
-        )
-    if (x_test is None) != (y_test is None):
-        raise ValueError("give both x_test and y_test, or neither")
-    config = config or TrainConfig(**overrides)
+    config = checked_config(config, overrides, x_test, y_test)
     x_train, y_train = (
         tf.convert_to_tensor(x_train, tf.float32),
         tf.convert_to_tensor(y_train, tf.float32),
     )
+    held_out_set = None if x_test is None else (x_test, y_test)
     rng = np.random.default_rng(config.seed)
     run_epoch = make_epoch_function(
         model, config.lr, config.batch_size, config.jit_compile
@@ -300,25 +398,9 @@ def train(
     accuracy_key = f"{held_out}_accuracy" if x_test is not None else "train_accuracy"
 
     def record(epoch, seconds):
-        on_train = evaluate(model, x_train, y_train)
-        row = {
-            "epoch": epoch,
-            "train_loss": on_train.loss,
-            "train_accuracy": on_train.accuracy,
-        }
-        on_test = None
-        if x_test is not None:
-            on_test = evaluate(model, x_test, y_test)
-            row.update(
-                {
-                    f"{held_out}_loss": on_test.loss,
-                    f"{held_out}_accuracy": on_test.accuracy,
-                }
-            )
-        history.epochs.append(
-            {**row, "saturated_outputs": on_train.saturated, "seconds": seconds}
+        return record_epoch(
+            history, model, (x_train, y_train), held_out_set, held_out, epoch, seconds
         )
-        return None if on_test is None else on_test.predictions
 
     predictions = record(0, 0.0)
     start = time.perf_counter()
@@ -327,50 +409,12 @@ def train(
         saved = model.get_weights()
         epoch_start = time.perf_counter()
         loss = run_epoch(x_train, y_train, rng.permutation(len(x_train)))
-        if not np.isfinite(loss) or not _all_finite(model):
-            model.set_weights(saved)
-            raise TrainingDiverged(
-                f"training diverged in epoch {epoch}: the loss became {loss} with "
-                f"learning rate {config.lr:g}. "
-                "Check that the inputs are finite and scaled to [0, 1], or try a "
-                "smaller learning rate "
-                "(the thesis uses 0.9). The model keeps its weights from epoch "
-                f"{epoch - 1}.",
-                history,
-            )
+        stop_if_diverged(loss, model, saved, epoch, history)
         predictions = record(epoch, time.perf_counter() - epoch_start)
-        if (
-            stop_on_saturation
-            and history.final["saturated_outputs"] >= SATURATION_LIMIT
-        ):
-            raise TrainingDiverged(
-                f"training stopped in epoch {epoch}: "
-                f"{history.final['saturated_outputs']:.0%} of the network's "
-                "outputs are exactly 0 or 1. The sigmoids have saturated, so their "
-                "gradients are 0 and training "
-                "cannot recover; a too large learning rate does this (here "
-                f"{config.lr:g}). Train again with a "
-                "smaller one (the thesis uses 0.9). "
-                f"{accuracy_key.replace('_', ' ').capitalize()}: "
-                f"{history.final[accuracy_key]:.1%}.",
-                history,
-            )
+        if stop_on_saturation:
+            stop_if_saturated(history, epoch, accuracy_key)
         if bar:
-            bar.set_postfix(
-                **{
-                    "loss": history.final["train_loss"],
-                    accuracy_key.replace("validation", "val").replace(
-                        "accuracy", "acc"
-                    ): f"{history.final[accuracy_key]:.2%}",
-                }
-            )
-            bar.update()
+            show_epoch(bar, history, accuracy_key)
     if bar:
         bar.close()
-    history.wall_seconds = time.perf_counter() - start
-    if x_test is not None:
-        history.test_predictions = predictions
-        history.confusion = confusion_matrix(
-            np.argmax(y_test, axis=1), predictions
-        ).tolist()
-    return history
+    return finish_history(history, start, predictions, y_test)

@@ -97,7 +97,7 @@ def relu_backward(z, grad_a):
 # `m_hat = m / (1 - beta1^t)`, `v_hat = v / (1 - beta2^t)`, and return the
 # tuple `(w - lr m_hat / (sqrt(v_hat) + eps), m, v)`.
 #
-# This is not the "efficient" form of `mlpkit.modern.Adam` and Keras,
+# This is not the "efficient" form of `mlpkit.modern_optimizers.Adam` and Keras,
 # `w - lr sqrt(1 - beta2^t) / (1 - beta1^t) m / (sqrt(v) + eps)`, which adds
 # `eps` to the uncorrected `sqrt(v)`: that is the paper's step with
 # `eps / sqrt(1 - beta2^t)` in place of `eps`. The two differ noticeably only

@@ -22,7 +22,8 @@ from helpers import share_reference
 from mlpkit.grading import bank, grader
 from mlpkit.grading.sandbox import Limits
 
-# One worker runs the module, so its graded class (a session fixture: once per worker even when xdist interleaves other modules) is graded once (make test: --dist loadgroup).
+# One worker runs the module, so its graded class (a session fixture: once per worker even when xdist interleaves other
+# modules) is graded once (make test: --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("solutions")
 HEADER = "import keras\nimport numpy as np\nimport tensorflow as tf\n"
 SOLUTIONS = pathlib.Path(__file__).parent / "exercise_solutions"

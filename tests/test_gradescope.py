@@ -28,7 +28,8 @@ from mlpkit.grading import bank, grader
 from mlpkit.grading.sandbox import Limits
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-# One worker runs the module, so its graded class (a session fixture: once per worker even when xdist interleaves other modules) is graded once (make test: --dist loadgroup).
+# One worker runs the module, so its graded class (a session fixture: once per worker even when xdist interleaves other
+# modules) is graded once (make test: --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("gradescope")
 FULL = 7  # chapter 1: step 2, nand_weights 2, perceptron_forward 3
 

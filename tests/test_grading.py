@@ -33,7 +33,8 @@ import pytest
 from mlpkit.grading import bank, checks, grader, units, worker
 from mlpkit.grading.sandbox import Limits
 
-# One worker runs the module, so its graded class (a session fixture: once per worker even when xdist interleaves other modules) is graded once (make test: --dist loadgroup).
+# One worker runs the module, so its graded class (a session fixture: once per worker even when xdist interleaves other
+# modules) is graded once (make test: --dist loadgroup).
 pytestmark = pytest.mark.xdist_group("grading")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = ["perceptron", "xor", "gradients"]

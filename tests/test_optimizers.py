@@ -164,6 +164,11 @@ def test_bad_input_is_named():
 
 def test_one_set_of_optimizer_names():
     """The rules on two weights (NumPy), on a network's variables (TensorFlow) and their default rates share names."""
-    from mlpkit import modern
+    from mlpkit import modern_optimizers
 
-    assert list(modern.OPTIMIZERS) == list(optimizers.OPTIMIZERS) == list(modern.DEFAULT_LR) == list(optimizers.LABELS)
+    assert (
+        list(modern_optimizers.OPTIMIZERS)
+        == list(optimizers.OPTIMIZERS)
+        == list(modern_optimizers.DEFAULT_LR)
+        == list(optimizers.LABELS)
+    )

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 keras = pytest.importorskip("keras")
 
-from mlpkit import data, modern, regularisation  # noqa: E402
+from mlpkit import data, modern, modern_optimizers, regularisation  # noqa: E402
 
 SIZES = [784, 32, 10]
 
@@ -76,11 +76,11 @@ def test_sgd_with_the_hand_l2_gradient_equals_keras_fit_with_an_l2_regulariser(d
     model = regularisation.keras_mlp(SIZES, l2=regularisation.keras_l2(lam), seed=0)
     start = model.get_weights()
     theirs = fit_keras(model, keras.optimizers.SGD(lr), x, t)
-    mine = fit_hand(start, modern.SGD(lr), x, t, lam)
+    mine = fit_hand(start, modern_optimizers.SGD(lr), x, t, lam)
     # float32: weights of size ~0.1 after 4 steps agree to a few roundings (measured: 3e-8)
     assert largest_difference(mine, theirs) < 1e-6
     # and the penalty mattered: without it the hand run ends elsewhere
-    assert largest_difference(fit_hand(start, modern.SGD(lr), x, t), theirs) > 1e-4
+    assert largest_difference(fit_hand(start, modern_optimizers.SGD(lr), x, t), theirs) > 1e-4
 
 
 def test_with_sgd_decoupled_decay_and_the_l2_penalty_are_one_update():
@@ -93,7 +93,7 @@ def test_with_sgd_decoupled_decay_and_the_l2_penalty_are_one_update():
     decoupled.apply_gradients([(gw, kernel), (gb, bias)])
     mine = [tf.Variable(w0), tf.Variable(b0)]
     gradients = [g + p for g, p in zip([gw, gb], regularisation.l2_penalty_gradient(mine, lam))]
-    modern.SGD(lr).apply(gradients, mine)
+    modern_optimizers.SGD(lr).apply(gradients, mine)
     np.testing.assert_allclose(kernel.numpy(), mine[0].numpy(), rtol=1e-6, atol=1e-7)
     np.testing.assert_allclose(bias.numpy(), mine[1].numpy(), rtol=1e-6, atol=1e-7)
 
@@ -111,7 +111,7 @@ def test_hand_adamw_equals_keras_adamw_with_the_biases_excluded(digits):
     moved = largest_difference(theirs, start)
     # Adam's steps are ~lr; float32 rounding of m / (sqrt(v) + eps) leaves ~1e-7 (measured 2.4e-7)
     assert largest_difference(mine, theirs) < 1e-6 < 1e-3 * moved
-    assert largest_difference(fit_hand(start, modern.Adam(lr), x, t), theirs) > 1e-6  # the decay is in there
+    assert largest_difference(fit_hand(start, modern_optimizers.Adam(lr), x, t), theirs) > 1e-6  # the decay is in there
 
 
 def test_keras_adamw_decays_the_biases_unless_excluded():
@@ -135,7 +135,7 @@ def test_hand_adam_with_l2_equals_keras_adam_with_an_l2_regulariser(digits):
     model = regularisation.keras_mlp(SIZES, l2=regularisation.keras_l2(lam), seed=0)
     start = model.get_weights()
     theirs = fit_keras(model, keras.optimizers.Adam(1e-3), x[:64], t[:64])
-    assert largest_difference(fit_hand(start, modern.Adam(1e-3), x[:64], t[:64], lam), theirs) < 1e-6
+    assert largest_difference(fit_hand(start, modern_optimizers.Adam(1e-3), x[:64], t[:64], lam), theirs) < 1e-6
 
 
 def test_adamw_is_not_adam_with_l2_a_weight_without_gradient_shows_why(digits):
@@ -147,8 +147,8 @@ def test_adamw_is_not_adam_with_l2_a_weight_without_gradient_shows_why(digits):
     dead = np.asarray(tf.reduce_max(x, axis=0)) == 0
     assert dead.sum() > 100  # the border pixels of these digits are blank
     runs = {"adamw": fit_hand(start, regularisation.AdamW(lr, decay), x, t, batch_size=30, epochs=10),
-            "l2": fit_hand(start, modern.Adam(lr), x, t, decay, batch_size=30, epochs=10),
-            "l2 / 10": fit_hand(start, modern.Adam(lr), x, t, decay / 10, batch_size=30, epochs=10)}
+            "l2": fit_hand(start, modern_optimizers.Adam(lr), x, t, decay, batch_size=30, epochs=10),
+            "l2 / 10": fit_hand(start, modern_optimizers.Adam(lr), x, t, decay / 10, batch_size=30, epochs=10)}
     w0 = start[0][dead]
     # AdamW: no gradient reaches a dead pixel's weight, so Adam's step is 0 and the decay alone acts
     np.testing.assert_allclose(runs["adamw"][0][dead], w0 * (1 - lr * decay) ** 100, rtol=1e-4)
@@ -166,8 +166,9 @@ def test_adamw_is_not_adam_with_l2_a_weight_without_gradient_shows_why(digits):
 def overfitting(digits):
     """The chapter's three runs, seed 0: 784-256-10, Adam 1e-3, 30 epochs of batches of 30 on 300 digits."""
     (x, t), (x_test, t_test) = digits
-    settings = {"none": (0.0, modern.Adam(1e-3)), "decay": (0.0, regularisation.AdamW(1e-3, weight_decay=3.0)),
-                "dropout": (0.5, modern.Adam(1e-3))}
+    settings = {"none": (0.0, modern_optimizers.Adam(1e-3)),
+                "decay": (0.0, regularisation.AdamW(1e-3, weight_decay=3.0)),
+                "dropout": (0.5, modern_optimizers.Adam(1e-3))}
     return {
         name: regularisation.train(
             modern.MLP([784, 256, 10], dropout=rate, seed=0),
