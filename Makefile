@@ -64,10 +64,12 @@ notebooks: $(STAMP)
 	$(BIN)/python book/_ext/chapter_notebooks.py write _build/notebooks book
 	@echo "Notebooks: $(CURDIR)/_build/notebooks/"
 
-# The linter first (ruff, configured in pyproject.toml), then the tests.
+# The linter first (ruff, configured in pyproject.toml; the lesson modules, which the
+# book shows, also formatted by it at 88 columns), then the tests.
 # loadgroup: the browser test's pages are opened by one worker, once.
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check code/*.py
 	$(BIN)/pytest -n $(JOBS) --dist loadgroup
 
 # The lowest version of every direct requirement that requirements.txt

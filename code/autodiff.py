@@ -1,22 +1,22 @@
 """Chapter 3: reverse-mode automatic differentiation on scalars, small enough to read in
 one sitting.
 
-A :class:`Value` is one number in a computation graph. Every operation on
-Values makes a new Value that remembers its ``parents`` (the operands) and its
-``local_grads``: the partial derivative of its result with respect to each
-parent, taken when the operation runs. :meth:`Value.backward` then walks the
-graph once, from the output back, in reverse topological order, and adds
-``local * grad`` into each parent: the chain rule, one edge at a time. A Value
-used twice receives a contribution along each use, and the sum is its gradient.
+A :class:`Value` is one number in a computation graph. Every operation on Values makes a
+new Value that remembers its ``parents`` (the operands) and its ``local_grads``: the
+partial derivative of its result with respect to each parent, taken when the operation
+runs. :meth:`Value.backward` then walks the graph once, from the output back, in reverse
+topological order, and adds ``local * grad`` into each parent: the chain rule, one edge
+at a time. A Value used twice receives a contribution along each use, and the sum is its
+gradient.
 
-Everything is a Python float (float64). The same engine in spirit is
-micrograd (Karpathy); ``tf.GradientTape`` does the same with tensors.
+Everything is a Python float (float64). The same engine in spirit is micrograd
+(Karpathy); ``tf.GradientTape`` does the same with tensors.
 
-For the chapter's networks, :func:`mlp_cost` builds the sigmoid MLP's cost of
-one example from Values. Its parameters are nested lists in the book's
-layout: ``W_l[i][j]`` (shape ``(n_{l-1}, n_l)``) feeds input ``i`` to unit
-``j``, ``b_l[j]`` is unit ``j``'s bias, and the cost is the mean over the
-``n_L`` outputs of ``(y_k - t_k)^2``, the chapter-4 convention with ``B = 1``.
+For the chapter's networks, :func:`mlp_cost` builds the sigmoid MLP's cost of one
+example from Values. Its parameters are nested lists in the book's layout: ``W_l[i][j]``
+(shape ``(n_{l-1}, n_l)``) feeds input ``i`` to unit ``j``, ``b_l[j]`` is unit ``j``'s
+bias, and the cost is the mean over the ``n_L`` outputs of ``(y_k - t_k)^2``, the
+chapter-4 convention with ``B = 1``.
 """
 
 import math
@@ -166,9 +166,9 @@ def count_operations(root):
     """Work of one pass through ``root``'s graph: ``{"forward": operations, "backward":
     multiply-adds}``.
 
-    The forward pass runs one operation per node that has parents; the
-    backward pass does one multiply-add per edge (a node's ``local * grad``
-    into each of its parents). No operation has more than two parents.
+    The forward pass runs one operation per node that has parents; the backward pass
+    does one multiply-add per edge (a node's ``local * grad`` into each of its parents).
+    No operation has more than two parents.
     """
     order = topological_order(root)
     return {
@@ -198,9 +198,8 @@ def mlp_cost(params, x, t):
     (``n_0`` numbers).
 
     ``params = [W_1, b_1, ..., W_L, b_L]`` as from :func:`as_values`; each layer
-    computes
-    ``a_l[j] = σ(sum_i a_{l-1}[i] W_l[i][j] + b_l[j])``, with ``a_0 = x`` and ``y =
-    a_L``.
+    computes ``a_l[j] = σ(sum_i a_{l-1}[i] W_l[i][j] + b_l[j])``, with ``a_0 = x`` and
+    ``y = a_L``.
     """
     activations = list(np.ravel(x))
     for weights, bias in zip(params[0::2], params[1::2]):
@@ -225,13 +224,13 @@ def mlp_cost(params, x, t):
 
 
 def matmul_multiply_adds(layer_sizes, batch):
-    """Multiply-adds of the matrix products of a dense MLP: ``{"forward": n, "backward":
-    n}``.
+    """Multiply-adds of the matrix products of a dense MLP:
+    ``{"forward": n, "backward": n}``.
 
-    Forward, layer ``l`` computes ``a_{l-1} @ W_l``: ``B n_{l-1} n_l``. Backward,
-    it computes ``dC/dW_l = a_{l-1}^T @ δ_l`` (as many) and, except for the
-    first layer (the inputs need no gradient), ``dC/da_{l-1} = δ_l @ W_l^T``
-    (as many again). The element-wise work is smaller by a factor of the width.
+    Forward, layer ``l`` computes ``a_{l-1} @ W_l``: ``B n_{l-1} n_l``. Backward, it
+    computes ``dC/dW_l = a_{l-1}^T @ δ_l`` (as many) and, except for the first layer
+    (the inputs need no gradient), ``dC/da_{l-1} = δ_l @ W_l^T`` (as many again). The
+    element-wise work is smaller by a factor of the width.
     """
     layers = [
         batch * n_in * n_out for n_in, n_out in zip(layer_sizes[:-1], layer_sizes[1:])
@@ -245,12 +244,12 @@ def forward_backward_times(
     """Median seconds of a sigmoid MLP's forward pass and of its forward and backward
     pass.
 
-    The forward pass computes the chapter-4 cost (``gradients.mlp_loss``) on a
-    batch ``(batch, n_0)`` of uniform inputs with one-hot targets; the other
-    also has ``tf.GradientTape`` compute the gradients of every parameter.
-    Both run as ``tf.function`` in float32, traced before timing; the two are
-    timed alternately, ``repeats`` times each, so a busy machine slows both.
-    Returns ``{"forward": s, "forward+backward": s}``.
+    The forward pass computes the chapter-4 cost (``gradients.mlp_loss``) on a batch
+    ``(batch, n_0)`` of uniform inputs with one-hot targets; the other also has
+    ``tf.GradientTape`` compute the gradients of every parameter. Both run as
+    ``tf.function`` in float32, traced before timing; the two are timed alternately,
+    ``repeats`` times each, so a busy machine slows both. Returns ``{"forward": s,
+    "forward+backward": s}``.
     """
     import tensorflow as tf
 

@@ -1,12 +1,12 @@
 """Chapter 5: how fast can the chapter-4 network train? Every way, measured alike.
 
-The ways are the variants of ``mlpkit.bench_variants``: chapter 4's eager
-loop, ``tf.function`` steps and epochs with and without XLA, Keras's ``fit``
-and NumPy, each training the same network from the same weights on the same
-data in the same order (``check_equivalence`` checks that they agree).
+The ways are the variants of ``mlpkit.bench_variants``: chapter 4's eager loop,
+``tf.function`` steps and epochs with and without XLA, Keras's ``fit`` and NumPy, each
+training the same network from the same weights on the same data in the same order
+(``check_equivalence`` checks that they agree).
 
-``run_benchmark`` times one warm-up epoch (tracing and compiling happen
-there) and then ``repeats`` epochs, and reports the median.
+``run_benchmark`` times one warm-up epoch (tracing and compiling happen there) and then
+``repeats`` epochs, and reports the median.
 """
 
 import os
@@ -48,10 +48,10 @@ def run_benchmark(
 ):
     """Time every variant; returns the ``bench.json`` dictionary.
 
-    Every variant first runs one warm-up epoch (its tracing and compiling
-    happen there). Then the timed epochs are interleaved, one epoch of each
-    variant per round, so that a slow spell of the machine hits all variants
-    alike; each variant's speed is the median over ``repeats`` rounds.
+    Every variant first runs one warm-up epoch (its tracing and compiling happen there).
+    Then the timed epochs are interleaved, one epoch of each variant per round, so that
+    a slow spell of the machine hits all variants alike; each variant's speed is the
+    median over ``repeats`` rounds.
     """
     layer_sizes = list(layer_sizes)
     variants = _check_variants(variants)
@@ -117,8 +117,7 @@ def _speeds(seconds, steps, examples, repeats):
 
 
 def _machine():
-    """What the timings were measured on: processors, machine and library
-    versions."""
+    """What the timings were measured on: processors, machine and library versions."""
     processor = platform.processor() or platform.system()
     return {
         "cpu_count": os.cpu_count(),
@@ -264,10 +263,9 @@ def modern_benchmark(
     x, y, layer_sizes=MODERN_LAYERS, batch_size=128, repeats=3, seed=0, progress=None
 ):
     """Steps per second of chapter 7's network (ReLU, cross-entropy, Adam, batch 128)
-    trained three ways:
-    the kit's layers and Adam eagerly and in a ``tf.function`` step (as
-    ``mlpkit.modern.train``), and
-    Keras's ``fit``. A warm-up epoch each, then interleaved timed epochs; medians."""
+    trained three ways: the kit's layers and Adam eagerly and in a ``tf.function`` step
+    (as ``mlpkit.modern.train``), and Keras's ``fit``. A warm-up epoch each, then
+    interleaved timed epochs; medians."""
     x, y = tf.convert_to_tensor(x, tf.float32), tf.convert_to_tensor(y, tf.float32)
     n, batch_size = int(x.shape[0]), int(batch_size)
     orders = [

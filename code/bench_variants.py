@@ -1,25 +1,24 @@
 """Chapter 5: the ways the benchmark trains the chapter-4 network, and chapter 7's.
 
-Each variant trains the same sigmoid MLP (MSE, plain gradient descent) from
-the same initial weights on the same data in the same order:
+Each variant trains the same sigmoid MLP (MSE, plain gradient descent) from the same
+initial weights on the same data in the same order:
 
 - ``eager``: chapter 4's plain loop (``mlpkit.training.make_plain_epoch``): a Python
-  loop
-  over batches, each step run op by op (``tf.GradientTape``);
-- ``function_step``: the same step as a ``tf.function``, called from a Python
-  loop over a ``tf.data`` pipeline;
-- ``function_epoch``: one ``tf.function`` per epoch, its ``tf.range`` loop
-  slicing each batch out of the permutation (batches of dynamic shape);
+  loop over batches, each step run op by op (``tf.GradientTape``);
+- ``function_step``: the same step as a ``tf.function``, called from a Python loop over
+  a ``tf.data`` pipeline;
+- ``function_epoch``: one ``tf.function`` per epoch, its ``tf.range`` loop slicing each
+  batch out of the permutation (batches of dynamic shape);
 - ``function_epoch_static``: the kit's loop without XLA: batches as rows of a
   ``(batches, batch_size)`` index matrix, so every step has one static shape;
-- ``function_epoch_xla``: the same, compiled by XLA (``jit_compile=True``):
-  the kit's default (``mlpkit.training.make_epoch_function``);
+- ``function_epoch_xla``: the same, compiled by XLA (``jit_compile=True``): the kit's
+  default (``mlpkit.training.make_epoch_function``);
 - ``keras_fit``: Keras ``Sequential`` + ``SGD`` + ``fit``;
 - ``numpy``: forward and backward pass written out in NumPy.
 
 Each is a trainer with ``run_epoch(x, y, order)`` and ``get_weights()``
-(``make_trainer``). ``modern_epochs`` gives chapter 7's network (ReLU,
-cross-entropy, Adam) trained three ways. ``mlpkit.bench`` times them.
+(``make_trainer``). ``modern_epochs`` gives chapter 7's network (ReLU, cross-entropy,
+Adam) trained three ways. ``mlpkit.bench`` times them.
 """
 
 import numpy as np

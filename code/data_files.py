@@ -1,12 +1,11 @@
 """Chapter 4: the data set's files, read and verified before use.
 
 Every file is checked before use: Keras's ``mnist.npz`` against its SHA-256
-(``read_npz``), IDX files by magic number, header and size, and, where known,
-the SHA-256 of their decompressed bytes (``read_idx``, ``read_idx_dir``;
-Debian recompresses the ``.gz`` files, so only the decompressed bytes have a
-stable checksum). A bad file raises ``DataFileError`` naming the file and what
-was expected; nothing is deleted, re-downloaded or overwritten. Where the
-files are looked for is ``mlpkit.data``.
+(``read_npz``), IDX files by magic number, header and size, and, where known, the
+SHA-256 of their decompressed bytes (``read_idx``, ``read_idx_dir``; Debian recompresses
+the ``.gz`` files, so only the decompressed bytes have a stable checksum). A bad file
+raises ``DataFileError`` naming the file and what was expected; nothing is deleted,
+re-downloaded or overwritten. Where the files are looked for is ``mlpkit.data``.
 """
 
 import gzip
@@ -104,13 +103,12 @@ def read_idx(
     """Read one gzip-compressed IDX file into a uint8 array, checking its header before
     reading its body.
 
-    ``kind`` is ``"images"`` (shape ``(n, 28, 28)``) or ``"labels"`` (shape
-    ``(n,)``), or ``None`` to take the kind the magic number gives; ``n`` must
-    be from 1 to ``max_count``. Only then is the body decompressed, as a
-    stream, into an array of the size the header promises; one more byte is
-    read to find trailing data. A file that decompresses to far more than it
-    should (a gzip bomb) is refused after that many bytes, so reading it costs
-    no more memory than reading a good file.
+    ``kind`` is ``"images"`` (shape ``(n, 28, 28)``) or ``"labels"`` (shape ``(n,)``),
+    or ``None`` to take the kind the magic number gives; ``n`` must be from 1 to
+    ``max_count``. Only then is the body decompressed, as a stream, into an array of the
+    size the header promises; one more byte is read to find trailing data. A file that
+    decompresses to far more than it should (a gzip bomb) is refused after that many
+    bytes, so reading it costs no more memory than reading a good file.
     """
     path = pathlib.Path(path)
     try:
@@ -135,8 +133,8 @@ def read_idx(
 
 
 def _read_idx_header(handle, path, kind, max_count):
-    """The header's bytes and the dimensions it gives, after checking its magic
-    number (against ``kind``, if given) and the shape."""
+    """The header's bytes and the dimensions it gives, after checking its magic number
+    (against ``kind``, if given) and the shape."""
     head = handle.read(4)
     if len(head) < 4:
         raise _idx_error(

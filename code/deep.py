@@ -1,24 +1,24 @@
 """Chapter 9: why deep sigmoid networks train badly, measured, and what initialisation
 does about it.
 
-Everything here measures a network of ``mlpkit.modern.MLP`` (any activation,
-``init`` one of ``modern.INITS``) or builds one; training reuses chapter 4's
-compiled epoch (``mlpkit.training.make_epoch_function``: plain SGD on the mean
-squared error of a sigmoid output, the thesis's recipe).
+Everything here measures a network of ``mlpkit.modern.MLP`` (any activation, ``init``
+one of ``modern.INITS``) or builds one; training reuses chapter 4's compiled epoch
+(``mlpkit.training.make_epoch_function``: plain SGD on the mean squared error of a
+sigmoid output, the thesis's recipe).
 
-Notation as the book's: a batch ``x`` is ``(B, n_0)`` rows, layer ``l``
-computes ``z_l = a_{l-1} W_l + b_l`` ``(B, n_l)`` and ``a_l = act(z_l)``, with
-``a_0 = x`` and output ``y = a_L``; ``W_l`` is ``(n_{l-1}, n_l)``. The cost is
-chapter 4's ``C = mean over batch and outputs of (y - t)^2``. Backpropagation
-carries ``delta_l = dC/dz_l`` back as
+Notation as the book's: a batch ``x`` is ``(B, n_0)`` rows, layer ``l`` computes
+``z_l = a_{l-1} W_l + b_l`` ``(B, n_l)`` and ``a_l = act(z_l)``, with ``a_0 = x`` and
+output ``y = a_L``; ``W_l`` is ``(n_{l-1}, n_l)``. The cost is chapter 4's ``C = mean
+over batch and outputs of (y - t)^2``. Backpropagation carries ``delta_l = dC/dz_l``
+back as
 
-    delta_l = (delta_{l+1} W_{l+1}^T) * act'(z_l)        (B, n_l)
-    dC/dW_l = a_{l-1}^T delta_l                           (n_{l-1}, n_l)
+    delta_l = (delta_{l+1} W_{l+1}^T) * act'(z_l)        (B, n_l) dC/dW_l = a_{l-1}^T
+    delta_l                           (n_{l-1}, n_l)
 
-(the chapter writes the first as ``(W_{l+1}^T delta_{l+1}) ⊙ σ'(z_l)`` for one
-example as a column; with rows, the product is taken from the right). With
-the sigmoid every factor ``σ'(z_l)`` is at most 1/4, so ``delta_l`` tends to
-shrink on its way back to the first layer.
+(the chapter writes the first as ``(W_{l+1}^T delta_{l+1}) ⊙ σ'(z_l)`` for one example
+as a column; with rows, the product is taken from the right). With the sigmoid every
+factor ``σ'(z_l)`` is at most 1/4, so ``delta_l`` tends to shrink on its way back to the
+first layer.
 """
 
 import numpy as np
@@ -109,8 +109,8 @@ def gradient_norms(model, x, t):
     gradient, as floats.
 
     ``C`` is chapter 4's mean squared error of ``model(x)`` against the one-hot targets
-    ``t`` ``(B, n_L)``,
-    so ``model`` should have a sigmoid output. The biases' gradients are left out."""
+    ``t`` ``(B, n_L)``, so ``model`` should have a sigmoid output. The biases' gradients
+    are left out."""
     check_model(model)
     weights = [layer.w for layer in model.layers]
     with tf.GradientTape() as tape:
@@ -119,9 +119,9 @@ def gradient_norms(model, x, t):
 
 
 def activation_slope(model, z, a):
-    """``act'(z_l)`` of the hidden activation from ``z_l`` and ``a_l = act(z_l)``: ``a(1
-    - a)`` for the sigmoid,
-    ``1 - a^2`` for tanh, and for the ReLU 1 where ``z > 0``, else 0."""
+    """``act'(z_l)`` of the hidden activation from ``z_l`` and ``a_l = act(z_l)``:
+    ``a(1 - a)`` for the sigmoid, ``1 - a^2`` for tanh, and for the ReLU 1 where
+    ``z > 0``, else 0."""
     if model.activation == "sigmoid":
         return sigmoid_slope(a)
     if model.activation == "tanh":
@@ -134,10 +134,9 @@ def deltas(model, x, t):
     """``[delta_1, ..., delta_L]``, ``delta_l = dC/dz_l`` ``(B, n_l)``, by the backward
     recursion, for chapter 4's cost.
 
-    ``delta_L = dC/dy * σ'(z_L)`` at the sigmoid output, with ``dC/dy = 2 (y - t) / (B
-    n_L)``; then
-    ``delta_l = (delta_{l+1} W_{l+1}^T) * act'(z_l)`` layer by layer back to the first.
-    From them
+    ``delta_L = dC/dy * σ'(z_L)`` at the sigmoid output, with
+    ``dC/dy = 2 (y - t) / (B n_L)``; then ``delta_l = (delta_{l+1} W_{l+1}^T) *
+    act'(z_l)`` layer by layer back to the first. From them
     ``dC/dW_l = a_{l-1}^T delta_l`` (``tests/test_deep.py`` checks this against
     ``tf.GradientTape``)."""
     if check_model(model).output != "sigmoid":
@@ -190,16 +189,12 @@ def train_recording_gradients(
     after every epoch.
 
     Returns ``{"norms": (epochs + 1, L) array, "test_accuracy": (epochs + 1,) array}``:
-    row ``e`` holds
-    ``gradient_norms(model, x_probe, t_probe)`` after epoch ``e`` (row 0: before
-    training) and the
-    accuracy on ``x_test`` (one-hot ``t_test``) then. The data are shuffled every epoch
-    from ``seed``.
-    A saturated network's gradients are exactly 0, and a norm is NaN where the weights
-    stopped being finite.
-    ``run_epoch`` is ``make_epoch_function(model, lr, batch_size)`` if not given
-    (``compare`` passes one it
-    made before, to reuse its compiled program)."""
+    row ``e`` holds ``gradient_norms(model, x_probe, t_probe)`` after epoch ``e`` (row
+    0: before training) and the accuracy on ``x_test`` (one-hot ``t_test``) then. The
+    data are shuffled every epoch from ``seed``. A saturated network's gradients are
+    exactly 0, and a norm is NaN where the weights stopped being finite. ``run_epoch``
+    is ``make_epoch_function(model, lr, batch_size)`` if not given (``compare`` passes
+    one it made before, to reuse its compiled program)."""
     check_model(model)
     if model.output != "sigmoid":
         raise ValueError(
@@ -251,11 +246,9 @@ def compare(
     networks of ``layer_sizes``.
 
     Run ``seed`` of a setting starts from the weights of ``deep_network(layer_sizes,
-    activation, init, seed)``
-    and shuffles from ``seed``. Compiling an epoch takes longer than training one here,
-    so one network per
-    activation is built and its epoch compiled once; every run loads its fresh starting
-    weights into it."""
+    activation, init, seed)`` and shuffles from ``seed``. Compiling an epoch takes
+    longer than training one here, so one network per activation is built and its epoch
+    compiled once; every run loads its fresh starting weights into it."""
     settings, seeds = list(settings), [int(seed) for seed in seeds]
     for activation, init in settings:
         if activation not in modern.ACTIVATIONS or init not in modern.INITS:
@@ -342,7 +335,6 @@ def variance_tolerance(size, sigmas=6.0):
     ``U(-a, a)``.
 
     ``Var[w^2] = E[w^4] - E[w^2]^2 = a^4/5 - a^4/9 = 4a^4/45``, so the sample mean of
-    ``w^2`` has a relative
-    standard deviation of ``sqrt(4/45) * 3 / sqrt(size) = sqrt(0.8 / size)``; ``sigmas``
-    of those."""
+    ``w^2`` has a relative standard deviation of ``sqrt(4/45) * 3 / sqrt(size) =
+    sqrt(0.8 / size)``; ``sigmas`` of those."""
     return sigmas * float(np.sqrt(0.8 / size))

@@ -1,16 +1,15 @@
 """The kit's defaults and named choices, each stated once, importable without
 TensorFlow.
 
-The thesis's recipe for its MNIST network (chapter 4): layer sizes 784-15-10,
-weights and biases uniform in (-1, 1), plain SGD on the mean squared error at
-learning rate 0.9, batches of 10, 10 epochs. ``training.TrainConfig``,
-``model.SigmoidMLP``, the studies' grids (``study_grids.DEFAULTS``), the
-benchmark, chapters 7 and 9 and the command line's defaults all read it from
-here.
+The thesis's recipe for its MNIST network (chapter 4): layer sizes 784-15-10, weights
+and biases uniform in (-1, 1), plain SGD on the mean squared error at learning rate 0.9,
+batches of 10, 10 epochs. ``training.TrainConfig``, ``model.SigmoidMLP``, the studies'
+grids (``study_grids.DEFAULTS``), the benchmark, chapters 7 and 9 and the command line's
+defaults all read it from here.
 
 Also the names the command line offers before it imports anything heavy
-(``mlpkit --help`` stays fast): the initialisations of chapter 4's network,
-the data sets, and the range of seeds.
+(``mlpkit --help`` stays fast): the initialisations of chapter 4's network, the data
+sets, and the range of seeds.
 """
 
 THESIS_LAYERS = (784, 15, 10)

@@ -3,26 +3,25 @@
 The contract of the exported model, the same for any TensorFlow program
 (``tf.saved_model.load(path)``, no mlpkit needed) and for :func:`load_model`:
 
-- ``model(images)`` takes either **uint8 pixels 0-255** or **floats (float32
-  or float64) already scaled to [0, 1]**, as a NumPy array or a tensor, of
-  shape ``(n, 28, 28)`` (a batch; ``n`` may be 0) or ``(28, 28)`` (one image).
-  It does the preprocessing itself (uint8 divided by 255, then flattened).
-- It returns the predicted class of each image as an int64 tensor: shape
-  ``(n,)`` for a batch, a scalar (shape ``()``) for one image.
-- Anything else is refused with a message that starts ``mlpkit model:
-  expected`` and says what was expected and what came: another shape
-  (``(n, 784)`` rows, say), a float value outside [0, 1] (pixels 0-255 passed
-  as floats, or NaN), another dtype (int32, int64, float16, bool ...). Through
-  :func:`load_model` it is a ``ValueError`` (shape, range) or ``TypeError``
-  (dtype), raised before TensorFlow sees the input; through plain
-  ``tf.saved_model.load`` it is a ``tf.errors.InvalidArgumentError`` with the
-  same text. (Values that are not numbers at all, such as strings, get
-  TensorFlow's own ``ValueError`` there.)
-- The SavedModel records the data set it was trained on: ``model.dataset``
-  (a string variable, ``"mnist"`` or ``"fashion_mnist"``; read it with
-  ``model.dataset.numpy().decode()``) and ``model.class_names`` (a string
-  vector). :class:`ExportedModel` offers both as Python values; ``mlpkit
-  evaluate`` uses them to pick its test set.
+- ``model(images)`` takes either **uint8 pixels 0-255** or **floats (float32 or float64)
+  already scaled to [0, 1]**, as a NumPy array or a tensor, of shape ``(n, 28, 28)`` (a
+  batch; ``n`` may be 0) or ``(28, 28)`` (one image). It does the preprocessing itself
+  (uint8 divided by 255, then flattened).
+- It returns the predicted class of each image as an int64 tensor: shape ``(n,)`` for a
+  batch, a scalar (shape ``()``) for one image.
+- Anything else is refused with a message that starts ``mlpkit model: expected`` and
+  says what was expected and what came: another shape (``(n, 784)`` rows, say), a float
+  value outside [0, 1] (pixels 0-255 passed as floats, or NaN), another dtype (int32,
+  int64, float16, bool ...). Through :func:`load_model` it is a ``ValueError`` (shape,
+  range) or ``TypeError`` (dtype), raised before TensorFlow sees the input; through
+  plain ``tf.saved_model.load`` it is a ``tf.errors.InvalidArgumentError`` with the same
+  text. (Values that are not numbers at all, such as strings, get TensorFlow's own
+  ``ValueError`` there.)
+- The SavedModel records the data set it was trained on: ``model.dataset`` (a string
+  variable, ``"mnist"`` or ``"fashion_mnist"``; read it with
+  ``model.dataset.numpy().decode()``) and ``model.class_names`` (a string vector).
+  :class:`ExportedModel` offers both as Python values; ``mlpkit evaluate`` uses them to
+  pick its test set.
 """
 
 import numpy as np
@@ -156,10 +155,10 @@ class ExportedModel:
     """An exported model as :func:`load_model` returns it: the same call, with the input
     checked in Python first.
 
-    ``model(images)`` raises ``TypeError`` or ``ValueError`` (with the
-    messages of the module docstring) before TensorFlow sees a bad input.
-    ``dataset`` and ``class_names`` are what the model records (``None`` for
-    a model exported without them); ``module`` is the loaded SavedModel itself.
+    ``model(images)`` raises ``TypeError`` or ``ValueError`` (with the messages of the
+    module docstring) before TensorFlow sees a bad input. ``dataset`` and
+    ``class_names`` are what the model records (``None`` for a model exported without
+    them); ``module`` is the loaded SavedModel itself.
     """
 
     def __init__(self, module):

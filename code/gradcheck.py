@@ -2,20 +2,19 @@
 
 - hand-derived (whatever the caller computed, e.g. ``gradients.backprop``);
 - ``tf.GradientTape`` on the same loss;
-- central finite differences, always evaluated in float64 (a float32 loss
-  cannot resolve the tiny differences a finite difference needs).
+- central finite differences, always evaluated in float64 (a float32 loss cannot resolve
+  the tiny differences a finite difference needs).
 
-``loss_fn(params)`` must take a list of tensors and return a scalar, using
-the dtype of the tensors it is given, so the same loss can be evaluated in
-float32 and float64.
+``loss_fn(params)`` must take a list of tensors and return a scalar, using the dtype of
+the tensors it is given, so the same loss can be evaluated in float32 and float64.
 
-Tolerances are elementwise: ``|a - b| <= atol + rtol * |b|`` with ``atol =
-rtol * max|b|`` over the variable, so elements near zero are compared on the
-variable's own scale rather than with a relative error that explodes.
-Finite differences also have a noise floor that no tolerance on the gradient
-can remove: each loss value is rounded to about ``ε|C|`` (``ε`` = 2.2e-16 in
-float64), so a difference quotient with step ``h`` is uncertain by about
-``ε|C| / h``. ``atol`` for that comparison is never below ten times that.
+Tolerances are elementwise: ``|a - b| <= atol + rtol * |b|`` with
+``atol = rtol * max|b|`` over the variable, so elements near zero are compared on the
+variable's own scale rather than with a relative error that explodes. Finite differences
+also have a noise floor that no tolerance on the gradient can remove: each loss value is
+rounded to about ``ε|C|`` (``ε`` = 2.2e-16 in float64), so a difference quotient with
+step ``h`` is uncertain by about ``ε|C| / h``. ``atol`` for that comparison is never
+below ten times that.
 """
 
 from dataclasses import dataclass, field
@@ -80,10 +79,10 @@ def finite_difference_noise(loss_fn, params, eps=FD_STEP):
 def finite_difference_gradients(loss_fn, params, eps=FD_STEP):
     """Five-point central differences of ``loss_fn``, in float64, one element at a time.
 
-    ``(-C(x+2h) + 8C(x+h) - 8C(x-h) + C(x-2h)) / 12h`` has truncation error of
-    order ``h^4``; with ``h = 1e-3`` that and the round-off ``ε/h`` are both
-    about 1e-13 for losses of order 1. Costs four loss evaluations per
-    element: use it on small networks.
+    ``(-C(x+2h) + 8C(x+h) - 8C(x-h) + C(x-2h)) / 12h`` has truncation error of order
+    ``h^4``; with ``h = 1e-3`` that and the round-off ``ε/h`` are both about 1e-13 for
+    losses of order 1. Costs four loss evaluations per element: use it on small
+    networks.
     """
     values = [np.array(p, dtype=np.float64) for p in params]
 
@@ -120,8 +119,8 @@ def compare_gradients(
     disagrees.
 
     Returns the worst ``|a - b| / tolerance`` per variable (below 1 passes).
-    ``atol_floor`` is the smallest absolute tolerance, for references with a
-    noise floor of their own.
+    ``atol_floor`` is the smallest absolute tolerance, for references with a noise floor
+    of their own.
     """
     if len(actual) != len(expected) or len(actual) != len(names):
         raise ValueError(
@@ -165,9 +164,9 @@ def gradient_check(
     """Check hand-derived gradients against the tape and (optionally) finite
     differences.
 
-    ``rtol`` overrides the defaults in ``RTOL`` for both comparisons.
-    Returns a ``GradientReport``; raises ``GradientMismatchError`` on the first
-    variable that disagrees, with its name, worst element and both values.
+    ``rtol`` overrides the defaults in ``RTOL`` for both comparisons. Returns a
+    ``GradientReport``; raises ``GradientMismatchError`` on the first variable that
+    disagrees, with its name, worst element and both values.
     """
     params = [tf.convert_to_tensor(p) for p in params]
     dtype = params[0].dtype

@@ -1,23 +1,23 @@
 """Chapter 3: gradients derived by hand, checked against ``tf.GradientTape``.
 
-Three worked examples from the thesis (Pojunas 2021), then backpropagation for
-a sigmoid MLP of any layer sizes. The names follow the book's notation page:
-input ``x``, target ``t``, output ``y``, learning rate ``lr`` (η).
+Three worked examples from the thesis (Pojunas 2021), then backpropagation for a sigmoid
+MLP of any layer sizes. The names follow the book's notation page: input ``x``, target
+``t``, output ``y``, learning rate ``lr`` (η).
 
 - one weight: ``y = x*w``, cost ``C = (y - t)^2``, ``dC/dw = 2x(y - t)``;
 - two weights in a chain: ``a1 = x*w1``, ``y = a1*w2``;
 - one sigmoid neuron with a bias: ``y = σ(x*w + b)``;
 - a sigmoid MLP with the mean squared error of chapter 4.
 
-The thesis writes the input ``a``, the output ``f(w)`` (in the chain ``a3``,
-with input ``a1``), the target ``ŷ`` and the learning rate ``r``.
+The thesis writes the input ``a``, the output ``f(w)`` (in the chain ``a3``, with input
+``a1``), the target ``ŷ`` and the learning rate ``r``.
 
-Shapes: examples are rows, so a batch of ``B`` examples is ``(B, n_0)``; layer
-``l`` has weights ``W_l`` of shape ``(n_{l-1}, n_l)`` and bias ``b_l`` of shape
-``(n_l,)``, and computes ``z_l = a_{l-1} @ W_l + b_l``, ``(B, n_l)``, and
-``a_l = σ(z_l)``, with ``a_0 = x`` and output ``y = a_L``. The loss is
-``mse(y, t) = mean over batch AND outputs of (y - t)^2``, the chapter-4
-convention; its gradient therefore carries a factor ``1 / (B * n_L)``.
+Shapes: examples are rows, so a batch of ``B`` examples is ``(B, n_0)``; layer ``l`` has
+weights ``W_l`` of shape ``(n_{l-1}, n_l)`` and bias ``b_l`` of shape ``(n_l,)``, and
+computes ``z_l = a_{l-1} @ W_l + b_l``, ``(B, n_l)``, and ``a_l = σ(z_l)``, with
+``a_0 = x`` and output ``y = a_L``. The loss is ``mse(y, t) = mean over batch AND
+outputs of (y - t)^2``, the chapter-4 convention; its gradient therefore carries a
+factor ``1 / (B * n_L)``.
 """
 
 import numpy as np
@@ -36,10 +36,10 @@ def one_weight_grad(x, w, t):
 def one_weight_descent(x=2.0, w=0.8, t=1.0, lr=1.0, steps=5, dtype=tf.float64):
     """Gradient descent on the one-weight network; one row per step.
 
-    ``lr=1.0`` is the thesis's "no learning rate" update ``w <- w - dC/dw``.
-    Each row holds the weight, the output ``y = x*w``, the cost, the
-    hand-derived gradient and the tape's gradient at that weight, before the
-    update. ``steps`` updates give ``steps + 1`` rows.
+    ``lr=1.0`` is the thesis's "no learning rate" update ``w <- w - dC/dw``. Each row
+    holds the weight, the output ``y = x*w``, the cost, the hand-derived gradient and
+    the tape's gradient at that weight, before the update. ``steps`` updates give
+    ``steps + 1`` rows.
     """
     x = tf.constant(x, dtype)
     w_var = tf.Variable(w, dtype=dtype)
@@ -143,8 +143,8 @@ def init_params(layer_sizes, seed=0, dtype=tf.float32, scale=1.0):
 
 
 def forward(params, x):
-    """All activations ``[a_0 = x, a_1, ..., a_L]`` of the sigmoid MLP ``params = [W_1,
-    b_1, ...]``.
+    """All activations ``[a_0 = x, a_1, ..., a_L]`` of the sigmoid MLP
+    ``params = [W_1, b_1, ...]``.
 
     ``x`` is a batch ``(B, n_0)``; ``a_l = σ(a_{l-1} @ W_l + b_l)`` is ``(B, n_l)``.
     """
@@ -168,14 +168,12 @@ def mlp_loss(params, x, t):
 def backprop(params, x, t):
     """Hand-derived gradients of ``mlp_loss`` for every parameter, in ``params`` order.
 
-    The chain rule, one layer at a time from the output back, with
-    ``σ'(z) = a(1 - a)``:
+    The chain rule, one layer at a time from the output back, with ``σ'(z) = a(1 - a)``:
 
     - output: ``dC/dy = 2(y - t) / (B * n_L)`` with ``y = a_L``  (B, n_L)
     - each layer: ``δ_l = dC/dz_l = dC/da_l * a_l(1 - a_l)``  (B, n_l)
-      ``dC/dW_l = a_{l-1}^T @ dC/dz_l``  (n_{l-1}, n_l)
-      ``dC/db_l = sum over the batch of dC/dz_l``  (n_l,)
-      ``dC/da_{l-1} = dC/dz_l @ W_l^T``  (B, n_{l-1})
+      ``dC/dW_l = a_{l-1}^T @ dC/dz_l``  (n_{l-1}, n_l) ``dC/db_l = sum over the batch
+      of dC/dz_l``  (n_l,) ``dC/da_{l-1} = dC/dz_l @ W_l^T``  (B, n_{l-1})
     """
     activations = forward(params, x)
     y = activations[-1]  # the output a_L

@@ -1,10 +1,9 @@
 """Chapter 8: the same networks in Keras.
 
-One MLP three ways (``Sequential``, the functional API and a ``keras.Model``
-subclass), the source notebooks' models with their parameter counts, and
-``train`` with Keras's ``fit`` recording the same history as
-`mlpkit.modern.train`, so `mlpkit train --engine keras` plots and exports
-like every other run.
+One MLP three ways (``Sequential``, the functional API and a ``keras.Model`` subclass),
+the source notebooks' models with their parameter counts, and ``train`` with Keras's
+``fit`` recording the same history as `mlpkit.modern.train`, so
+`mlpkit train --engine keras` plots and exports like every other run.
 """
 
 import time
@@ -260,8 +259,8 @@ def record_epoch(history, model, splits, epoch, seconds):
 
 
 def recorder(keras, record):
-    """A Keras callback that times each epoch and calls ``record(epoch, seconds)``
-    after it (epochs counted from 1)."""
+    """A Keras callback that times each epoch and calls ``record(epoch, seconds)`` after
+    it (epochs counted from 1)."""
 
     class Recorder(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):

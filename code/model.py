@@ -1,15 +1,14 @@
 """Chapter 4: the thesis's MNIST network as a ``tf.Module``.
 
-A sigmoid MLP with layer sizes ``[784, 15, 10]`` by default: every layer,
-the output included, applies the sigmoid. Inputs are rows ``(batch, 784)`` of
-pixels in ``[0, 1]``; outputs ``(batch, 10)`` in ``(0, 1)``, one per class,
-and the prediction is the index of the largest. The forward pass is chapter
-3's ``mlpkit.gradients.forward`` on this module's variables, so the network
-chapter 3 differentiates by hand is the one trained here.
+A sigmoid MLP with layer sizes ``[784, 15, 10]`` by default: every layer, the output
+included, applies the sigmoid. Inputs are rows ``(batch, 784)`` of pixels in ``[0, 1]``;
+outputs ``(batch, 10)`` in ``(0, 1)``, one per class, and the prediction is the index of
+the largest. The forward pass is chapter 3's ``mlpkit.gradients.forward`` on this
+module's variables, so the network chapter 3 differentiates by hand is the one trained
+here.
 
-Initialisation:
-- ``"uniform"`` (the thesis's): weights and biases uniform in ``(-1, 1)``;
-- ``"glorot"``: weights uniform in ``±sqrt(6 / (n_in + n_out))``, biases 0.
+Initialisation: - ``"uniform"`` (the thesis's): weights and biases uniform in
+``(-1, 1)``; - ``"glorot"``: weights uniform in ``±sqrt(6 / (n_in + n_out))``, biases 0.
 """
 
 import numpy as np
@@ -56,8 +55,8 @@ class WeightsMixin:
 
 
 class SigmoidMLP(WeightsMixin, tf.Module):
-    """Sigmoid MLP with variables ``W1, b1, ..., WL, bL``; ``W_l`` is ``(n_{l-1},
-    n_l)``."""
+    """Sigmoid MLP with variables ``W1, b1, ..., WL, bL``; ``W_l`` is
+    ``(n_{l-1}, n_l)``."""
 
     # Shown in book/training.md (literalinclude).
     def __init__(self, layer_sizes=THESIS_LAYERS, init=THESIS_INIT, seed=0, name=None):

@@ -1,16 +1,16 @@
 """Chapter 7: the modern MLP from TensorFlow's core pieces.
 
-ReLU hidden layers, logits out, softmax cross-entropy computed from the
-logits and Xavier/Glorot initialisation, each written here from its formula
-(following the TensorFlow Core MLP tutorial); ``tests/test_modern.py`` proves
-each one equal to its Keras or ``tf.nn`` counterpart. The optimizers, Adam
-among them, are in ``mlpkit.modern_optimizers``; the chapter's experiments in
+ReLU hidden layers, logits out, softmax cross-entropy computed from the logits and
+Xavier/Glorot initialisation, each written here from its formula (following the
+TensorFlow Core MLP tutorial); ``tests/test_modern.py`` proves each one equal to its
+Keras or ``tf.nn`` counterpart. The optimizers, Adam among them, are in
+``mlpkit.modern_optimizers``; the chapter's experiments in
 ``mlpkit.modern_experiments``.
 
-``train`` trains any model here (or chapter 4's) with any of the losses and
-optimizers and records the same per-epoch history as chapter 4's
-``mlpkit.training.train``, with a validation split if asked, so the command
-line, the plots and the export treat every combination alike.
+``train`` trains any model here (or chapter 4's) with any of the losses and optimizers
+and records the same per-epoch history as chapter 4's ``mlpkit.training.train``, with a
+validation split if asked, so the command line, the plots and the export treat every
+combination alike.
 """
 
 import time
@@ -120,9 +120,9 @@ def cross_entropy_gradient(logits, labels):
 # Shown in book/modern.md (literalinclude).
 def sigmoid_mse_gradient(z, targets):
     """``dC/dz_L = 2 (y - t) sigma'(z_L) / (B n_L)`` for ``y = sigmoid(z_L)`` and
-    ``C = mean((y - t)^2)`` over all ``B n_L`` entries (``loss_function("mse")``):
-    shape ``(B, n_L)``. With ``sigma'(z) = y (1 - y)``, it vanishes wherever an output
-    is saturated, right or wrong."""
+    ``C = mean((y - t)^2)`` over all ``B n_L`` entries (``loss_function("mse")``): shape
+    ``(B, n_L)``. With ``sigma'(z) = y (1 - y)``, it vanishes wherever an output is
+    saturated, right or wrong."""
     y = tf.sigmoid(z)
     targets = tf.cast(targets, z.dtype)
     return 2 * (y - targets) * y * (1 - y) / tf.cast(tf.size(z), z.dtype)

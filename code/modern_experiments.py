@@ -1,19 +1,18 @@
 """Chapter 7's experiments with the modern MLP, each a function the chapter calls.
 
-- initialisation: the size of the activations, layer after layer
-  (``activation_rms``);
-- from chapter 4's recipe to the tutorial's, one change at a time
-  (``recipe_steps``, ``train_recipe``);
+- initialisation: the size of the activations, layer after layer (``activation_rms``);
+- from chapter 4's recipe to the tutorial's, one change at a time (``recipe_steps``,
+  ``train_recipe``);
 - a saturated start, trained with mean squared error and with cross-entropy
   (``saturate_outputs``, ``saturated_comparison``);
-- batch size: how noisy a mini-batch's gradient is (``gradient_spread``) and how
-  long an epoch takes (``epoch_seconds``);
-- reading the results: a confusion matrix normalised by true class and accuracy
-  keyed by class (``normalise_by_true_class``, ``accuracy_by_class``), two places
-  where the tutorial's code goes wrong.
+- batch size: how noisy a mini-batch's gradient is (``gradient_spread``) and how long an
+  epoch takes (``epoch_seconds``);
+- reading the results: a confusion matrix normalised by true class and accuracy keyed by
+  class (``normalise_by_true_class``, ``accuracy_by_class``), two places where the
+  tutorial's code goes wrong.
 
-Networks and training come from ``mlpkit.modern``, the optimizers' default rates
-from ``mlpkit.modern_optimizers``.
+Networks and training come from ``mlpkit.modern``, the optimizers' default rates from
+``mlpkit.modern_optimizers``.
 """
 
 import numpy as np
@@ -113,9 +112,8 @@ def saturate_outputs(model, bias=10.0, favoured=0):
     ``-bias`` for the others.
 
     With small weights every input then gets the same answer, ``favoured``: sigmoid
-    outputs sit near 1
-    there and near 0 elsewhere, saturated and wrong for every example of another
-    class."""
+    outputs sit near 1 there and near 0 elsewhere, saturated and wrong for every example
+    of another class."""
     if not np.isfinite(bias) or bias <= 0:
         raise ValueError(f"bias must be a positive number; got {bias}")
     b = model.layers[-1].b
@@ -146,9 +144,8 @@ def saturated_comparison(
     seed=0,
 ):
     """``{name: History}``: the same sigmoid network, from the same saturated start
-    (``saturate_outputs``),
-    trained the same way (SGD, same rate, batches and order) with each output and loss
-    of ``SATURATED_RUNS``."""
+    (``saturate_outputs``), trained the same way (SGD, same rate, batches and order)
+    with each output and loss of ``SATURATED_RUNS``."""
     runs = {}
     for name, (output, loss) in SATURATED_RUNS.items():
         net = saturate_outputs(MLP(layer_sizes, "sigmoid", output, seed=seed), bias)
@@ -173,9 +170,8 @@ def epoch_seconds(
     x_train, y_train, batch_size, layer_sizes=(784, 30, 10), epochs=2, seed=0
 ):
     """The shortest time of an epoch of ``train`` (SGD, cross-entropy) over ``x_train``
-    in batches of
-    ``batch_size``, from epoch 2 on (the first also traces the step): a figure for this
-    machine, now."""
+    in batches of ``batch_size``, from epoch 2 on (the first also traces the step): a
+    figure for this machine, now."""
     history = train(
         MLP(layer_sizes, "relu", seed=seed),
         x_train,
@@ -197,8 +193,7 @@ def epoch_seconds(
 
 def flat_gradient(model, x, y_onehot):
     """The gradient of the mean cross-entropy over ``(x, y_onehot)`` with respect to all
-    of ``model.params``,
-    flattened into one vector ``(number of parameters,)``."""
+    of ``model.params``, flattened into one vector ``(number of parameters,)``."""
     with tf.GradientTape() as tape:
         value = cross_entropy(model(x), y_onehot)
     return tf.concat(
@@ -210,14 +205,11 @@ def gradient_spread(
     model, x, y_onehot, batch_sizes=(8, 32, 128, 512), batches=32, seed=0
 ):
     """``{B: sqrt(mean |g_B - g|^2)}``: how far the gradient ``g_B`` of a mini-batch of
-    ``B`` examples
-    is, in root mean square over ``batches`` mini-batches, from the full-batch gradient
-    ``g`` on all of
-    ``x``. Mini-batches are consecutive slices of random orders of the examples, as in
-    training (no
-    example twice in one batch); with ``n`` examples the spread is ``s sqrt((n - B) / (B
-    (n - 1)))``
-    for a per-example spread ``s`` (sampling without replacement)."""
+    ``B`` examples is, in root mean square over ``batches`` mini-batches, from the
+    full-batch gradient ``g`` on all of ``x``. Mini-batches are consecutive slices of
+    random orders of the examples, as in training (no example twice in one batch); with
+    ``n`` examples the spread is ``s sqrt((n - B) / (B (n - 1)))`` for a per-example
+    spread ``s`` (sampling without replacement)."""
     x, y_onehot = (
         tf.convert_to_tensor(x, tf.float32),
         tf.convert_to_tensor(y_onehot, tf.float32),
@@ -260,10 +252,9 @@ def gradient_spread(
 
 def normalise_by_true_class(confusion):
     """Each row of a confusion matrix divided by its own total: entry (i, j) is the
-    fraction of
-    class i predicted as j. (``confusion / confusion.sum(axis=1)`` would divide column j
-    by the
-    total of row j instead: NumPy broadcasts the row totals along the last axis.)"""
+    fraction of class i predicted as j. (``confusion / confusion.sum(axis=1)`` would
+    divide column j by the total of row j instead: NumPy broadcasts the row totals along
+    the last axis.)"""
     confusion = np.asarray(confusion, dtype=np.float64)
     totals = confusion.sum(axis=1, keepdims=True)
     return np.divide(confusion, totals, out=np.zeros_like(confusion), where=totals > 0)

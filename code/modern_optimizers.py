@@ -1,11 +1,10 @@
 """Chapter 7: the optimizers that train the modern MLP, on TensorFlow variables.
 
-SGD, momentum, Nesterov, RMSProp and Adam, each written from its update rule in
-Keras's formulation; ``tests/test_modern_optimizers.py`` proves each one equal to
-its Keras counterpart on the same gradients. ``make_optimizer`` builds the ones
-`mlpkit train --optimizer` offers, at the rates of ``DEFAULT_LR`` unless told
-otherwise. (``mlpkit.optimizers`` has the same rules in NumPy, on a surface of two
-weights.)
+SGD, momentum, Nesterov, RMSProp and Adam, each written from its update rule in Keras's
+formulation; ``tests/test_modern_optimizers.py`` proves each one equal to its Keras
+counterpart on the same gradients. ``make_optimizer`` builds the ones
+`mlpkit train --optimizer` offers, at the rates of ``DEFAULT_LR`` unless told otherwise.
+(``mlpkit.optimizers`` has the same rules in NumPy, on a surface of two weights.)
 """
 
 import numpy as np
@@ -101,16 +100,15 @@ class Adam(Optimizer):
 
     At step ``t`` (1 for the first), ``m = b1 m + (1 - b1) g`` and
     ``v = b2 v + (1 - b2) g^2``. The paper's Algorithm 1 corrects both,
-    ``m_hat = m / (1 - b1^t)``, ``v_hat = v / (1 - b2^t)``, and steps
-    ``w -= lr m_hat / (sqrt(v_hat) + eps_paper)``. This class, like
-    ``keras.optimizers.Adam``, folds the corrections into the learning rate and adds
-    ``eps`` to the uncorrected ``sqrt(v)``::
+    ``m_hat = m / (1 - b1^t)``, ``v_hat = v / (1 - b2^t)``, and steps ``w -= lr m_hat /
+    (sqrt(v_hat) + eps_paper)``. This class, like ``keras.optimizers.Adam``, folds the
+    corrections into the learning rate and adds ``eps`` to the uncorrected ``sqrt(v)``::
 
         w -= lr * sqrt(1 - b2^t) / (1 - b1^t) * m / (sqrt(v) + eps)
 
     which is the paper's step with ``eps_paper = eps / sqrt(1 - b2^t)``: at ``t = 1``
-    (``b2 = 0.999``) about 32 times ``eps``, falling towards ``eps`` as ``t`` grows.
-    The two differ only where ``sqrt(v_hat)`` is comparable to ``eps``;
+    (``b2 = 0.999``) about 32 times ``eps``, falling towards ``eps`` as ``t`` grows. The
+    two differ only where ``sqrt(v_hat)`` is comparable to ``eps``;
     ``tests/test_modern_optimizers.py`` checks both statements.
     """
 

@@ -1,16 +1,14 @@
 """Chapter 7: optimizers and learning-rate schedules, by hand, on a loss of two weights.
 
-Every update rule here is a few lines of NumPy in float64, in Keras's exact
-form (where its epsilon sits, how Nesterov's look-ahead is written), so that a
-trajectory can be compared with ``keras.optimizers`` step by step. The weights
-``w`` are a vector of shape ``(2,)``: the two axes of a contour plot. (The
-same rules, written with TensorFlow variables for training networks, are the
-classes of ``mlpkit.modern_optimizers``.)
+Every update rule here is a few lines of NumPy in float64, in Keras's exact form (where
+its epsilon sits, how Nesterov's look-ahead is written), so that a trajectory can be
+compared with ``keras.optimizers`` step by step. The weights ``w`` are a vector of shape
+``(2,)``: the two axes of a contour plot. (The same rules, written with TensorFlow
+variables for training networks, are the classes of ``mlpkit.modern_optimizers``.)
 
-A learning rate ``lr`` is a number or a schedule: a function of the step
-counter, which starts at 0 for the first update as Keras's ``iterations``
-does. The schedules below are such functions, each equal to its
-``keras.optimizers.schedules`` class.
+A learning rate ``lr`` is a number or a schedule: a function of the step counter, which
+starts at 0 for the first update as Keras's ``iterations`` does. The schedules below are
+such functions, each equal to its ``keras.optimizers.schedules`` class.
 """
 
 import math
@@ -25,12 +23,9 @@ class Valley:
     rotated by ``angle``.
 
     A quadratic valley, minimum 0 at ``w = 0``, whose curvatures along its axes are
-    ``a`` (across
-    the valley, steep) and ``b`` (along it, flat); ``a / b`` is its condition number.
-    Gradient
-    descent at rate ``lr`` is stable only for ``lr < 2 / a`` and then creeps along the
-    floor at
-    ``1 - lr b`` per step.
+    ``a`` (across the valley, steep) and ``b`` (along it, flat); ``a / b`` is its
+    condition number. Gradient descent at rate ``lr`` is stable only for ``lr < 2 / a``
+    and then creeps along the floor at ``1 - lr b`` per step.
     """
 
     def __init__(self, a=20.0, b=1.0, angle=0.0):
@@ -103,10 +98,8 @@ class Momentum(Optimizer):
     momentum=mu)``.
 
     Nesterov's form (``nesterov=True``) steps ``w + mu m - lr g`` with the new ``m``:
-    the gradient
-    step taken again from where the velocity is about to carry the weights, Keras's
-    rewriting of
-    Nesterov's look-ahead gradient."""
+    the gradient step taken again from where the velocity is about to carry the weights,
+    Keras's rewriting of Nesterov's look-ahead gradient."""
 
     def __init__(self, lr, momentum=0.9, nesterov=False):
         super().__init__(lr)
@@ -126,8 +119,7 @@ class RMSProp(Optimizer):
     ``keras.optimizers.RMSprop(lr)``.
 
     Each weight's step is divided by the root mean square of its recent gradients, so a
-    steep
-    direction and a flat one move at similar speeds. Keras puts ``eps`` inside the
+    steep direction and a flat one move at similar speeds. Keras puts ``eps`` inside the
     root."""
 
     def __init__(self, lr, rho=0.9, epsilon=1e-7):
@@ -147,10 +139,9 @@ class Adam(Optimizer):
     of ``g^2``.
 
     At step ``t`` (1 for the first): ``m = b1 m + (1 - b1) g``,
-    ``v = b2 v + (1 - b2) g^2``,
-    ``w - lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) + eps)``: Keras's efficient form
-    of the bias-corrected step (``mlpkit.modern_optimizers.Adam`` explains how it
-    differs from the paper's)."""
+    ``v = b2 v + (1 - b2) g^2``, ``w - lr sqrt(1 - b2^t) / (1 - b1^t) m / (sqrt(v) +
+    eps)``: Keras's efficient form of the bias-corrected step
+    (``mlpkit.modern_optimizers.Adam`` explains how it differs from the paper's)."""
 
     def __init__(self, lr, beta1=0.9, beta2=0.999, epsilon=1e-7):
         super().__init__(lr)
@@ -216,8 +207,7 @@ def trajectory(optimizer, surface, start, steps):
 
 def steps_to_reach(path, radius):
     """The first step count ``k`` after which every later point of ``path`` is within
-    ``radius`` of the
-    minimum ``w = 0`` (``None`` if the path never settles there)."""
+    ``radius`` of the minimum ``w = 0`` (``None`` if the path never settles there)."""
     outside = np.flatnonzero(np.linalg.norm(path, axis=1) > radius)
     if len(outside) == 0:
         return 0
@@ -254,10 +244,9 @@ def piecewise_constant(step, boundaries, values):
 
 # Shown in book/modern.md (literalinclude).
 def cosine_decay(step, initial, decay_steps, alpha=0.0):
-    """``initial ((1 - alpha) (1 + cos(pi s / decay_steps)) / 2 + alpha)``, ``s =
-    min(step, decay_steps)``:
-    ``CosineDecay(initial, decay_steps, alpha)``. From ``initial`` down to ``alpha *
-    initial``, flat after."""
+    """``initial ((1 - alpha) (1 + cos(pi s / decay_steps)) / 2 + alpha)``,
+    ``s = min(step, decay_steps)``: ``CosineDecay(initial, decay_steps, alpha)``. From
+    ``initial`` down to ``alpha * initial``, flat after."""
     if decay_steps < 1:
         raise ValueError(f"cosine_decay needs decay_steps >= 1; got {decay_steps}")
     s = np.minimum(step, decay_steps)
@@ -282,8 +271,8 @@ def keras_optimizers(lr):
 
 
 def keras_trajectory(optimizer, surface, start, steps):
-    """``trajectory`` with a Keras optimizer on a float64 variable: array ``(steps + 1,
-    2)``."""
+    """``trajectory`` with a Keras optimizer on a float64 variable: array
+    ``(steps + 1, 2)``."""
     import tensorflow as tf
 
     w = tf.Variable(np.asarray(start, dtype=np.float64))

@@ -1,15 +1,15 @@
 """Chapter 1: the step-function perceptron.
 
-A perceptron computes ``activation(x @ w + b)``. Inputs are row vectors (the
-book's notation page): a batch of ``B`` examples with ``n_0`` inputs each is a
-``(B, n_0)`` matrix, the weights are ``(n_0, units)`` and the bias ``(units,)``
-or ``(1, units)``, so the output is ``(B, units)``. With ``units=1`` and the
-step activation this is Rosenblatt's perceptron; with several units it is one
-dense layer, which chapter 2 stacks.
+A perceptron computes ``activation(x @ w + b)``. Inputs are row vectors (the book's
+notation page): a batch of ``B`` examples with ``n_0`` inputs each is a ``(B, n_0)``
+matrix, the weights are ``(n_0, units)`` and the bias ``(units,)`` or ``(1, units)``, so
+the output is ``(B, units)``. With ``units=1`` and the step activation this is
+Rosenblatt's perceptron; with several units it is one dense layer, which chapter 2
+stacks.
 
-Also here: the four logic inputs, the weights that make AND and OR, a
-feasibility check that says whether any single perceptron can compute a given
-truth table (it cannot for XOR), and the perceptron learning rule.
+Also here: the four logic inputs, the weights that make AND and OR, a feasibility check
+that says whether any single perceptron can compute a given truth table (it cannot for
+XOR), and the perceptron learning rule.
 """
 
 import numpy as np
@@ -44,10 +44,9 @@ GATE_WEIGHTS = {
 class Perceptron(tf.Module):
     """A layer of ``units`` perceptrons: ``activation(x @ weights + bias)``.
 
-    ``weights`` has shape ``(inputs, units)``; ``bias`` is a scalar or has
-    ``units`` entries. ``activation=None`` returns the weighted sum ``z``.
-    Inputs must be a batch, shape ``(batch, inputs)``; a single example is
-    ``[x]``, not ``x``.
+    ``weights`` has shape ``(inputs, units)``; ``bias`` is a scalar or has ``units``
+    entries. ``activation=None`` returns the weighted sum ``z``. Inputs must be a batch,
+    shape ``(batch, inputs)``; a single example is ``[x]``, not ``x``.
     """
 
     def __init__(self, weights, bias, activation=step, name=None):
@@ -120,18 +119,18 @@ def linear_separator(targets, inputs=LOGIC_INPUTS):
 
         The step perceptron outputs 1 exactly when ``x @ w + b > 0``. Because the
         conditions are unchanged by scaling ``(w, b)`` up, the strict inequalities
-        ``x @ w + b > 0`` have a solution if and only if ``x @ w + b >= 1`` does, so
-        the question is a linear-programming feasibility problem:
+        ``x @ w + b > 0`` have a solution if and only if ``x @ w + b >= 1`` does, so the
+        question is a linear-programming feasibility problem:
 
-            x_i @ w + b >= 1   for every i with target 1
-            x_i @ w + b <= -1  for every i with target 0
+            x_i @ w + b >= 1   for every i with target 1 x_i @ w + b <= -1  for every i
+            with target 0
 
-    (Any separating line can be shifted and scaled to meet these margins, so
-    they lose no solution; they keep every z a whole unit away from the step's
-    threshold 0, so rounding in the solver cannot flip an output.)
+    (Any separating line can be shifted and scaled to meet these margins, so they lose
+    no solution; they keep every z a whole unit away from the step's threshold 0, so
+    rounding in the solver cannot flip an output.)
 
-        ``None`` means the linear program is infeasible: no weights exist at all,
-        which is a proof, not a failed search.
+        ``None`` means the linear program is infeasible: no weights exist at all, which
+        is a proof, not a failed search.
     """
     from scipy.optimize import linprog
 
@@ -165,13 +164,13 @@ def perceptron_update(w, b, x, t, lr=1.0):
     """One step of the perceptron rule on one example: the new ``(w, b)`` and the output
     ``y`` it corrected.
 
-    ``x`` is one example, shape ``(n_0,)``; ``w`` has shape ``(n_0,)``; ``t`` is
-    its target (0 or 1) and ``lr`` the learning rate η. The output before the
-    step is ``y = step(x @ w + b)``; the step is ``w + lr * (t - y) * x`` and
-    ``b + lr * (t - y)``. With ``t - y = +1`` (a missed 1) it adds the example,
-    so ``x @ w`` grows by ``lr * |x|^2``: the weights move towards the example.
-    With ``t - y = -1`` (a false 1) it subtracts it, so ``x @ w`` shrinks by as
-    much: they move away. With ``t == y`` nothing changes.
+    ``x`` is one example, shape ``(n_0,)``; ``w`` has shape ``(n_0,)``; ``t`` is its
+    target (0 or 1) and ``lr`` the learning rate η. The output before the step is
+    ``y = step(x @ w + b)``; the step is ``w + lr * (t - y) * x`` and
+    ``b + lr * (t - y)``. With ``t - y = +1`` (a missed 1) it adds the example, so
+    ``x @ w`` grows by ``lr * |x|^2``: the weights move towards the example. With
+    ``t - y = -1`` (a false 1) it subtracts it, so ``x @ w`` shrinks by as much: they
+    move away. With ``t == y`` nothing changes.
     """
     w = np.asarray(w, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
@@ -183,14 +182,13 @@ def perceptron_update(w, b, x, t, lr=1.0):
 def learn_perceptron(targets, inputs=LOGIC_INPUTS, lr=1.0, epochs=50, seed=0):
     """Rosenblatt's perceptron learning rule on a truth table.
 
-    For each example in turn, ``perceptron_update``: ``w += lr * (t - y) * x``
-    and ``b += lr * (t - y)``, where ``y`` is the current step output and
-    ``lr`` the learning rate η. Returns ``(weights, bias, errors)`` with
-    ``errors[e - 1]`` the number of misclassified examples during epoch ``e``
-    (epochs count from 1).
-    Training stops after the first epoch without a mistake. On linearly
-    separable data this happens after finitely many updates (the perceptron
-    convergence theorem); on XOR it never happens.
+    For each example in turn, ``perceptron_update``: ``w += lr * (t - y) * x`` and
+    ``b += lr * (t - y)``, where ``y`` is the current step output and ``lr`` the
+    learning rate η. Returns ``(weights, bias, errors)`` with ``errors[e - 1]`` the
+    number of misclassified examples during epoch ``e`` (epochs count from 1). Training
+    stops after the first epoch without a mistake. On linearly separable data this
+    happens after finitely many updates (the perceptron convergence theorem); on XOR it
+    never happens.
     """
     inputs = np.asarray(inputs, dtype=np.float64)
     targets = np.asarray(targets, dtype=np.float64).reshape(-1)

@@ -1,8 +1,8 @@
 """Figures for chapters 1-3, drawn with matplotlib.
 
-Every function takes an ``ax`` (so a chapter can lay out several panels),
-draws on it, sets the title and axis labels, and returns it. matplotlib is
-imported only when a figure is drawn.
+Every function takes an ``ax`` (so a chapter can lay out several panels), draws on it,
+sets the title and axis labels, and returns it. matplotlib is imported only when a
+figure is drawn.
 """
 
 import numpy as np
@@ -43,9 +43,9 @@ def whole_number_ticks(axis):
 def plot_decision_lines(lines, targets=None, title="", ax=None):
     """The four logic inputs and the lines ``w1*x1 + w2*x2 + b = 0``.
 
-    ``lines`` is a list of ``(weights, bias, label)`` with ``weights`` of two
-    entries. Points are filled where ``targets`` is 1 and hollow where it is 0.
-    The side of each line where the perceptron fires is shaded.
+    ``lines`` is a list of ``(weights, bias, label)`` with ``weights`` of two entries.
+    Points are filled where ``targets`` is 1 and hollow where it is 0. The side of each
+    line where the perceptron fires is shaded.
     """
     ax = _axes(ax)
     xs = np.linspace(*_SQUARE, 200)
@@ -176,8 +176,8 @@ def plot_confusion(confusion, class_names, ax=None):
     """The confusion matrix as a heat map with counts, true class down, predicted
     across.
 
-    Without ``ax`` the figure is sized for the number of classes; names
-    longer than two characters are slanted under the matrix.
+    Without ``ax`` the figure is sized for the number of classes; names longer than two
+    characters are slanted under the matrix.
     """
     ax = _axes(ax, confusion_figsize(len(class_names)))
     confusion = np.asarray(confusion)

@@ -1,15 +1,14 @@
 """Progress bars that suit where the output goes.
 
-On a terminal, :func:`bar` is a tqdm bar redrawn in place. Anywhere else (a
-log file, a pipe, a batch job, a notebook without widgets) redrawing in place
-writes carriage returns into the log, so :class:`LogLines` writes a whole line
-instead at the start, about every tenth of the work (at most every few
-seconds) and at the end::
+On a terminal, :func:`bar` is a tqdm bar redrawn in place. Anywhere else (a log file, a
+pipe, a batch job, a notebook without widgets) redrawing in place writes carriage
+returns into the log, so :class:`LogLines` writes a whole line instead at the start,
+about every tenth of the work (at most every few seconds) and at the end::
 
     study: 3/12 units (25%), 0:42 elapsed, about 2:06 left
 
-Numbers passed to ``set_postfix`` are shown with four significant digits,
-so a loss that blows up reads ``loss=3.403e+38``, not forty digits.
+Numbers passed to ``set_postfix`` are shown with four significant digits, so a loss that
+blows up reads ``loss=3.403e+38``, not forty digits.
 """
 
 import math

@@ -1,24 +1,23 @@
 """TensorFlow without its start-up log lines.
 
-Importing TensorFlow on a machine without a GPU writes a burst of C++ log
-lines to the process's standard error before TensorFlow's own logging is set
-up, so ``TF_CPP_MIN_LOG_LEVEL`` cannot hold all of them back::
+Importing TensorFlow on a machine without a GPU writes a burst of C++ log lines to the
+process's standard error before TensorFlow's own logging is set up, so
+``TF_CPP_MIN_LOG_LEVEL`` cannot hold all of them back::
 
     WARNING: All log messages before absl::InitializeLog() is called are written to
     STDERR
     I0000 00:00:... cudart_stub.cc:31] Could not find cuda drivers on your machine, ...
     E0000 00:00:... cuda_platform.cc:52] failed call to cuInit: ...
 
-They say nothing is wrong (a CPU-only machine has no CUDA driver), yet a
-student reads red text as a failure. :func:`import_tensorflow` imports
-TensorFlow and lets it find its devices (the second burst comes then) with the
-process's file descriptor 2 pointed at a temporary file, then passes on every
-line that is not such a log line. Call it first, before anything imports
-TensorFlow; after that, ``import tensorflow as tf`` is silent.
+They say nothing is wrong (a CPU-only machine has no CUDA driver), yet a student reads
+red text as a failure. :func:`import_tensorflow` imports TensorFlow and lets it find its
+devices (the second burst comes then) with the process's file descriptor 2 pointed at a
+temporary file, then passes on every line that is not such a log line. Call it first,
+before anything imports TensorFlow; after that, ``import tensorflow as tf`` is silent.
 
-TensorFlow's Python logger (``tf.get_logger()``) is set to show errors only.
-A warning a lesson wants to show, such as chapter 5's retracing warning, is
-collected with :func:`tensorflow_warnings` and printed by the lesson itself.
+TensorFlow's Python logger (``tf.get_logger()``) is set to show errors only. A warning a
+lesson wants to show, such as chapter 5's retracing warning, is collected with
+:func:`tensorflow_warnings` and printed by the lesson itself.
 """
 
 import contextlib
@@ -93,15 +92,15 @@ def import_tensorflow(compile_xla=True):
     """Import TensorFlow and initialise its devices without its start-up log lines;
     return the module.
 
-    With ``compile_xla`` it also compiles a one-line function with XLA, since
-    TensorFlow before 2.21 logs XLA's start ("XLA service ... initialized",
-    "Compiled cluster using XLA!") at the first compilation of a process
-    (about 0.1 s). That runs an operation, which a process that will fork
-    must not do (see ``mlpkit.grading.sandbox``): it passes ``compile_xla=False``.
+    With ``compile_xla`` it also compiles a one-line function with XLA, since TensorFlow
+    before 2.21 logs XLA's start ("XLA service ... initialized", "Compiled cluster using
+    XLA!") at the first compilation of a process (about 0.1 s). That runs an operation,
+    which a process that will fork must not do (see ``mlpkit.grading.sandbox``): it
+    passes ``compile_xla=False``.
 
-    Lines on standard error that are not TensorFlow's log lines (a real
-    error message, say) are written to ``sys.stderr`` afterwards. Safe to call
-    more than once: once TensorFlow is imported it only returns the module.
+    Lines on standard error that are not TensorFlow's log lines (a real error message,
+    say) are written to ``sys.stderr`` afterwards. Safe to call more than once: once
+    TensorFlow is imported it only returns the module.
     """
     # imported already: too late to hide its start-up lines
     if "tensorflow" in sys.modules:
@@ -136,8 +135,7 @@ def errors_only():
     after).
 
     For code that retraces by design (a fresh ``tf.function`` per trainer, Keras's
-    predict function per split size), where the "retracing" warning would only
-    distract.
+    predict function per split size), where the "retracing" warning would only distract.
     """
     logger = logging.getLogger("tensorflow")
     level = logger.level

@@ -2,21 +2,20 @@
 
 Three pieces, each from its formula:
 
-- an **L2 penalty** on the weight matrices, ``(lam / 2) * sum_l ||W_l||^2`` added to
-  the cost, beside its gradient ``lam * W_l`` (the biases are not penalised).
-  Keras's ``keras.regularizers.L2(l2)`` adds ``l2 * sum(W^2)``, without the half,
-  so the same penalty there is ``l2 = lam / 2`` (``keras_l2``);
+- an **L2 penalty** on the weight matrices, ``(lam / 2) * sum_l ||W_l||^2`` added to the
+  cost, beside its gradient ``lam * W_l`` (the biases are not penalised). Keras's
+  ``keras.regularizers.L2(l2)`` adds ``l2 * sum(W^2)``, without the half, so the same
+  penalty there is ``l2 = lam / 2`` (``keras_l2``);
 - **decoupled weight decay** (Loshchilov and Hutter's AdamW): ``AdamW`` shrinks each
   weight matrix by ``lr * weight_decay * W`` and then takes chapter 7's Adam step with
   the gradient of the cost alone, as ``keras.optimizers.AdamW`` does;
-- ``train``: a training loop for ``mlpkit.modern.MLP`` (whose ``dropout`` argument
-  gives dropout) with any of these, recording the history chapter 7's ``train``
-  records, so the plots treat every run alike.
+- ``train``: a training loop for ``mlpkit.modern.MLP`` (whose ``dropout`` argument gives
+  dropout) with any of these, recording the history chapter 7's ``train`` records, so
+  the plots treat every run alike.
 
 Shapes follow the book: a batch ``x`` is ``(B, n_0)``, one-hot targets ``t`` are
 ``(B, n_L)``, ``W_l`` is ``(n_{l-1}, n_l)`` and a bias ``(n_l,)``. The cost is chapter
-7's
-mean softmax cross-entropy over the batch; the losses this module records are that
+7's mean softmax cross-entropy over the batch; the losses this module records are that
 cost without the penalty, so runs with and without a penalty compare on one scale.
 """
 
@@ -87,9 +86,8 @@ class AdamW(modern_optimizers.Adam):
     either change). The decay never passes through Adam's division by ``sqrt(v)``, so
     every weight shrinks by the same fraction ``lr * weight_decay`` per step. The paper
     writes the shrink as ``eta_t * lambda`` with ``eta_t`` a schedule multiplier (1
-    here):
-    its ``lambda`` is ``lr * weight_decay`` in Keras's terms. Biases are not decayed
-    (Keras decays them unless told otherwise; ``keras_adamw`` tells it).
+    here): its ``lambda`` is ``lr * weight_decay`` in Keras's terms. Biases are not
+    decayed (Keras decays them unless told otherwise; ``keras_adamw`` tells it).
     """
 
     def __init__(
@@ -105,8 +103,7 @@ class AdamW(modern_optimizers.Adam):
 
 
 def keras_adamw(lr=0.001, weight_decay=0.004):
-    """``keras.optimizers.AdamW`` set to decay the kernels only, as ``AdamW`` here
-    does."""
+    """``keras.optimizers.AdamW`` decaying the kernels only, as ``AdamW`` here does."""
     import keras
 
     optimizer = keras.optimizers.AdamW(
@@ -169,8 +166,8 @@ def make_step(model, optimizer, lam=0.0):
 
     The gradient of the cross-entropy comes from ``tf.GradientTape``; the penalty's,
     ``lam * W_l``, is added by hand (``l2_penalty_gradient``); ``optimizer`` (one of
-    chapter 7's, or ``AdamW``) applies the sum. The cost returned excludes the
-    penalty."""
+    chapter 7's, or ``AdamW``) applies the sum. The cost returned excludes the penalty.
+    """
     lam = _check_strength("lam", lam)
     variables = model.params
 
@@ -217,8 +214,8 @@ def train(
 
     Rows of ``history.epochs`` (epoch 0 before training) hold ``train_loss``,
     ``train_accuracy``, ``test_loss`` and ``test_accuracy``: the cross-entropy without
-    the penalty, and the accuracy, both in inference (no dropout).
-    Examples are shuffled each epoch by ``numpy.random.default_rng(seed)``."""
+    the penalty, and the accuracy, both in inference (no dropout). Examples are shuffled
+    each epoch by ``numpy.random.default_rng(seed)``."""
     if int(epochs) < 0:
         raise ValueError(f"epochs must be 0 or more; got {epochs}")
     x_train, t_train = (

@@ -1,8 +1,8 @@
-"""Chapter 6: k-fold cross-validation studies: folds, one unit of training,
-summaries and saturation.
+"""Chapter 6: k-fold cross-validation studies: folds, one unit of training, summaries
+and saturation.
 
-A study trains each configuration of a grid (``mlpkit.study_grids``: what a
-grid holds and how it is checked) once per fold.
+A study trains each configuration of a grid (``mlpkit.study_grids``: what a grid holds
+and how it is checked) once per fold.
 
 Done right, unlike the thesis's version:
 - the folds are scikit-learn's ``StratifiedKFold`` over the training set
@@ -12,12 +12,11 @@ Done right, unlike the thesis's version:
 - every fold trains a fresh model, built from ``seed`` and the fold number
   (``fold_seed``).
 
-``run_unit`` trains one configuration on one fold; ``cross_validate`` runs a
-small grid here, in memory; ``summarise`` gives each configuration's mean and
-spread over folds, which the plots draw (``mlpkit.study_plots``). Running full
-studies (``mlpkit study``: unit files, resuming, worker processes, shards,
-merging) is ``mlpkit.runs.studies``; what a study folder holds,
-``mlpkit.runs.study_files``.
+``run_unit`` trains one configuration on one fold; ``cross_validate`` runs a small grid
+here, in memory; ``summarise`` gives each configuration's mean and spread over folds,
+which the plots draw (``mlpkit.study_plots``). Running full studies (``mlpkit study``:
+unit files, resuming, worker processes, shards, merging) is ``mlpkit.runs.studies``;
+what a study folder holds, ``mlpkit.runs.study_files``.
 """
 
 import json
@@ -35,8 +34,8 @@ RESULT_DIR = pathlib.Path(__file__).parent / "results"
 
 
 def published_results(name):
-    """The committed summary of the full study ``name`` (as `results.json` of ``mlpkit
-    study``)."""
+    """The committed summary of the full study ``name`` (as `results.json` of
+    ``mlpkit study``)."""
     path = RESULT_DIR / f"{name}.json"
     if not path.is_file():
         names = ", ".join(sorted(p.stem for p in RESULT_DIR.glob("*.json")))
@@ -176,9 +175,9 @@ def cross_validate(grid, dataset="mnist", data_dir=None, images=None):
     """Train every configuration of ``grid`` on every fold, here and in memory; returns
     ``summarise``'s rows.
 
-    The same units ``mlpkit study`` runs, without its files, worker
-    processes or resuming (``mlpkit.runs.studies``): for a small grid, such as
-    the chapter's. ``images`` takes a stratified subset of the training set.
+    The same units ``mlpkit study`` runs, without its files, worker processes or
+    resuming (``mlpkit.runs.studies``): for a small grid, such as the chapter's.
+    ``images`` takes a stratified subset of the training set.
     """
     configs, folds, seed = check_grid(grid)
     results = [
@@ -248,14 +247,13 @@ SATURATED_SLOPE = 0.01
 
 
 def saturated_fraction(model, x, slope=SATURATED_SLOPE):
-    """Per layer, the fraction of sigmoid units on the batch ``x`` whose slope ``σ'(z) =
-    a(1 - a)`` is below ``slope``.
+    """Per layer, the fraction of sigmoid units on the batch ``x`` whose slope
+    ``σ'(z) = a(1 - a)`` is below ``slope``.
 
-    A unit that far into saturation passes back less than ``slope`` of the
-    gradient that reaches it, so it barely learns. For networks whose layers
-    are all sigmoids: chapter 4's ``SigmoidMLP``, or chapter 9's
-    ``modern.MLP`` with sigmoid hidden layers and output (``ValueError``
-    otherwise).
+    A unit that far into saturation passes back less than ``slope`` of the gradient that
+    reaches it, so it barely learns. For networks whose layers are all sigmoids: chapter
+    4's ``SigmoidMLP``, or chapter 9's ``modern.MLP`` with sigmoid hidden layers and
+    output (``ValueError`` otherwise).
     """
     from mlpkit.gradients import forward
 

@@ -1,16 +1,15 @@
 """Chapter 6: the grids of a study: which configurations it trains, and their checks.
 
-A study is a grid of configurations (layer sizes, learning rate, epochs,
-batch size, initialisation), each trained once per fold (``mlpkit.study``).
-A grid is a dict (or a JSON/YAML file, or one of the named files in
-``grids/``, such as ``figure18``) with list-valued keys whose product gives
-the configurations, or with ``configs``, an explicit list of them; ``folds``
-is k, ``seed`` the base seed. A key left out takes the thesis's value
-(``DEFAULTS``).
+A study is a grid of configurations (layer sizes, learning rate, epochs, batch size,
+initialisation), each trained once per fold (``mlpkit.study``). A grid is a dict (or a
+JSON/YAML file, or one of the named files in ``grids/``, such as ``figure18``) with
+list-valued keys whose product gives the configurations, or with ``configs``, an
+explicit list of them; ``folds`` is k, ``seed`` the base seed. A key left out takes the
+thesis's value (``DEFAULTS``).
 
-``load_grid`` reads a grid, ``configurations`` lists what it describes,
-``check_grid`` checks all of it without any data, and ``config_key`` names a
-configuration. A grid that cannot run raises ``StudyError``, saying why.
+``load_grid`` reads a grid, ``configurations`` lists what it describes, ``check_grid``
+checks all of it without any data, and ``config_key`` names a configuration. A grid that
+cannot run raises ``StudyError``, saying why.
 """
 
 import itertools

@@ -1,10 +1,10 @@
 """Chapter 6: the figures of a study: accuracy per configuration and error curves.
 
-``plot_accuracy`` draws each configuration's mean fold accuracy with its
-spread, ``plot_error_curves`` the mean validation error per epoch; both take
-``summarise``'s rows (``mlpkit.study``) or those of a published study.
-``report_figures`` lays out both for a study report, naming every setting
-that varies, and ``write_plots`` saves them (``mlpkit study`` does).
+``plot_accuracy`` draws each configuration's mean fold accuracy with its spread,
+``plot_error_curves`` the mean validation error per epoch; both take ``summarise``'s
+rows (``mlpkit.study``) or those of a published study. ``report_figures`` lays out both
+for a study report, naming every setting that varies, and ``write_plots`` saves them
+(``mlpkit study`` does).
 """
 
 import pathlib
@@ -92,16 +92,15 @@ _SLANTED_LABEL_INCHES = 1.0
 
 
 def _settings_that_vary(rows):
-    """The configuration keys whose values differ between ``rows``, layer sizes
-    first."""
+    """The configuration keys whose values differ across ``rows``, layers first."""
     return [key for key in _SETTING_LABELS if len({str(row[key]) for row in rows}) > 1]
 
 
 def configuration_labels(rows):
     """One label per row that tells the configurations apart.
 
-    With one setting varying, its value (as the plots label it); with
-    several, each of them, such as ``[784, 30, 15, 10], 25 epochs``.
+    With one setting varying, its value (as the plots label it); with several, each of
+    them, such as ``[784, 30, 15, 10], 25 epochs``.
     """
     keys = _settings_that_vary(rows)
     if len(keys) <= 1:
@@ -137,9 +136,9 @@ def _name_every_setting(ax_accuracy, ax_curves, rows):
 def report_figures(report):
     """The figures ``write_plots`` saves, laid out, by file name.
 
-    ``accuracy.png`` shows the mean accuracy per configuration and
-    ``error_curves.png`` the validation error per (whole) epoch; when several
-    settings vary between configurations, both name every one of them.
+    ``accuracy.png`` shows the mean accuracy per configuration and ``error_curves.png``
+    the validation error per (whole) epoch; when several settings vary between
+    configurations, both name every one of them.
     """
     from mlpkit.plotting import whole_number_ticks
 

@@ -1,14 +1,13 @@
 """Chapter 4: mini-batch gradient descent on the sigmoid MLP, with MSE.
 
-The training loop in plain Python is ``make_plain_epoch``: a loop over the
-shuffled mini-batches, one eager step (``make_step``: forward pass, tape,
-update) per batch. ``train`` runs the same steps compiled into one function
-per epoch (``make_epoch_function``, explained in chapter 5), shuffles the
-training set every epoch (seeded), and evaluates loss and accuracy after
-every epoch on the training set and, if given, on one held-out set (a
-validation split while settings are being chosen, the test set at the end).
-Loss is ``reduce_mean((y - t)^2)`` over batch and classes, as in chapter 3
-(the book's output y and target t; in the code ``y`` and ``y_*`` name the
+The training loop in plain Python is ``make_plain_epoch``: a loop over the shuffled
+mini-batches, one eager step (``make_step``: forward pass, tape, update) per batch.
+``train`` runs the same steps compiled into one function per epoch
+(``make_epoch_function``, explained in chapter 5), shuffles the training set every epoch
+(seeded), and evaluates loss and accuracy after every epoch on the training set and, if
+given, on one held-out set (a validation split while settings are being chosen, the test
+set at the end). Loss is ``reduce_mean((y - t)^2)`` over batch and classes, as in
+chapter 3 (the book's output y and target t; in the code ``y`` and ``y_*`` name the
 one-hot targets, as Keras does).
 
 Training stops with ``TrainingDiverged`` and a message saying why when
@@ -84,9 +83,9 @@ def clear_of_ties(outputs, gap=1e-5):
     """Which rows of ``outputs`` (n, classes) have a largest value ahead of the second
     by more than ``gap``.
 
-    Two ways of computing the same float32 network (eager and a saved graph,
-    or two CPUs) round differently by about 1e-7, so only these rows are sure
-    to get the same class from both.
+    Two ways of computing the same float32 network (eager and a saved graph, or two
+    CPUs) round differently by about 1e-7, so only these rows are sure to get the same
+    class from both.
     """
     top_two = np.sort(np.asarray(outputs), axis=1)[:, -2:]
     return top_two[:, 1] - top_two[:, 0] > gap
@@ -104,8 +103,7 @@ def confusion_matrix(true, predicted, classes=10):
 
 
 def per_class_accuracy(confusion):
-    """Fraction of each true class predicted correctly (rows of the confusion
-    matrix)."""
+    """Fraction of each true class predicted correctly (the confusion matrix's rows)."""
     confusion = np.asarray(confusion, dtype=np.float64)
     totals = confusion.sum(axis=1)
     return np.divide(
@@ -131,10 +129,9 @@ def evaluate(model, x, y_onehot, loss=None, chunk=10_000):
     ``x`` and one-hot ``y``.
 
     ``loss(outputs, targets)`` is a batch's mean loss (chapter 7's cross-entropy, say);
-    by default
-    the MSE of this chapter, the mean over examples and classes. Works through ``chunk``
-    examples
-    at a time, so evaluating 60,000 images never holds a second full-size copy of them.
+    by default the MSE of this chapter, the mean over examples and classes. Works
+    through ``chunk`` examples at a time, so evaluating 60,000 images never holds a
+    second full-size copy of them.
     """
     n = int(x.shape[0])
     total, saturated, predictions = 0.0, 0, []
@@ -162,8 +159,8 @@ def evaluate(model, x, y_onehot, loss=None, chunk=10_000):
 def make_step(model, lr):
     """One step of gradient descent on a batch: ``step(x_batch, y_batch) -> loss``.
 
-    Plain Python: it runs eagerly when called directly, and becomes part of a
-    graph when called inside a ``tf.function``.
+    Plain Python: it runs eagerly when called directly, and becomes part of a graph when
+    called inside a ``tf.function``.
     """
     params = model.params
 
@@ -182,11 +179,10 @@ def make_plain_epoch(model, lr, batch_size):
     """Chapter 4's training loop in plain Python: ``run_epoch(x, y, order) -> mean batch
     loss``.
 
-    ``order`` is the epoch's permutation of example indices (a shuffle). Its
-    first ``batch_size`` indices make the first mini-batch, the next ones the
-    second, and so on; the last batch may be smaller. Each batch is one eager
-    step of ``make_step``. ``make_epoch_function`` computes the same epoch
-    compiled.
+    ``order`` is the epoch's permutation of example indices (a shuffle). Its first
+    ``batch_size`` indices make the first mini-batch, the next ones the second, and so
+    on; the last batch may be smaller. Each batch is one eager step of ``make_step``.
+    ``make_epoch_function`` computes the same epoch compiled.
     """
     step = make_step(model, tf.constant(lr, tf.float32))
     batch_size = int(batch_size)
@@ -207,14 +203,13 @@ def make_epoch_function(model, lr, batch_size, jit_compile=True):
 
     The same epoch as ``make_plain_epoch``, as one compiled program.
 
-    ``order`` is the epoch's permutation of example indices. It is cut into
-    full batches, a ``(batches, batch_size)`` matrix of indices, and one
-    compiled function loops over its rows with ``tf.range``: one Python call
-    runs every full batch of the epoch. Each step gathers its rows from ``x``,
-    so no shuffled copy of the data set is made, and every step has the same
-    static shape, which lets XLA (``jit_compile``) compile the whole loop into
-    one program. A last, smaller batch, if any, is one more call.
-    (Chapter 5 explains this and measures it against the alternatives.)
+    ``order`` is the epoch's permutation of example indices. It is cut into full
+    batches, a ``(batches, batch_size)`` matrix of indices, and one compiled function
+    loops over its rows with ``tf.range``: one Python call runs every full batch of the
+    epoch. Each step gathers its rows from ``x``, so no shuffled copy of the data set is
+    made, and every step has the same static shape, which lets XLA (``jit_compile``)
+    compile the whole loop into one program. A last, smaller batch, if any, is one more
+    call. (Chapter 5 explains this and measures it against the alternatives.)
     """
     step = make_step(model, tf.constant(lr, tf.float32))
     batch_size = int(batch_size)
@@ -271,8 +266,8 @@ def checked_config(config, overrides, x_test, y_test):
 def record_epoch(history, model, train_set, held_out_set, held_out, epoch, seconds):
     """Append epoch ``epoch``'s row to ``history``: loss and accuracy on ``train_set``
     and, unless ``held_out_set`` is None, on it as ``{held_out}_loss`` and
-    ``{held_out}_accuracy``; the fraction of saturated outputs on the training set;
-    the epoch's ``seconds``. Return the held-out predictions (None without a set)."""
+    ``{held_out}_accuracy``; the fraction of saturated outputs on the training set; the
+    epoch's ``seconds``. Return the held-out predictions (None without a set)."""
     on_train = evaluate(model, *train_set)
     row = {
         "epoch": epoch,
@@ -313,8 +308,8 @@ def stop_if_diverged(loss, model, saved, epoch, history):
 
 
 def stop_if_saturated(history, epoch, accuracy_key):
-    """Raise ``TrainingDiverged`` if at least ``SATURATION_LIMIT`` of the outputs on
-    the training set were exactly 0 or 1 after epoch ``epoch`` (the last row of
+    """Raise ``TrainingDiverged`` if at least ``SATURATION_LIMIT`` of the outputs on the
+    training set were exactly 0 or 1 after epoch ``epoch`` (the last row of
     ``history``), quoting the accuracy under ``accuracy_key``."""
     if history.final["saturated_outputs"] < SATURATION_LIMIT:
         return
@@ -372,17 +367,15 @@ def train(
 ):
     """Train ``model`` in place on preprocessed data; return a ``History``.
 
-    ``x_*`` are ``(n, 784)`` float32 in ``[0, 1]`` and ``y_*`` one-hot
-    ``(n, 10)``, as tensors from ``mlpkit.data.preprocess`` (NumPy arrays work
-    too, at the cost of a copy). ``x_test, y_test`` is the held-out set
-    evaluated after every epoch, recorded as ``{held_out}_loss`` and
-    ``{held_out}_accuracy`` (pass a validation split with
-    ``held_out="validation"``); with ``None`` only the training set is
-    evaluated, and ``confusion`` and ``test_predictions`` stay ``None``.
-    ``config`` is a ``TrainConfig``; keyword overrides such as ``lr=0.1``
-    build one. ``progress`` reports the epochs (see ``mlpkit.progress``).
-    ``stop_on_saturation=False`` records saturated epochs instead of stopping
-    (studies of saturation need them).
+    ``x_*`` are ``(n, 784)`` float32 in ``[0, 1]`` and ``y_*`` one-hot ``(n, 10)``, as
+    tensors from ``mlpkit.data.preprocess`` (NumPy arrays work too, at the cost of a
+    copy). ``x_test, y_test`` is the held-out set evaluated after every epoch, recorded
+    as ``{held_out}_loss`` and ``{held_out}_accuracy`` (pass a validation split with
+    ``held_out="validation"``); with ``None`` only the training set is evaluated, and
+    ``confusion`` and ``test_predictions`` stay ``None``. ``config`` is a
+    ``TrainConfig``; keyword overrides such as ``lr=0.1`` build one. ``progress``
+    reports the epochs (see ``mlpkit.progress``). ``stop_on_saturation=False`` records
+    saturated epochs instead of stopping (studies of saturation need them).
     """
     config = checked_config(config, overrides, x_test, y_test)
     x_train, y_train = (

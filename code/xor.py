@@ -1,9 +1,9 @@
 """Chapter 2: the hand-weighted XOR network.
 
 Two layers of perceptrons (``mlpkit.perceptron.Perceptron``) stacked: inputs
-``(batch, 2)`` -> hidden ``(batch, 2)`` -> output ``(batch, 1)``. The weights
-are the ones from the thesis (Pojunas 2021): the first hidden unit computes
-OR, the second NAND, and the output unit ANDs them, which is XOR.
+``(batch, 2)`` -> hidden ``(batch, 2)`` -> output ``(batch, 1)``. The weights are the
+ones from the thesis (Pojunas 2021): the first hidden unit computes OR, the second NAND,
+and the output unit ANDs them, which is XOR.
 """
 
 import numpy as np
@@ -65,8 +65,8 @@ def separating_thresholds(scores, targets):
     ``targets``.
 
     Returns ``(low, high)``: every ``t`` with ``low <= t < high`` classifies all
-    examples correctly. Returns ``None`` when no threshold does, because some
-    negative example scores at least as high as some positive one.
+    examples correctly. Returns ``None`` when no threshold does, because some negative
+    example scores at least as high as some positive one.
     """
     scores = np.asarray(scores, dtype=np.float64).reshape(-1)
     targets = np.asarray(targets).reshape(-1).astype(bool)
@@ -79,8 +79,8 @@ def separating_thresholds(scores, targets):
 def parameter_count(layer_sizes):
     """Weights plus biases of a fully connected network with these layer sizes.
 
-    ``[784, 15, 10]`` has ``784*15 + 15`` in the first layer and ``15*10 + 10``
-    in the second: 11,935.
+    ``[784, 15, 10]`` has ``784*15 + 15`` in the first layer and ``15*10 + 10`` in the
+    second: 11,935.
     """
     sizes = [int(n) for n in layer_sizes]
     if len(sizes) < 2 or min(sizes) < 1:
