@@ -66,11 +66,12 @@ notebooks: $(STAMP)
 
 # The linter first (ruff, configured in pyproject.toml; the lesson modules, which the
 # book shows, also formatted by it at 88 columns), then the tests.
-# loadgroup: the browser test's pages are opened by one worker, once.
+# --dist loadfile: one worker runs all of a test file, so each module-scoped fixture (the
+# graded classes, the browser's visit of every page) is set up once.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check code/*.py
-	$(BIN)/pytest -n $(JOBS) --dist loadgroup
+	$(BIN)/pytest -n $(JOBS) --dist loadfile
 
 # The lowest version of every direct requirement that requirements.txt
 # allows (other packages: the newest that fit), in .venv-oldest.
@@ -82,7 +83,7 @@ test-oldest: $(STAMP)
 	$(UV) pip sync --python $(OLDEST)/bin/python $(OLDEST)/requirements.txt
 	$(UV) pip install --python $(OLDEST)/bin/python --no-deps -e .
 	$(OLDEST)/bin/python -c "import tensorflow, keras, numpy; print('oldest:', 'tensorflow', tensorflow.__version__, 'keras', keras.__version__, 'numpy', numpy.__version__)"
-	$(OLDEST)/bin/pytest -n $(JOBS) --dist loadgroup
+	$(OLDEST)/bin/pytest -n $(JOBS) --dist loadfile
 
 # The full studies that chapter 6 plots (full Fashion-MNIST: apt-get install
 # dataset-fashion-mnist). Slow: each writes runs/study-NAME/ and its summary

@@ -33,7 +33,6 @@ KNOWN_THEME_ERROR = "Got invalid theme mode"
 
 playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 pytestmark = [
-    pytest.mark.xdist_group("browser"),  # one worker opens the pages once (make test: --dist loadgroup)
     pytest.mark.skipif(not pathlib.Path(CHROMIUM).is_file(), reason="no chromium (apt-get install chromium)"),
     pytest.mark.skipif(not (HTML / "index.html").is_file(), reason="the book is not built (run `make book` first)"),
 ]
@@ -138,7 +137,7 @@ def _screenshot_of(page, selector, path):
         element.first.screenshot(path=str(path), style=UNSTICK)
 
 
-@pytest.fixture(scope="session")  # once per worker, however xdist interleaves modules
+@pytest.fixture(scope="module")
 def visits():
     """Open every page once; return what each showed and did."""
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -391,7 +390,7 @@ def _solution_lines(chapter):
     return lines
 
 
-@pytest.fixture(scope="session")  # once per worker, however xdist interleaves modules
+@pytest.fixture(scope="module")
 def instructor_visits():
     """The exercise blocks of each chapter page of the instructor's book (`make book-instructor`)."""
     if not (INSTRUCTOR_HTML / "index.html").is_file():

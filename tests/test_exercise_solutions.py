@@ -22,9 +22,6 @@ from helpers import share_reference
 from mlpkit.grading import bank, grader
 from mlpkit.grading.sandbox import Limits
 
-# One worker runs the module, so its graded class (a session fixture: once per worker even when xdist interleaves other
-# modules) is graded once (make test: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("solutions")
 HEADER = "import keras\nimport numpy as np\nimport tensorflow as tf\n"
 SOLUTIONS = pathlib.Path(__file__).parent / "exercise_solutions"
 ALTERNATIVES = {}  # name: [solution], from the chapters' modules below
@@ -77,7 +74,7 @@ ALTERNATIVE_CASES = [(name, i) for name, found in ALTERNATIVES.items() for i in 
 WRONG_CASES = [(name, i) for name, found in WRONG.items() for i in range(len(found))]
 
 
-@pytest.fixture(scope="session")  # once per worker, however xdist interleaves modules
+@pytest.fixture(scope="module")
 def graded(tmp_path_factory, reference_values):
     folder = tmp_path_factory.mktemp("solutions")
     for student, text in FILES.items():

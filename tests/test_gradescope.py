@@ -28,9 +28,6 @@ from mlpkit.grading import bank, grader
 from mlpkit.grading.sandbox import Limits
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-# One worker runs the module, so its graded class (a session fixture: once per worker even when xdist interleaves other
-# modules) is graded once (make test: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("gradescope")
 FULL = 7  # chapter 1: step 2, nand_weights 2, perceptron_forward 3
 
 
@@ -67,7 +64,7 @@ SUBMISSIONS = {
 }
 
 
-@pytest.fixture(scope="session")  # once per worker, however xdist interleaves modules
+@pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
     out = tmp_path_factory.mktemp("bundle") / "autograder.zip"
     cli.main(["exercises", "gradescope", str(out), "--chapters", "perceptron", "--time-limit", "120",
@@ -89,7 +86,7 @@ def autograder_root(bundle, base, name, text):
     return root
 
 
-@pytest.fixture(scope="session")  # once per worker, however xdist interleaves modules
+@pytest.fixture(scope="module")
 def runs(bundle, tmp_path_factory):
     """Each submission graded by its own ``run_autograder`` (a fresh Python each, as on Gradescope), all at once."""
     base = tmp_path_factory.mktemp("autograder")
@@ -118,7 +115,7 @@ def runs(bundle, tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="session")  # once per worker, however xdist interleaves modules
+@pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("class")
     for name, text in SUBMISSIONS.items():

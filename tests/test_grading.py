@@ -33,9 +33,6 @@ import pytest
 from mlpkit.grading import bank, checks, grader, units, worker
 from mlpkit.grading.sandbox import Limits
 
-# One worker runs the module, so its graded class (a session fixture: once per worker even when xdist interleaves other
-# modules) is graded once (make test: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("grading")
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = ["perceptron", "xor", "gradients"]
 POINTS = {"step": 2, "nand_weights": 2, "perceptron_forward": 3, "xor_weights": 3, "sigmoid": 2, "parameter_count": 2,
@@ -330,7 +327,7 @@ def _processes_with(marker):
 MAIN_MEMORY_BOUND = 300 * 2**20
 
 
-@pytest.fixture(scope="session")  # once per worker, however xdist interleaves modules
+@pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     folder = tmp_path_factory.mktemp("submissions")
     out = tmp_path_factory.mktemp("grades") / "grades.csv"
@@ -443,7 +440,7 @@ def solution_lines():
     return lines
 
 
-@pytest.fixture(scope="session")  # once per worker, however xdist interleaves modules
+@pytest.fixture(scope="module")
 def released(tmp_path_factory):
     out = tmp_path_factory.mktemp("release")
     result = subprocess.run(

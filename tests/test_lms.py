@@ -19,8 +19,6 @@ from mlpkit.grading.sandbox import Limits
 LIMITS = Limits(seconds=120, memory=int(1.5 * 2**30))  # generous: the submissions are honest
 FULL = 7  # chapter 1: step 2, nand_weights 2, perceptron_forward 3
 
-# One worker grades the classes (a session fixture), once (make test: --dist loadgroup).
-pytestmark = pytest.mark.xdist_group("lms")
 
 
 def solution():
@@ -303,7 +301,7 @@ def test_moodle_rows_of_a_plain_folder_are_a_gradebook_import():
     assert rows == [["ID number", "Exercises"], ["'=cmd", "3"]]
 
 
-@pytest.fixture(scope="session")  # once per worker, however xdist interleaves modules
+@pytest.fixture(scope="module")
 def graded_classes(tmp_path_factory):
     """A Canvas download and a Moodle download of the same three students, graded with shared units."""
     root = tmp_path_factory.mktemp("lms")
