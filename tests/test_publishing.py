@@ -88,8 +88,9 @@ def test_each_python_of_the_matrix_installs_the_lock_from_wheels(tmp_path):
     # Every pinned version (TensorFlow's above all) has a wheel for each Python the tests run on.
     # This asks the package index, so it needs the network: without it, it skips.
     versions = _workflow("tests.yml")["jobs"]["test"]["strategy"]["matrix"]["python"]
-    for version in versions:
-        result = subprocess.run(
+    # One resolution per Python, all at once: each mostly waits for the index.
+    runs = {
+        version: subprocess.Popen(
             [
                 str(BIN / "uv"),
                 "pip",
@@ -107,13 +108,17 @@ def test_each_python_of_the_matrix_installs_the_lock_from_wheels(tmp_path):
                 "-o",
                 str(tmp_path / f"{version}.txt"),
             ],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=300,
         )
-        if result.returncode != 0 and ("network" in result.stderr.lower() or "connect" in result.stderr.lower()):
-            pytest.skip(f"the package index is not reachable: {result.stderr.strip()[:200]}")
-        assert result.returncode == 0, f"Python {version}: {result.stderr}"
+        for version in versions
+    }
+    for version, run in runs.items():
+        _, stderr = run.communicate(timeout=300)
+        if run.returncode != 0 and ("network" in stderr.lower() or "connect" in stderr.lower()):
+            pytest.skip(f"the package index is not reachable: {stderr.strip()[:200]}")
+        assert run.returncode == 0, f"Python {version}: {stderr}"
         assert re.search(r"^tensorflow==", (tmp_path / f"{version}.txt").read_text(), re.M)
 
 
