@@ -432,25 +432,30 @@ def test_instructor_book_shows_each_solution_below_its_exercise(instructor_visit
     assert found == [], f"{name} (instructor) shows unrendered markup:\n" + "\n".join(found)
 
 
-# The code boxes that show the package's own code (literalinclude, outside any cell) that scroll sideways.
-SCROLLING_PACKAGE_CODE = """() => Array.from(document.querySelectorAll('main article div.highlight-python pre'))
-    .filter(pre => !pre.closest('.cell') && !pre.closest('.mlpkit-exercises'))
-    .filter(pre => pre.scrollWidth > pre.clientWidth + 1)
-    .map(pre => pre.innerText.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), ''))"""
+# The code boxes that show the package's own code (literalinclude: Sphinx's "default" highlighting, outside any
+# cell): for each, its longest line and whether the box scrolls sideways.
+PACKAGE_CODE = """() => Array.from(document.querySelectorAll('main article div.highlight-default pre'))
+    .filter(pre => !pre.closest('.cell'))
+    .map(pre => ({scrolls: pre.scrollWidth > pre.clientWidth + 1,
+                  line: pre.innerText.split('\\n').reduce((a, b) => (b.length > a.length ? b : a), '')}))"""
 
 
 def test_package_code_a_chapter_shows_fits_its_box_at_1280_pixels():
     """Lesson modules keep to 88 characters a line (code/ruff.toml); at a 1280 px window their code shows whole."""
-    shown = sorted({page.name for page in (ROOT / "book").glob("*.md") if "{literalinclude}" in page.read_text()})
-    assert len(shown) >= 6
-    scrolling = {}
+    pages = {page.name: page.read_text().count("```{literalinclude}") for page in (ROOT / "book").glob("*.md")}
+    pages = {name: count for name, count in pages.items() if count}
+    assert sum(pages.values()) >= 20
+    boxes = {}
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
-        for source in shown:
+        for source in sorted(pages):
             page = context.new_page()
             page.goto((HTML / "book" / source.replace(".md", ".html")).as_uri(), wait_until="load")
-            scrolling[source] = page.evaluate(SCROLLING_PACKAGE_CODE)
+            boxes[source] = page.evaluate(PACKAGE_CODE)
             page.close()
         browser.close()
-    assert {name: lines for name, lines in scrolling.items() if lines} == {}
+    assert {name: len(found) for name, found in boxes.items()} == pages  # every literalinclude, and no other box
+    assert {name: [box["line"] for box in found if box["scrolls"]] for name, found in boxes.items()} == {
+        name: [] for name in pages
+    }
