@@ -30,6 +30,7 @@ import tracemalloc
 import numpy as np
 import pytest
 
+from helpers import share_reference
 from mlpkit.grading import bank, checks, grader, units, worker
 from mlpkit.grading.sandbox import Limits
 
@@ -43,6 +44,10 @@ FULL = sum(POINTS.values())
 # full, a thousand files, the largest answers) keeps within on a busy machine; its hangs wait that long (at most
 # 1,000 files: creating one takes up to a millisecond here).
 LIMITS = Limits(seconds=20, memory=int(1.5 * 2**30), files=1000)
+# The class's hangs wait out their limit, however long it is: they are graded in a run of their own, with a
+# short one (their other exercises are the reference's, quick however busy the machine).
+HANGS = ("infinite_loop", "loop_in_function", "sleep")
+HANG_LIMITS = Limits(seconds=5, memory=int(1.5 * 2**30))
 # For honest submissions only: generous, so that a busy machine cannot make one exceed them.
 HONEST_LIMITS = Limits(seconds=120, memory=int(1.5 * 2**30))
 
@@ -92,7 +97,7 @@ CASES = {
     ),
     "syntax_error": (replace_body(solution(), "step", "return tf.cast(z > 0 z.dtype)"), lose("step"), "SyntaxError"),
     "import_error": ("import no_such_module\nraise RuntimeError('boom')\n" + solution(), FULL, "ModuleNotFoundError"),
-    "infinite_loop": (solution() + "\nwhile True:\n    pass\n", FULL, f"took longer than {LIMITS.seconds:g} s"),
+    "infinite_loop": (solution() + "\nwhile True:\n    pass\n", FULL, f"took longer than {HANG_LIMITS.seconds:g} s"),
     "loop_in_function": (
         replace_body(solution(), "sigmoid", "while True:\n    pass"),
         lose("sigmoid"),
@@ -343,14 +348,19 @@ def graded(tmp_path_factory):
         "UDP_PORT": str(listener.getsockname()[1]),
         "TAG": TAG,
     }
+    hangs = tmp_path_factory.mktemp("hangs")
+    hang_out = tmp_path_factory.mktemp("hang-grades") / "grades.csv"
     for name, (text, _, _) in CASES.items():
         for place, value in places.items():
             text = text.replace(place, value)
-        (folder / f"{name}{SUFFIX.get(name, '.py')}").write_text(text)
-    outside = [folder, ROOT / "code", ROOT / "book", ROOT / ".git" / "HEAD", ROOT / ".git" / "refs"]
+        ((hangs if name in HANGS else folder) / f"{name}{SUFFIX.get(name, '.py')}").write_text(text)
+    outside = [folder, hangs, ROOT / "code", ROOT / "book", ROOT / ".git" / "HEAD", ROOT / ".git" / "refs"]
     before = _snapshot(*outside)
     tracemalloc.start()
     graded_units = grader.grade(folder, out, chapters=CHAPTERS, workers=2, limits=LIMITS, progress=False)
+    # The hangs' run uses the reference values the first run computed and stored.
+    share_reference(hang_out.with_name("grades_units"), CHAPTERS, json.loads(reference.read_text())["values"])
+    graded_units += grader.grade(hangs, hang_out, chapters=CHAPTERS, workers=2, limits=HANG_LIMITS, progress=False)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     try:
@@ -365,6 +375,7 @@ def graded(tmp_path_factory):
         "peak": peak,
         "processes": _processes_with(TAG),
         "descendants": _descendants(os.getpid()),
+        "hang_csv": hang_out,
     }
     return folder, out, {unit["student"]: unit for unit in graded_units}, before, after
 
@@ -406,9 +417,10 @@ def test_the_main_process_memory_stays_within_its_bound(graded):
 
 
 def test_csv_has_one_row_per_student_with_points_per_exercise(graded):
-    _, out, *_ = graded
+    _, out, *_, after = graded
     rows = list(csv.DictReader(out.open()))
-    assert [row["student"] for row in rows] == sorted(CASES)
+    assert [row["student"] for row in rows] == sorted(set(CASES) - set(HANGS))
+    assert [row["student"] for row in csv.DictReader(after["hang_csv"].open())] == sorted(HANGS)
     assert list(rows[0]) == ["student", *POINTS, "total", "maximum", "notes"]
     for row in rows:
         assert float(row["total"]) == pytest.approx(sum(float(row[name]) for name in POINTS))  # partial credit adds up
