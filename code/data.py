@@ -257,8 +257,8 @@ def _try_download(name, splits, looked):
     cache, or ``None``; a failed download is noted in ``looked``."""
     try:
         _download(name)
-    # offline: keras raises a bare Exception wrapping the URL error
     except Exception as error:
+        # offline: keras raises a bare Exception wrapping the URL error
         reason = (str(error) or repr(error)).splitlines()[0][:160]
         looked.append(f"a download through keras.datasets ({reason})")
         return None

@@ -186,8 +186,8 @@ def load_model(path):
     path = str(path)
     try:
         loaded = tf.saved_model.load(path)
-    # TensorFlow raises OSError, ValueError and others for damaged files
     except Exception as error:
+        # TensorFlow raises OSError, ValueError and others for damaged files
         raise ModelError(
             f"{path}: cannot load the SavedModel ({type(error).__name__}); expected a "
             "model folder "

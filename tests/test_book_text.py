@@ -175,3 +175,17 @@ def test_every_object_a_page_shows_says_so_where_it_is_defined():
                 name = re.match(r"\s*(?:def|class) (\w+)", lines[number + 1]).group(1)
                 marked.add((source.resolve(), name, found.group(1)))
     assert marked == {(source, obj.split(".")[-1], page) for (source, obj), page in shown.items()}
+
+
+def test_no_code_cell_line_is_wider_than_its_box():
+    """A chapter's code-cell lines keep to 88 characters, as the lesson modules do: at a 1280 px window each shows
+    whole, its assertions included (the cell's own options and metadata are not shown, so they do not count)."""
+    wide = []
+    for page in sorted(BOOK.glob("*.md")):
+        for cell in re.findall(r"```\{code-cell\}[^\n]*\n(.*?)\n```", page.read_text(), re.S):
+            lines = cell.split("\n")
+            if lines[0].strip() == "---":  # the cell's metadata block
+                lines = lines[lines.index("---", 1) + 1 :]
+            lines = [line for line in lines if not re.match(r"^:\w[\w-]*:", line)]
+            wide += [f"{page.name}: {line[:60]}..." for line in lines if len(line) > 88]
+    assert wide == []
