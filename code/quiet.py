@@ -99,14 +99,10 @@ def import_tensorflow(compile_xla=True):
     passes ``compile_xla=False``.
 
     Lines on standard error that are not TensorFlow's log lines (a real error message,
-    say) are written to ``sys.stderr`` afterwards. Safe to call more than once: once
-    TensorFlow is imported it only returns the module.
+    say) are written to ``sys.stderr`` afterwards. Safe to call more than once, and
+    after a plain ``import tensorflow``: the import's own lines are out by then, but the
+    device probe's, which come at the first use of a device, are still held back.
     """
-    # imported already: too late to hide its start-up lines
-    if "tensorflow" in sys.modules:
-        tf = sys.modules["tensorflow"]
-        tf.get_logger().setLevel(logging.ERROR)
-        return tf
     # INFO and WARNING lines after start-up
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with tempfile.TemporaryFile(mode="w+b") as captured:
