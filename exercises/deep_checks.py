@@ -1,7 +1,7 @@
 """Checks for the chapter 9 exercises (never released to students)."""
 import numpy as np
 
-from mlpkit.grading.checks import Call, Tensor, encode
+from mlpkit.grading import Call, Tensor, encode
 
 rng = np.random.default_rng(909)
 

@@ -5,7 +5,7 @@ of an even share), never against the reference's own split.
 """
 import numpy as np
 
-from mlpkit.grading.checks import Call, encode
+from mlpkit.grading import Call, encode
 
 rng = np.random.default_rng(606)
 

@@ -1,7 +1,7 @@
 """Checks for the chapter 3 exercises (never released to students)."""
 import numpy as np
 
-from mlpkit.grading.checks import Call, Tensor
+from mlpkit.grading import Call, Tensor
 
 rng = np.random.default_rng(303)
 

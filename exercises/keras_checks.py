@@ -1,7 +1,7 @@
 """Checks for the chapter 8 exercises (never released to students)."""
 import numpy as np
 
-from mlpkit.grading.checks import Call
+from mlpkit.grading import Call
 
 rng = np.random.default_rng(808)
 

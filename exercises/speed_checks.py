@@ -5,7 +5,7 @@ then called with), and judges every output and the number of traces (``traced_ca
 """
 import numpy as np
 
-from mlpkit.grading.checks import Call, Tensor
+from mlpkit.grading import Call, Tensor
 
 rng = np.random.default_rng(505)
 TRACED_ONCE = {"calls": True, "traces": 1}

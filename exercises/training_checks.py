@@ -1,7 +1,7 @@
 """Checks for the chapter 4 exercises (never released to students)."""
 import numpy as np
 
-from mlpkit.grading.checks import Call, Tensor, encode
+from mlpkit.grading import Call, Tensor, encode
 
 rng = np.random.default_rng(404)
 images = rng.integers(0, 256, size=(3, 28, 28), dtype=np.uint8)

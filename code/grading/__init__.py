@@ -30,3 +30,8 @@ Outside (the grader's own processes; they never run a submission's code):
 Modules inside import nothing from outside; ``tests/test_grading.py`` checks
 both the imports and the modules a running worker has loaded.
 """
+
+# The vocabulary of a bank's checks files (``from mlpkit.grading import Call, Tensor``): plain data, no TensorFlow.
+from mlpkit.grading.calls import Call, Tensor, encode  # noqa: E402
+
+__all__ = ["Call", "Tensor", "encode"]
