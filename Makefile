@@ -52,8 +52,9 @@ book: $(STAMP)
 
 # The instructor's copy: the same book with each exercise's reference
 # solution, in _build/instructor/html/ (keep it off the public site).
+# BANK=DIR shows the exercises of an instructor's own bank instead.
 book-instructor: $(STAMP)
-	MLPKIT_SOLUTIONS=1 $(BIN)/jupyter-book build . --path-output _build/instructor -W -n --keep-going
+	MLPKIT_SOLUTIONS=1 MLPKIT_BANK=$(BANK) $(BIN)/jupyter-book build . --path-output _build/instructor -W -n --keep-going
 	@echo "The instructor's book: $(CURDIR)/_build/instructor/_build/html/index.html"
 
 # One .ipynb per chapter (outputs empty, a set-up cell first that installs

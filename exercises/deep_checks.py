@@ -1,9 +1,9 @@
 """Checks for the chapter 9 exercises (never released to students)."""
 import numpy as np
 
-from mlpkit.grading import Call, Tensor, encode
+from mlpkit.grading import Call, Tensor, encode, variant_rng
 
-rng = np.random.default_rng(909)
+rng = variant_rng(909)
 
 
 def sigmoid_network(sizes, batch):

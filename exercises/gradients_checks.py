@@ -1,9 +1,9 @@
 """Checks for the chapter 3 exercises (never released to students)."""
 import numpy as np
 
-from mlpkit.grading import Call, Tensor
+from mlpkit.grading import Call, Tensor, variant_rng
 
-rng = np.random.default_rng(303)
+rng = variant_rng(303)
 
 
 def layer(batch, n_in, n_out, dtype="float64"):

@@ -1,9 +1,9 @@
 """Checks for the chapter 8 exercises (never released to students)."""
 import numpy as np
 
-from mlpkit.grading import Call
+from mlpkit.grading import Call, variant_rng
 
-rng = np.random.default_rng(808)
+rng = variant_rng(808)
 
 
 MODEL_MESSAGES = {

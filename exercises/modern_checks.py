@@ -1,9 +1,9 @@
 """Checks for the chapter 7 exercises (never released to students)."""
 import numpy as np
 
-from mlpkit.grading import Call, Tensor, encode
+from mlpkit.grading import Call, Tensor, encode, variant_rng
 
-rng = np.random.default_rng(707)
+rng = variant_rng(707)
 
 
 def moments(shape):

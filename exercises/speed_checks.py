@@ -5,9 +5,9 @@ then called with), and judges every output and the number of traces (``traced_ca
 """
 import numpy as np
 
-from mlpkit.grading import Call, Tensor
+from mlpkit.grading import Call, Tensor, variant_rng
 
-rng = np.random.default_rng(505)
+rng = variant_rng(505)
 TRACED_ONCE = {"calls": True, "traces": 1}
 FLOAT32, FLOAT64 = dict(rtol=1e-5, atol=1e-7), dict(rtol=1e-8, atol=1e-10)
 

@@ -1,9 +1,9 @@
 """Checks for the chapter 2 exercises (never released to students)."""
 import numpy as np
 
-from mlpkit.grading import Call, Tensor
+from mlpkit.grading import Call, Tensor, variant_rng
 
-rng = np.random.default_rng(202)
+rng = variant_rng(202)
 
 CHECKS = {
     "xor_weights": dict(

@@ -66,7 +66,7 @@ def reference_values():
     """``values(chapters)``: the reference solution's values for ``chapters``, computed once per test process in
     a grading worker, as `mlpkit grade` computes them (this process has run TensorFlow operations, so it must not
     fork a submission's process itself). `grader.reference_outcomes` raises if the reference fails a check."""
-    from mlpkit.grading import grader
+    from mlpkit.grading import bank, grader
     from mlpkit.grading.sandbox import Limits
 
     computed = {}
@@ -76,7 +76,8 @@ def reference_values():
         if key not in computed:
             limits = Limits(seconds=600, total_seconds=3600)  # generous: the reference is honest, the machine busy
             with grader.worker_pool(1) as pool:
-                computed[key] = pool.submit(grader._reference_task, list(key), limits).result()
+                task = (grader._reference_task, bank.load_exercises(key), bank.reference_cells(key), limits)
+                computed[key] = pool.submit(*task).result()
         return computed[key]
 
     return values

@@ -11,6 +11,11 @@ public book never shows solutions; the instructor build
 solution below its exercise (classes ``solution`` and ``tip``). The markdown
 comes from `mlpkit.grading.bank.book_markdown`; if it makes fewer or more
 blocks than there are exercises, the build fails.
+
+The exercises come from the bank `mlpkit.grading.bank.default` names: the
+built-in one, or an instructor's own where ``MLPKIT_BANK`` is set
+(``make book-instructor BANK=DIR``); a chapter that bank has no exercises
+for says so in place of the blocks.
 """
 
 import os
@@ -32,10 +37,17 @@ class ExercisesDirective(SphinxDirective):
         from mlpkit.grading import bank
 
         chapter = self.arguments[0]
-        for path in (bank.BANK_DIR / f"{chapter}.py", bank.BANK_DIR / f"{chapter}_checks.py"):
-            self.env.note_dependency(str(path))  # edit an exercise, and the page is rebuilt
         try:
-            text = bank.book_markdown(chapter, solutions=solutions_enabled())
+            chosen = bank.default()
+        except bank.ExerciseError as error:
+            raise self.error(str(error))
+        for path in (chosen.path / f"{chapter}.py", chosen.path / f"{chapter}_checks.py"):
+            self.env.note_dependency(str(path))  # edit an exercise, and the page is rebuilt
+        if chosen is not bank.BUILT_IN and chapter not in chosen.chapters:
+            text = f"The bank in {chosen.path} has no exercises for this chapter."
+            return [nodes.paragraph(text, text, classes=["mlpkit-exercises"])]
+        try:
+            text = bank.book_markdown(chapter, solutions=solutions_enabled(), bank=chosen)
         except bank.ExerciseError as error:
             raise self.error(str(error))
         container = nodes.container(classes=["mlpkit-exercises"])
@@ -43,7 +55,7 @@ class ExercisesDirective(SphinxDirective):
             StringList(text.splitlines(), source=f"exercises:{chapter}"), self.content_offset, container
         )
         # Markup that does not parse shows up as literal text, not as an error: count the blocks it made.
-        expected = len(bank.load_exercises([chapter]))
+        expected = len(chosen.load_exercises([chapter]))
         made = {
             kind: sum(1 for node in container.findall(nodes.admonition) if kind in node["classes"])
             for kind in ("exercise", "solution")

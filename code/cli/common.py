@@ -82,13 +82,37 @@ def write_plots(out, images, true, predicted, confusion, class_names, epochs=Non
     plt.close("all")
 
 
-def check_chapters(chapters, parser):
-    from mlpkit.grading import bank
+def add_bank_options(parser, course_key=True):
+    """``--bank DIR`` (and ``--course-key FILE``) for a command that reads the exercise bank."""
+    parser.add_argument("--bank", metavar="DIR",
+                        help="an instructor's own bank of exercises: a folder of NAME.py and NAME_checks.py "
+                             "(default: $MLPKIT_BANK if set, else the kit's built-in exercises)")
+    if course_key:
+        parser.add_argument("--course-key", metavar="FILE",
+                            help="the course's secret key (`mlpkit exercises new-key FILE`): the hidden checks' "
+                                 "random inputs are drawn from it; give the same key to release, grade and "
+                                 "gradescope (default: none, the bank's own values)")
 
-    unknown = [name for name in chapters or [] if name not in bank.CHAPTERS]
+
+def open_bank(args):
+    """The bank the command uses: ``--bank`` (or $MLPKIT_BANK, or the built-in), with ``--course-key``'s key."""
+    from mlpkit.grading import bank, variants
+
+    key = variants.read_key(args.course_key) if getattr(args, "course_key", None) else None
+    if args.bank:
+        return bank.open_bank(args.bank, course_key=key)
+    chosen = bank.default()
+    return bank.Bank(chosen.path, course_key=key) if key else chosen
+
+
+def check_chapters(chapters, parser, bank=None):
+    from mlpkit.grading import bank as bank_module
+
+    bank = bank or bank_module.BUILT_IN
+    unknown = [name for name in chapters or [] if name not in bank.chapters]
     if unknown:
-        fail(parser, f"--chapters: no exercises for chapter {', '.join(map(repr, unknown))}; "
-                     f"expected some of {','.join(bank.CHAPTERS)}")
+        fail(parser, f"--chapters: no exercises for chapter {', '.join(map(repr, unknown))} in {bank.path}; "
+                     f"expected some of {','.join(bank.chapters)}")
 
 
 def grading_limits(args):
@@ -108,6 +132,7 @@ EXPECTED_ERRORS = {
     "mlpkit.training": "TrainingDiverged",
     "mlpkit.study_grids": "StudyError",
     "mlpkit.grading.bank": "ExerciseError",
+    "mlpkit.grading.variants": "CourseKeyError",
     "mlpkit.grading.grader": "GradingError",
     "mlpkit.export": "ModelError",
 }

@@ -3,7 +3,9 @@
 ``release OUT_DIR`` writes the student notebooks, ``.py`` stubs and public
 checks; ``check FILE`` runs a submission's public checks; ``demo-class``
 writes made-up submissions to try ``mlpkit grade`` on; ``gradescope`` writes
-an autograder zip.
+an autograder zip. For an instructor's own bank: ``new DIR NAME`` writes a
+chapter to start from, ``validate DIR`` checks a bank, ``new-key FILE``
+writes a course key.
 """
 
 import json
@@ -20,6 +22,10 @@ examples:
   mlpkit exercises check handout/perceptron.ipynb   # a student's self-check (public checks only)
   mlpkit exercises demo-class demo/ --students 20   # made-up submissions to try `mlpkit grade` on
   mlpkit exercises gradescope autograder.zip --chapters perceptron,xor   # a Gradescope autograder
+  mlpkit exercises new my-bank/ week1               # a chapter of your own bank to start from
+  mlpkit exercises validate my-bank/                # is every exercise of the bank graded as it should be?
+  mlpkit exercises new-key course.key               # a secret key: hidden inputs of your course's own
+  mlpkit exercises release handout/ --bank my-bank/ --course-key course.key
 """
 
 
@@ -32,6 +38,7 @@ def add_parser(commands):
                                  epilog=EXAMPLES)
     release.add_argument("out_dir", metavar="OUT_DIR", help="folder to write into (created if missing)")
     release.add_argument("--chapters", type=types.names, help="comma-separated (default: every chapter with exercises)")
+    common.add_bank_options(release)
     check = actions.add_parser("check", help="run the public checks on your notebook or .py file",
                                epilog=EXAMPLES)
     check.add_argument("submission", metavar="FILE", help="your CHAPTER.ipynb or CHAPTER.py")
@@ -43,12 +50,15 @@ def add_parser(commands):
     demo.add_argument("out_dir", metavar="OUT_DIR", help="a new or empty folder")
     demo.add_argument("--students", type=types.positive_int, default=200, help="submissions to write (default 200)")
     demo.add_argument("--seed", type=types.seed, default=0, help=f"0 to {MAX_SEED} (default 0)")
+    common.add_bank_options(demo, course_key=False)
     gradescope = actions.add_parser("gradescope",
                                     help="write a Gradescope autograder zip that grades with the kit's checks",
                                     epilog=EXAMPLES)
     gradescope.add_argument("out_zip", metavar="OUT_ZIP",
                             help="the .zip to write (upload it as the assignment's autograder)")
-    gradescope.add_argument("--chapters", type=types.names, help="comma-separated (default: perceptron,xor,gradients)")
+    gradescope.add_argument("--chapters", type=types.names,
+                            help="comma-separated (default: the bank's first three: perceptron,xor,gradients)")
+    common.add_bank_options(gradescope)
     gradescope.add_argument("--time-limit", type=types.positive_float, default=60.0,
                             help="seconds per cell and per exercise (default 60)")
     gradescope.add_argument("--memory-limit", type=types.memory_gb, default=3.0,
@@ -57,6 +67,23 @@ def add_parser(commands):
                             help="let the autograder run where the kernel offers no confinement "
                                  "(Landlock and seccomp), "
                                  "with the Python audit hook alone (default: it refuses and says why)")
+    _add_authoring(actions)
+
+
+def _add_authoring(actions):
+    new = actions.add_parser("new", help="write a chapter of your own bank to start from (validates as it stands)",
+                             epilog=EXAMPLES)
+    new.add_argument("bank_dir", metavar="DIR", help="the bank's folder (created if missing)")
+    new.add_argument("name", metavar="NAME", help="the chapter's name: writes DIR/NAME.py and DIR/NAME_checks.py")
+    validate = actions.add_parser("validate", help="check that a bank's exercises grade as they should",
+                                  epilog=EXAMPLES)
+    validate.add_argument("bank_dir", metavar="DIR", help="the bank's folder")
+    validate.add_argument("--chapters", type=types.names, help="comma-separated (default: every chapter of DIR)")
+    validate.add_argument("--time-limit", type=types.positive_float, default=60.0,
+                          help="seconds per cell and per exercise (default 60)")
+    key = actions.add_parser("new-key", help="write a course key: the hidden checks' inputs drawn for your course",
+                             epilog=EXAMPLES)
+    key.add_argument("key_file", metavar="FILE", help="the key file to write (never overwritten; keep it private)")
 
 
 def _demo_class(args):
@@ -64,10 +91,11 @@ def _demo_class(args):
     from mlpkit.runs import outputs
 
     outputs.check_folder(args.out_dir, "OUT_DIR", empty=True)
+    bank = common.open_bank(args)
     with outputs.staged_folder(args.out_dir) as stage:
-        expected = demo.make_demo_class(stage, args.students, seed=args.seed)
+        expected = demo.make_demo_class(stage, args.students, seed=args.seed, bank=bank)
         (stage / "expected.json").write_text(json.dumps(expected, indent=1))
-    print(f"wrote {len(expected)} submissions (chapters 1-3) to {args.out_dir}/ "
+    print(f"wrote {len(expected)} submissions (chapters {','.join(bank.demo_chapters)}) to {args.out_dir}/ "
           "and the points each should get to expected.json")
 
 
@@ -76,9 +104,10 @@ def _release(args, parser):
     from mlpkit.runs import outputs
 
     outputs.check_folder(args.out_dir, "OUT_DIR")
-    common.check_chapters(args.chapters, parser)
+    bank = common.open_bank(args)
+    common.check_chapters(args.chapters, parser, bank)
     with outputs.staged_folder(args.out_dir) as stage:
-        written = release.release(stage, args.chapters)
+        written = release.release(stage, args.chapters, bank=bank)
     print(f"wrote {len(written)} files to {args.out_dir}/: " + ", ".join(path.name for path in written))
 
 
@@ -116,19 +145,55 @@ def _self_check(args):
 
 
 def _gradescope(args, parser):
-    from mlpkit.grading import bank, gradescope
+    from mlpkit.grading import gradescope
     from mlpkit.runs import outputs
 
     outputs.check_file(pathlib.Path(args.out_zip), "OUT_ZIP")
-    common.check_chapters(args.chapters, parser)
-    chapters = args.chapters or bank.DEMO_CHAPTERS
-    names = gradescope.bundle(args.out_zip, chapters, limits=common.grading_limits(args))
+    bank = common.open_bank(args)
+    common.check_chapters(args.chapters, parser, bank)
+    chapters = args.chapters or bank.demo_chapters
+    names = gradescope.bundle(args.out_zip, chapters, limits=common.grading_limits(args), bank=bank)
     print(f"wrote {args.out_zip} ({', '.join(names)}) for chapters {','.join(chapters)}: upload it as the "
           "Gradescope assignment's autograder")
 
 
+def _new(args):
+    from mlpkit.grading import authoring
+
+    paths = authoring.new_chapter(args.bank_dir, args.name)
+    print(f"wrote {paths[0]} and {paths[1]}: one example exercise with a public and a hidden check; "
+          f"edit them, then run `mlpkit exercises validate {args.bank_dir}`")
+
+
+def _validate(args, parser):
+    from mlpkit.grading import authoring, bank
+
+    chosen = bank.open_bank(args.bank_dir, "DIR")
+    common.check_chapters(args.chapters, parser, chosen)
+    problems, summary = authoring.validate(chosen, args.chapters, limits=common.grading_limits(args))
+    for problem in problems:
+        print(problem)
+    print(summary)
+    if problems:
+        sys.exit(1)
+
+
+def _new_key(args):
+    from mlpkit.grading import variants
+
+    path = variants.new_key(args.key_file)
+    print(f"wrote {path} (readable by you only): pass it as --course-key to release, grade and gradescope; "
+          "keep it private and keep a copy, as the course's hidden values depend on it")
+
+
 def run(args, parser):
-    if args.action == "demo-class":
+    if args.action == "new":
+        _new(args)
+    elif args.action == "validate":
+        _validate(args, parser)
+    elif args.action == "new-key":
+        _new_key(args)
+    elif args.action == "demo-class":
         _demo_class(args)
     elif args.action == "gradescope":
         _gradescope(args, parser)

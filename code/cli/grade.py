@@ -19,6 +19,7 @@ examples:
   mlpkit grade submissions/ --out grades.csv --merge-only
   mlpkit grade canvas-download/ --out grades.csv --lms-export canvas --assignment "Exercises 1-3 (12345)"
   mlpkit grade moodle-download/ --out grades.csv --lms-export moodle   # also writes grades_moodle.csv
+  mlpkit grade submissions/ --out grades.csv --bank ~/course-bank --course-key ~/course.key --chapters week1
 """
 
 
@@ -30,7 +31,9 @@ def add_parser(commands):
     grade.add_argument("submissions", metavar="FOLDER",
                        help="folder of STUDENT.ipynb / STUDENT.py files, or an unpacked Canvas or Moodle download")
     grade.add_argument("--out", required=True, metavar="CSV", help="the CSV to write (written atomically; required)")
-    grade.add_argument("--chapters", type=types.names, help="comma-separated (default: perceptron,xor,gradients)")
+    grade.add_argument("--chapters", type=types.names,
+                       help="comma-separated (default: the bank's first three: perceptron,xor,gradients)")
+    common.add_bank_options(grade)
     grade.add_argument("--workers", type=types.positive_int, default=os.cpu_count() or 1,
                        help="processes (default: CPU count)")
     grade.add_argument("--time-limit", type=types.positive_float, default=60.0,
@@ -79,14 +82,15 @@ def run(args, parser):
             common.fail(parser, f"--assignment {args.assignment!r}: --lms-export canvas needs the assignment's "
                                 "column header as Canvas exports it, 'Name (12345)' (12345: the assignment's id, "
                                 "in its address .../assignments/12345)")
-    common.check_chapters(args.chapters, parser)
+    bank = common.open_bank(args)
+    common.check_chapters(args.chapters, parser, bank)
     from mlpkit.grading import grader, report
 
     start = time.perf_counter()
     units = grader.grade(args.submissions, args.out, chapters=args.chapters, workers=args.workers,
                          limits=common.grading_limits(args),
                          units_dir=args.units, feedback_dir=args.feedback, only=args.only, merge_only=args.merge_only,
-                         layout=args.layout, lms_export=args.lms_export, assignment=args.assignment)
+                         layout=args.layout, lms_export=args.lms_export, assignment=args.assignment, bank=bank)
     wrote = f"{args.out} and {report.lms_export_path(args.out, args.lms_export)}" if args.lms_export else args.out
     print(f"graded {len(units)} submissions in {time.perf_counter() - start:.1f} s; wrote {wrote}")
     weak = sum(unit.get("guard") == report.WEAK_GUARD for unit in units)

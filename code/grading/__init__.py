@@ -34,4 +34,13 @@ both the imports and the modules a running worker has loaded.
 # The vocabulary of a bank's checks files (``from mlpkit.grading import Call, Tensor``): plain data, no TensorFlow.
 from mlpkit.grading.calls import Call, Tensor, encode  # noqa: E402
 
-__all__ = ["Call", "Tensor", "encode"]
+__all__ = ["Call", "Tensor", "encode", "variant_rng", "variant_choice"]
+
+
+def __getattr__(name):
+    # The course-key draws are the grader's, loaded on first use: a worker never imports them.
+    if name in ("variant_rng", "variant_choice"):
+        from mlpkit.grading import variants
+
+        return getattr(variants, name)
+    raise AttributeError(f"module 'mlpkit.grading' has no attribute {name!r}")

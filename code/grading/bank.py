@@ -38,13 +38,8 @@ def _repository_bank():
 BANK_DIR = _repository_bank() or pathlib.Path(__file__).resolve().parents[2] / "exercises"
 BOOK_ORDER = ["perceptron", "xor", "gradients", "training", "speed", "evaluation", "modern", "keras", "deep"]
 NUMBERS = {chapter: number for number, chapter in enumerate(BOOK_ORDER, start=1)}  # chapter numbers
-# The chapters with exercises, in book order: those with a source in the bank (every chapter when the bank is
-# absent, so that asking for one says the bank is missing rather than that the chapter has none).
-CHAPTERS = [c for c in BOOK_ORDER if (BANK_DIR / f"{c}.py").is_file()] if BANK_DIR.is_dir() else list(BOOK_ORDER)
-# What `mlpkit grade`, `mlpkit exercises gradescope` and `mlpkit exercises demo-class` cover unless told otherwise:
-# the first three chapters (perceptron, xor, gradients). Their exercises are functions of a few small arrays (no
-# training step or epoch, no tf.function, no Keras model, as from chapter 4 on), so a class of them grades fastest.
-DEMO_CHAPTERS = CHAPTERS[:3]
+# An instructor's bank in place of the built-in one for the commands run under this variable (`--bank` wins).
+BANK_VARIABLE = "MLPKIT_BANK"
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 CELL_MARKER = re.compile(r"^# %%(?: \[(\w+)\])?(.*)$")
 
@@ -58,17 +53,6 @@ class Cell:
     kind: str  # "code" or "markdown"
     source: str
     exercise: str | None = None
-
-
-def _bank_file(chapter, suffix=""):
-    if chapter not in CHAPTERS:
-        raise ExerciseError(f"no exercises for chapter {chapter!r}; "
-                            f"the chapters with exercises are {', '.join(CHAPTERS)}")
-    path = BANK_DIR / f"{chapter}{suffix}.py"
-    if not path.is_file():
-        raise ExerciseError(f"{path} not found: the exercise sources are in a clone of the repository "
-                            "(its folder exercises/), not in an installed package")
-    return path
 
 
 def parse_cells(text):
@@ -117,62 +101,157 @@ def strip_solutions(source, name="this exercise"):
     return "\n".join(out)
 
 
-def load_checks(chapter):
-    """The chapter's ``CHECKS`` (points and calls per exercise), from its checks file."""
-    path = _bank_file(chapter, "_checks")
-    spec = importlib.util.spec_from_file_location(f"mlpkit_exercise_checks_{chapter}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.CHECKS
+class Bank:
+    """A folder of exercise chapters: ``NAME.py`` (statements, starting code and reference solutions) beside
+    ``NAME_checks.py`` (points and checks), for each chapter ``NAME``.
+
+    ``course_key``: the bytes of an instructor's course key (`mlpkit.grading.variants`); the hidden checks' random
+    inputs, and the parameters an exercise declares variable, are drawn from it, so they differ from the values
+    anyone can compute from the bank alone.
+    """
+
+    def __init__(self, path, course_key=None):
+        self.path = pathlib.Path(path)
+        self.course_key = course_key
+        if self.path.is_dir():
+            names = [p.stem for p in self.path.glob("*.py") if not p.stem.endswith("_checks") and p.stem.isidentifier()
+                     and not p.stem.startswith("_")]
+            # the book's chapters in book order, then any other chapter by name
+            self.chapters = [c for c in BOOK_ORDER if c in names] + sorted(set(names) - set(BOOK_ORDER))
+        else:  # every book chapter, so that asking for one says the bank is missing rather than that it has none
+            self.chapters = list(BOOK_ORDER)
+
+    def __repr__(self):
+        return f"Bank({str(self.path)!r}{', with a course key' if self.course_key else ''})"
+
+    @property
+    def demo_chapters(self):
+        """What `mlpkit grade`, `mlpkit exercises gradescope` and `demo-class` cover unless told otherwise: the first
+        three chapters (of the built-in bank: perceptron, xor, gradients). Their exercises are functions of a few
+        small arrays (no training step, no tf.function, no Keras model, as from chapter 4 on): they grade fastest."""
+        return self.chapters[:3]
+
+    def number(self, chapter):
+        """The chapter's number in headings: its book chapter's, or its place in this bank for a bank of its own."""
+        if all(c in NUMBERS for c in self.chapters):
+            return NUMBERS[chapter]
+        return self.chapters.index(chapter) + 1
+
+    def file(self, chapter, suffix=""):
+        if chapter not in self.chapters:
+            raise ExerciseError(f"no exercises for chapter {chapter!r} in {self.path}; "
+                                f"the chapters with exercises are {', '.join(self.chapters) or 'none'}")
+        path = self.path / f"{chapter}{suffix}.py"
+        if not path.is_file():
+            if self.path == BANK_DIR:
+                raise ExerciseError(f"{path} not found: the exercise sources are in a clone of the repository "
+                                    "(its folder exercises/), not in an installed package")
+            raise ExerciseError(f"{path} not found: a bank has NAME.py and NAME_checks.py for each chapter NAME")
+        return path
+
+    def load_checks(self, chapter):
+        """The chapter's ``CHECKS`` (points and calls per exercise), from its checks file, drawn for the course key."""
+        from mlpkit.grading import variants
+
+        path = self.file(chapter, "_checks")
+        spec = importlib.util.spec_from_file_location(f"mlpkit_exercise_checks_{chapter}", path)
+        module = importlib.util.module_from_spec(spec)
+        with variants.drawing(self.course_key, chapter):
+            try:
+                spec.loader.exec_module(module)
+            except Exception as error:
+                raise ExerciseError(f"{path}: could not be loaded: {type(error).__name__}: {error}") from error
+        if not isinstance(getattr(module, "CHECKS", None), dict):
+            raise ExerciseError(f"{path}: defines no CHECKS dictionary (exercise name: dict(points=..., calls=[...]))")
+        return module.CHECKS
+
+    def source_key(self, chapters):
+        """A short hash of the chapters' sources and checks (and the course key's, if any): results graded against
+        other ones are stale."""
+        import hashlib
+
+        text = "".join(self.file(c).read_text() + self.file(c, "_checks").read_text() for c in chapters)
+        if self.course_key:
+            text += hashlib.sha256(b"mlpkit course key " + self.course_key).hexdigest()
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def chapter_cells(self, chapter):
+        return parse_cells(self.file(chapter).read_text())
+
+    def load_exercises(self, chapters=None):
+        """Every :class:`~mlpkit.grading.checks.Exercise` of ``chapters`` (default: all), in the bank's order."""
+        exercises = []
+        for chapter in chapters or self.chapters:
+            cells, checks_of = self.chapter_cells(chapter), self.load_checks(chapter)
+            named = [cell.exercise for cell in cells if cell.exercise and cell.kind == "code"]
+            if sorted(named) != sorted(checks_of):
+                raise ExerciseError(f"{chapter}: exercises {sorted(named)} and checks {sorted(checks_of)} do not match")
+            for name in named:
+                statements = [cell.source for cell in cells if cell.exercise == name and cell.kind == "markdown"]
+                if not statements:
+                    raise ExerciseError(f"{chapter}: exercise {name!r} has code but no statement (a markdown cell "
+                                        f'marked exercise="{name}")')
+                title = statements[0].splitlines()[0].lstrip("# ").strip() if statements[0] else name
+                spec = checks_of[name]
+                if not isinstance(spec, dict) or "points" not in spec or "calls" not in spec:
+                    raise ExerciseError(f"{chapter}: CHECKS[{name!r}] should be dict(points=..., calls=[Call(...)])")
+                exercises.append(checks.Exercise(name, chapter, spec["points"], title, spec["calls"]))
+        names = [exercise.name for exercise in exercises]
+        duplicates = {name for name in names if names.count(name) > 1}
+        if duplicates:
+            raise ExerciseError(f"exercise names must be unique across chapters: {sorted(duplicates)}")
+        return exercises
+
+    def reference_cells(self, chapters=None):
+        """The reference solution of ``chapters`` as a submission: ``(label, source)`` per code cell."""
+        cells = []
+        for chapter in chapters or self.chapters:
+            for number, cell in enumerate(self.chapter_cells(chapter)):
+                if cell.kind == "code":
+                    cells.append((f"<{chapter} cell {number}>", cell.source))
+        return cells
+
+    def student_cells(self, chapter):
+        """The chapter's cells as a student gets them: solutions replaced by ``raise NotImplementedError``."""
+        def source(cell):
+            return strip_solutions(cell.source, cell.exercise or chapter) if cell.kind == "code" else cell.source
+
+        return [Cell(cell.kind, source(cell), cell.exercise) for cell in self.chapter_cells(chapter)]
 
 
-def source_key(chapters):
-    """A short hash of the chapters' exercise sources and checks: results graded against other ones are stale."""
-    import hashlib
-
-    text = "".join(_bank_file(c).read_text() + _bank_file(c, "_checks").read_text() for c in chapters)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+BUILT_IN = Bank(BANK_DIR)
+# The built-in bank's chapters with exercises, in book order (every chapter when the bank is absent).
+CHAPTERS = BUILT_IN.chapters
+DEMO_CHAPTERS = BUILT_IN.demo_chapters
 
 
-def chapter_cells(chapter):
-    return parse_cells(_bank_file(chapter).read_text())
+def default():
+    """The bank commands use unless given ``--bank``: ``$MLPKIT_BANK`` if set, else the built-in bank."""
+    import os
+
+    path = os.environ.get(BANK_VARIABLE)
+    return open_bank(path, f"${BANK_VARIABLE}") if path else BUILT_IN
 
 
-def load_exercises(chapters=None):
-    """Every :class:`~mlpkit.grading.checks.Exercise` of ``chapters`` (default: all), in book order."""
-    exercises = []
-    for chapter in chapters or CHAPTERS:
-        cells, checks_of = chapter_cells(chapter), load_checks(chapter)
-        named = [cell.exercise for cell in cells if cell.exercise and cell.kind == "code"]
-        if sorted(named) != sorted(checks_of):
-            raise ExerciseError(f"{chapter}: exercises {sorted(named)} and checks {sorted(checks_of)} do not match")
-        for name in named:
-            statement = next(cell.source for cell in cells if cell.exercise == name and cell.kind == "markdown")
-            title = statement.splitlines()[0].lstrip("# ").strip()
-            exercises.append(checks.Exercise(name, chapter, checks_of[name]["points"], title, checks_of[name]["calls"]))
-    names = [exercise.name for exercise in exercises]
-    duplicates = {name for name in names if names.count(name) > 1}
-    if duplicates:
-        raise ExerciseError(f"exercise names must be unique across chapters: {sorted(duplicates)}")
-    return exercises
+def open_bank(path, what="--bank", course_key=None):
+    """The bank in the folder ``path``, refused with a clear error if it is not a folder of chapters."""
+    bank = Bank(pathlib.Path(path).expanduser(), course_key)
+    if not bank.path.is_dir():
+        raise ExerciseError(f"{what} {path}: not a folder (a bank is a folder of NAME.py and NAME_checks.py files)")
+    if not bank.chapters:
+        raise ExerciseError(f"{what} {path}: no chapters in it (a bank has NAME.py and NAME_checks.py for each "
+                            "chapter NAME; `mlpkit exercises new DIR NAME` writes one)")
+    return bank
 
 
-def reference_cells(chapters=None):
-    """The reference solution of ``chapters`` as a submission: ``(label, source)`` per code cell."""
-    cells = []
-    for chapter in chapters or CHAPTERS:
-        for number, cell in enumerate(chapter_cells(chapter)):
-            if cell.kind == "code":
-                cells.append((f"<{chapter} cell {number}>", cell.source))
-    return cells
 
-
-def student_cells(chapter):
-    """The chapter's cells as a student gets them: solutions replaced by ``raise NotImplementedError``."""
-    def source(cell):
-        return strip_solutions(cell.source, cell.exercise or chapter) if cell.kind == "code" else cell.source
-
-    return [Cell(cell.kind, source(cell), cell.exercise) for cell in chapter_cells(chapter)]
+# The same for the built-in bank (the book's exercises and the tests').
+load_checks = BUILT_IN.load_checks
+source_key = BUILT_IN.source_key
+chapter_cells = BUILT_IN.chapter_cells
+load_exercises = BUILT_IN.load_exercises
+reference_cells = BUILT_IN.reference_cells
+student_cells = BUILT_IN.student_cells
 
 
 # -- rendering: numbered statements, notebooks and .py files ---------------------------------------
@@ -227,7 +306,7 @@ def python_text(cells):
 
 # -- the book ----------------------------------------------------------------------
 
-def book_markdown(chapter, solutions=False):
+def book_markdown(chapter, solutions=False, bank=None):
     """The chapter's exercises as MyST markdown for the book: statements and starting code, and solutions if asked.
 
     Each exercise is a colon-fenced ``admonition`` (classes ``note exercise``)
@@ -237,8 +316,9 @@ def book_markdown(chapter, solutions=False):
     statement or code can close it early. The solution (``tip solution``)
     follows its exercise.
     """
-    exercises = load_exercises([chapter])
-    cells = numbered(chapter_cells(chapter), exercises, NUMBERS[chapter])
+    bank = bank or BUILT_IN
+    exercises = bank.load_exercises([chapter])
+    cells = numbered(bank.chapter_cells(chapter), exercises, bank.number(chapter))
     by_name = {exercise.name: exercise for exercise in exercises}
     order = [name for name in dict.fromkeys(cell.exercise for cell in cells) if name in by_name]
     out = []

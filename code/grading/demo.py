@@ -1,7 +1,7 @@
 """A made-up class to try the grader on (`mlpkit exercises demo-class`).
 
 Each submission answers every exercise of the chosen chapters (by default
-`mlpkit.grading.bank.DEMO_CHAPTERS`) with the reference solution, the stub or
+`Bank.demo_chapters`) with the reference solution, the stub or
 a wrong answer, at random, as a notebook or a ``.py`` file; the points each
 should get come back with it, for comparing with what `mlpkit grade` gives.
 """
@@ -10,13 +10,14 @@ import json
 import pathlib
 import random
 
-from mlpkit.grading import bank
+from mlpkit.grading import bank as bank_module
 
 
-def make_demo_class(folder, students=200, chapters=None, seed=0):
+def make_demo_class(folder, students=200, chapters=None, seed=0, bank=None):
     """Write ``students`` made-up submissions to ``folder``: each exercise solved, left as the stub or
     answered wrongly at random, as notebooks and ``.py`` files. Returns the points each should get."""
-    chapters = chapters or bank.DEMO_CHAPTERS
+    bank = bank or bank_module.default()
+    chapters = chapters or bank.demo_chapters
     rng = random.Random(seed)
     folder = pathlib.Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -36,14 +37,15 @@ def make_demo_class(folder, students=200, chapters=None, seed=0):
                     points += loaded[cell.exercise].points
                     cells.append(cell)
                 elif choice == "stub":
-                    cells.append(bank.Cell("code", bank.strip_solutions(cell.source, cell.exercise), cell.exercise))
+                    stub = bank_module.strip_solutions(cell.source, cell.exercise)
+                    cells.append(bank_module.Cell("code", stub, cell.exercise))
                 else:  # runs, returns nonsense of no use to any check
-                    head = cell.source.split(bank.BEGIN)[0]
-                    cells.append(bank.Cell("code", head + "return None\n", cell.exercise))
+                    head = cell.source.split(bank_module.BEGIN)[0]
+                    cells.append(bank_module.Cell("code", head + "return None\n", cell.exercise))
         student = f"s{number:04d}"
         if number % 2:
-            (folder / f"{student}.ipynb").write_text(json.dumps(bank.notebook_json(cells)))
+            (folder / f"{student}.ipynb").write_text(json.dumps(bank_module.notebook_json(cells)))
         else:
-            (folder / f"{student}.py").write_text(bank.python_text(cells))
+            (folder / f"{student}.py").write_text(bank_module.python_text(cells))
         expected[student] = points
     return expected

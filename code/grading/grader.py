@@ -22,7 +22,8 @@ import pathlib
 import shutil
 import sys
 
-from mlpkit.grading import bank, checks, confine, lms, report, sandbox, units, worker
+from mlpkit.grading import bank as bank_module
+from mlpkit.grading import checks, confine, lms, report, sandbox, units, worker
 from mlpkit.progress import bar as progress_bar
 
 SUFFIXES = (".ipynb", ".py")
@@ -34,12 +35,13 @@ class GradingError(RuntimeError):
 
 # -- the reference ------------------------------------------------------------------------
 
-def reference_outcomes(exercises, chapters=None, limits=None):
-    """Run the reference solution like a submission; its values per exercise, or ``GradingError`` if it fails a check.
+def reference_outcomes(exercises, cells, limits=None):
+    """Run the reference solution (``cells``: `Bank.reference_cells`) like a submission; its values per exercise,
+    or ``GradingError`` if it fails a check.
 
     Call from a process that may fork (see `mlpkit.grading.sandbox`)."""
     sandbox.preload()
-    raw = sandbox.run(bank.reference_cells(chapters), units.plan(exercises), limits=limits)
+    raw = sandbox.run(cells, units.plan(exercises), limits=limits)
     if raw["cells"]:
         raise GradingError(f"the reference solution fails: {raw['cells']}")
     outcomes = {}
@@ -55,10 +57,11 @@ def reference_outcomes(exercises, chapters=None, limits=None):
     return outcomes
 
 
-def _reference_task(chapters, limits):
-    """In a grading worker: the reference's values, for a run that has no intact shared reference file."""
-    exercises = bank.load_exercises(chapters)
-    return reference_outcomes(exercises, chapters, limits)
+def _reference_task(exercises, cells, limits):
+    """In a grading worker: the reference's values, for a run that has no intact shared reference file.
+
+    It gets the exercises as loaded, never the bank's folder or its course key."""
+    return reference_outcomes(exercises, cells, limits)
 
 
 # -- the submissions and the workers that run them ----------------------------------
@@ -149,7 +152,7 @@ class _Run:
     """What one grading run judges with, and where it keeps the units: each submission's file is hashed once."""
 
     exercises: list
-    key: str  # `mlpkit.grading.bank.source_key` of the chapters: units graded against other sources are stale
+    key: str  # `Bank.source_key` of the chapters: units graded against other sources are stale
     units_dir: pathlib.Path
     guard: str  # how submissions are confined: `report.KERNEL_GUARD` or `report.WEAK_GUARD`
     reference: dict = None
@@ -181,14 +184,16 @@ class _Run:
 
 
 def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_dir=None, feedback_dir=None,
-          only=None, merge_only=False, progress=True, layout="auto", lms_export=None, assignment=None):
+          only=None, merge_only=False, progress=True, layout="auto", lms_export=None, assignment=None, bank=None):
     """Grade every submission in the folder ``submissions``; write the CSV and feedback; return the units.
 
     ``layout``: see :func:`find_submissions`. ``lms_export`` (``canvas`` or
     ``moodle``) also writes ``NAME_canvas.csv`` / ``NAME_moodle.csv`` beside
-    the CSV for the LMS's grade import (``assignment``: the column header).
+    the CSV for the LMS's grade import (``assignment``: the column header). ``bank``: a
+    `mlpkit.grading.bank.Bank` (default: `mlpkit.grading.bank.default`).
     """
-    chapters = chapters or bank.DEMO_CHAPTERS
+    bank = bank or bank_module.default()
+    chapters = chapters or bank.demo_chapters
     exercises = bank.load_exercises(chapters)
     out_csv = pathlib.Path(out_csv)
     units_dir = pathlib.Path(units_dir or out_csv.with_name(out_csv.stem + "_units"))
@@ -204,12 +209,14 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
     finished = {s.student: run.finished(s) for s in chosen}  # each unit file read once: what earlier runs left
     if chosen and not merge_only:
         units_dir.mkdir(parents=True, exist_ok=True)
-        run.reference, run.reference_sha = _reference_values(run, finished.values(), chapters, limits)
+        run.reference, run.reference_sha = _reference_values(run, finished.values(), bank.reference_cells(chapters),
+                                                             limits)
         # A unit judged against other reference values is graded again.
         todo = [s for s in chosen if (finished[s.student] or {}).get("reference") != run.reference_sha]
         if todo:
             # The submission's process may not read the submissions, the units, the feedback or the gradebook.
-            denied = [submissions.resolve(), units_dir.resolve(), feedback_dir.resolve(), out_csv.resolve()]
+            denied = [submissions.resolve(), units_dir.resolve(), feedback_dir.resolve(), out_csv.resolve(),
+                      bank.path.resolve()]
             _grade_all(todo, run, workers, denied, limits, progress)
     return _write_gradebook(find_submissions(submissions, layout), run, out_csv, feedback_dir, merge_only, lms_export,
                             assignment, submissions)
@@ -246,7 +253,7 @@ def _guard(limits, merge_only):
     return guard
 
 
-def _reference_values(run, finished, chapters, limits):
+def _reference_values(run, finished, cells, limits):
     """``(values, sha256)`` of the reference: from the units folder's shared file if it is intact and agrees with
     the ``finished`` units, else computed again (and the file written)."""
     reference_path = run.units_dir / f".reference-{run.key}.json"
@@ -257,7 +264,7 @@ def _reference_values(run, finished, chapters, limits):
             print(f"mlpkit grade: the shared reference values in {reference_path} {why}; computing them again",
                   file=sys.stderr)
         with worker_pool(1) as once:
-            reference = once.submit(_reference_task, chapters, limits).result()
+            reference = once.submit(_reference_task, run.exercises, cells, limits).result()
         reference_sha = units.reference_digest(reference)
         units.write_atomic(reference_path, json.dumps({"sha256": reference_sha, "values": reference}))
     return reference, reference_sha

@@ -31,7 +31,8 @@ import zipfile
 
 import numpy as np
 
-from mlpkit.grading import bank, calls, checks, grader, sandbox, units, worker
+from mlpkit.grading import bank as bank_module
+from mlpkit.grading import calls, checks, grader, sandbox, units, worker
 
 DEFAULT_ROOT = "/autograder"
 MAX_FILES = 50
@@ -158,16 +159,18 @@ def _entry(name, mode):
     return info
 
 
-def bundle(out_zip, chapters, limits=None, reference=None):
+def bundle(out_zip, chapters, limits=None, reference=None, bank=None):
     """Write the autograder zip for ``chapters`` to ``out_zip`` (atomically); return the names it holds.
 
     ``reference`` is the reference run's outcomes (`mlpkit.grading.grader.reference_outcomes`),
-    computed here when not given (call from a process that may fork).
+    computed here when not given (call from a process that may fork). ``bank``: default
+    `mlpkit.grading.bank.default`; the zip holds its checks' drawn values, never the bank or its course key.
     """
     limits = limits or sandbox.Limits()
+    bank = bank or bank_module.default()
     exercises = bank.load_exercises(chapters)
     if reference is None:
-        reference = grader.reference_outcomes(exercises, chapters, limits)
+        reference = grader.reference_outcomes(exercises, bank.reference_cells(chapters), limits)
     wheel_name, wheel = wheel_bytes()
     files = [("setup.sh", SETUP_SH.format(wheel=wheel_name).encode(), 0o755),
              ("run_autograder", RUN_AUTOGRADER.encode(), 0o755),

@@ -11,7 +11,8 @@ self-check (`mlpkit.grading.selfcheck`).
 import json
 import pathlib
 
-from mlpkit.grading import bank, calls, checks, grader
+from mlpkit.grading import bank as bank_module
+from mlpkit.grading import calls, checks, grader
 
 
 def public_checks(exercises, reference):
@@ -45,7 +46,9 @@ def load_public_checks(path):
             exercises.append(checks.Exercise(item["name"], item["chapter"], item["points"], item["title"], made))
             expected[item["name"]] = [check["expected"] for check in item["checks"]]
     except (OSError, ValueError, KeyError, TypeError) as error:
-        raise bank.ExerciseError(f"{path}: not a checks file written by `mlpkit exercises release` ({error})") from None
+        raise bank_module.ExerciseError(
+            f"{path}: not a checks file written by `mlpkit exercises release` ({error})"
+        ) from None
     return exercises, expected
 
 
@@ -69,23 +72,25 @@ not rename the functions.
 """
 
 
-def release(out_dir, chapters=None, reference=None):
+def release(out_dir, chapters=None, reference=None, bank=None):
     """Write the student materials to ``out_dir``; return the paths written.
 
     ``reference`` is the reference run's outcomes (`mlpkit.grading.grader.reference_outcomes`),
-    needed for the expected values of the public checks.
+    needed for the expected values of the public checks. ``bank``: default `mlpkit.grading.bank.default`.
     """
+    bank = bank or bank_module.default()
     out_dir = pathlib.Path(out_dir)
-    chapters = chapters or bank.CHAPTERS
+    chapters = chapters or bank.chapters
     exercises = bank.load_exercises(chapters)
     if reference is None:
-        reference = grader.reference_outcomes(exercises, chapters)
+        reference = grader.reference_outcomes(exercises, bank.reference_cells(chapters))
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for chapter in chapters:
-        cells = bank.numbered(bank.student_cells(chapter), exercises, bank.NUMBERS[chapter])
-        for path, text in ((out_dir / f"{chapter}.ipynb", json.dumps(bank.notebook_json(cells), indent=1) + "\n"),
-                           (out_dir / f"{chapter}.py", bank.python_text(cells))):
+        cells = bank_module.numbered(bank.student_cells(chapter), exercises, bank.number(chapter))
+        notebook = json.dumps(bank_module.notebook_json(cells), indent=1) + "\n"
+        for path, text in ((out_dir / f"{chapter}.ipynb", notebook),
+                           (out_dir / f"{chapter}.py", bank_module.python_text(cells))):
             path.write_text(text)
             written.append(path)
     checks_file = out_dir / "checks.json"
