@@ -342,3 +342,27 @@ def test_a_keras_model_exercise_scores_only_a_real_model():
     assert public and all("a dict that describes one" in detail for detail in public), public
     public = [check["detail"] for check in verdicts["look-alike"]["checks"] if check["public"]]
     assert public and all("LooksLikeAModel" in detail for detail in public), public
+
+
+# -- names are hostile data ----------------------------------------------------------------------------------------
+
+
+def test_names_of_any_bytes_or_length_are_graded_or_listed_never_a_crash(tmp_path, reference_values):
+    from helpers import share_reference
+
+    solution = (bank.BANK_DIR / "perceptron.py").read_text()
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    names = [os.fsdecode(b"m\xfcller.py"), "s" + "x" * 245 + ".py", "=cmd|' ,\"x.py", "s0001.py"]
+    for name in names:
+        (folder / name).write_text(solution)
+    (folder / os.fsdecode(b"dossier-\xe9t\xe9")).mkdir()  # a folder with a latin-1 name: listed, not graded
+    out = tmp_path / "grades.csv"
+    share_reference(out.with_name("grades_units"), CHAPTERS, reference_values(CHAPTERS))
+    for _ in range(2):  # and again, resuming: the same
+        graded = grader.grade(folder, out, chapters=CHAPTERS, workers=2, limits=Limits(seconds=60), progress=False)
+        assert len(graded) == len(names) and all(unit["total"] == MAXIMUM for unit in graded), graded
+    rows = out.read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 1 + len(names)
+    assert "dossier-\ufffdt\ufffd,a folder" in report.skipped_path(out).read_text(encoding="utf-8")
+    assert len({unit["student"] for unit in graded}) == len(names)

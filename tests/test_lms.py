@@ -86,7 +86,6 @@ def test_moodle_names_need_the_plugin_marker():
     [
         ([("s1.py", False), ("s2.ipynb", False), ("notes.txt", False)], "plain"),
         ([("doejane_1_2_a.py", False), ("roesam_LATE_3_4_a.ipynb", False), ("README.txt", False)], "canvas"),
-        ([("doejane_1_2_a.py", False), ("s1.py", False)], "canvas"),
         ([("doejane_1_2_a.py", False), ("s1.py", False), ("s2.py", False)], "plain"),
         ([("Jane Doe_1_assignsubmission_file_", True), ("index.html", False)], "moodle"),
         ([("Jane Doe_1_assignsubmission_file_a.py", False)], "moodle"),
@@ -94,6 +93,62 @@ def test_moodle_names_need_the_plugin_marker():
 )
 def test_layout_is_detected(entries, layout):
     assert lms.detect_layout(entries) == layout
+
+
+CANVAS_CLASS = [(f"student{n}_{100 + n}_{500 + n}_exercises.py", False) for n in range(5)]
+PLAIN_CLASS = [(f"s{n:04d}.py", False) for n in range(5)]
+
+
+@pytest.mark.parametrize(
+    "entries, layout",
+    [  # one student's own file name, named as the other LMS names submissions, does not decide the layout
+        (CANVAS_CLASS + [("mallory_105_505_x_2001_assignsubmission_file_exercises.py", False)], "canvas"),
+        (PLAIN_CLASS + [("x_2001_assignsubmission_file_exercises.py", False)], "plain"),
+        (PLAIN_CLASS + [("x_2001_assignsubmission_file_", True)], "plain"),
+        (PLAIN_CLASS + [("doe_1_2_exercises.py", False)], "plain"),
+    ],
+)
+def test_one_hostile_name_does_not_change_the_layout(entries, layout):
+    assert lms.detect_layout(entries) == layout
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        [("doejane_1_2_a.py", False), ("s1.py", False)],  # half Canvas, half plain
+        [("mallory_105_505_x_2001_assignsubmission_file_a.py", False), ("doe_1_2_a.py", False)],  # both LMSs
+    ],
+)
+def test_an_ambiguous_folder_asks_for_the_layout(entries):
+    with pytest.raises(lms.LayoutError, match="--layout"):
+        lms.detect_layout(entries)
+
+
+def test_a_flat_moodle_file_belongs_to_the_participant_moodle_named(tmp_path):
+    write(tmp_path / "Jane Roe_1001_assignsubmission_file_x_2001_assignsubmission_file_exercises.py", "")
+    write(tmp_path / "John Doe_2001_assignsubmission_file_exercises.py", "")
+    listing = lms.scan(tmp_path)
+    assert listing.layout == "moodle"
+    assert [(s.student, s.lms_id, s.path.name.split("_")[0]) for s in listing.submissions] == [
+        ("Jane_Roe_1001", "1001", "Jane Roe"), ("John_Doe_2001", "2001", "John Doe")]
+    assert all(not s.skipped for s in listing.submissions)
+
+
+def test_names_of_any_bytes_and_length_get_keys_and_printable_text(tmp_path):
+    latin1 = os.fsdecode(b"m\xfcller.py")  # as unzip leaves a latin-1 name: not UTF-8
+    longest = "s" + "x" * 245 + ".py"  # 249 bytes, within the file system's 255
+    for name in (latin1, longest, "m\u00fcller.py", "s0001.py"):
+        write(tmp_path / name, "")
+    listing = lms.scan(tmp_path)
+    keys = [s.student for s in listing.submissions]
+    assert len(set(keys)) == 4 and "s0001" in keys
+    assert all(lms.safe_key(key) == key and len(key.encode()) <= 60 for key in keys)
+    assert lms.printable(latin1) == "m\ufffdller.py" and lms.csv_cell(latin1).encode("utf-8")
+
+
+def test_a_csv_cell_is_cut_to_what_a_spreadsheet_holds():
+    cell = lms.csv_cell("x" * 300_000)
+    assert len(cell) < 32_767 and cell.endswith("(cut: the whole text is in the feedback file)")
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ Canvas's gradebook import and Moodle's grade imports read.
 """
 
 import dataclasses
+import hashlib
 import os
 import pathlib
 import re
@@ -37,11 +38,19 @@ CANVAS_NAME = re.compile(
     r"^(?P<name>[^_]+(?:_[^_]+)*?)_(?:(?P<late>late)_)?(?P<user>\d+)_(?P<attempt>\d+)_(?P<original>.+)$",
     re.IGNORECASE | re.DOTALL,
 )
+# Moodle writes "Full Name_PARTICIPANT_assignsubmission_PLUGIN_" before the student's own file name: the first
+# such run is Moodle's (the name is lazy), so a student's file named like another participant's changes nothing.
 MOODLE_NAME = re.compile(
-    r"^(?P<name>.+)_(?P<participant>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<original>.*)$", re.DOTALL
+    r"^(?P<name>.+?)_(?P<participant>\d+)_assignsubmission_(?P<plugin>[a-z]+)_(?P<original>.*)$", re.DOTALL
 )
 CANVAS_ASSIGNMENT = re.compile(r"^.+ \((\d+)\)$")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+# A spreadsheet cell holds at most 32,767 characters, and Python's csv reader refuses a field over 131,072: a longer
+# cell is cut (the feedback file keeps the whole text).
+CELL_LIMIT = 32_000
+# A layout is a folder's when more than this share of the entries that look like submissions are named as it names
+# them, and the other LMS's names fit fewer than this share (`detect_layout`).
+AMBIGUOUS = 0.5
 EXPECTED = (
     "expected one of the layouts: plain (STUDENT.ipynb / STUDENT.py files), canvas (a Canvas bulk download: "
     "lastfirst_12345_67890_name.ipynb) or moodle (a Moodle download: "
@@ -81,15 +90,38 @@ class Listing:
 
 def safe_key(text, limit=60):
     """``text`` as a file-name-safe key: letters, digits, ``.``, ``-`` and ``_`` only, never starting with ``.``."""
-    text = unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFC", printable(text)).replace("\ufffd", "_")
     key = re.sub(r"[^\w.-]+", "_", text, flags=re.UNICODE).strip("._-")[:limit]
     return key or "student"
 
 
+def printable(text):
+    """``text`` (a file name may hold bytes that are not UTF-8, kept by Python as lone surrogates) as text that
+    can be written anywhere: what does not decode becomes U+FFFD."""
+    text = str(text)
+    try:
+        raw = text.encode("utf-8", "surrogateescape")  # the name's own bytes
+    except UnicodeEncodeError:  # a surrogate that came from elsewhere
+        raw = text.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "replace")
+
+
 def csv_cell(value):
-    """A text cell a spreadsheet will not run: one starting with ``= + - @`` (or a tab or line break) gets a ``'``."""
-    text = str(value)
+    """A text cell a spreadsheet will not run (one starting with ``= + - @``, a tab or a line break gets a ``'``),
+    printable (:func:`printable`) and at most :data:`CELL_LIMIT` characters."""
+    text = printable(value)
+    if len(text) > CELL_LIMIT:
+        text = text[:CELL_LIMIT] + " [...] (cut: the whole text is in the feedback file)"
     return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def plain_key(stem):
+    """A plain folder's student key for the file stem ``stem``: the stem itself when it is a short safe key,
+    else a safe key made from it with a digest of the whole stem (two such stems never share a key)."""
+    if safe_key(stem) == stem and len(stem) <= 60:
+        return stem
+    digest = hashlib.sha256(stem.encode("utf-8", "surrogatepass")).hexdigest()[:10]
+    return f"{safe_key(stem, 40)}_{digest}"
 
 
 def parse_canvas_name(name):
@@ -125,21 +157,31 @@ def is_code(name):
 
 
 def detect_layout(entries):
-    """The layout of a folder from its entries, ``(name, is_folder)`` pairs; ``LayoutError`` if none fits.
+    """The layout of a folder from its entries, ``(name, is_folder)`` pairs; ``LayoutError`` if none fits or
+    the folder could be read more than one way.
 
-    Moodle's names are unmistakable (``_assignsubmission_``); a folder is
-    Canvas's when at least half its notebooks and ``.py`` files have Canvas's
-    names, else plain when it has notebooks or ``.py`` files directly in it.
+    Every name in the folder is a student's to choose, so the layout is read
+    from the whole folder, never from one name. The entries that look like
+    submissions vote: those named as Moodle names them, files named as Canvas
+    names them, and notebooks or ``.py`` files named as neither (plain). A
+    layout holding more than half the votes is the folder's, unless the other
+    LMS's names hold half or more too (a name can look like both): then, as
+    when no layout has a majority, ``--layout`` must say.
     """
     entries = [(name, folder) for name, folder in entries if not name.startswith(".")]
-    if any(parse_moodle_name(name) for name, _ in entries):
-        return "moodle"
-    code = [name for name, folder in entries if not folder and is_code(name)]
-    canvas = [name for name in code if parse_canvas_name(name)]
-    if canvas and 2 * len(canvas) >= len(code):
-        return "canvas"
-    if code:
-        return "plain"
+    moodle = {name for name, _ in entries if parse_moodle_name(name)}
+    canvas = {name for name, folder in entries if not folder and parse_canvas_name(name)}
+    plain = {name for name, folder in entries if not folder and is_code(name)} - moodle - canvas
+    voters = len(moodle | canvas | plain)
+    if voters:
+        shares = {"moodle": len(moodle) / voters, "canvas": len(canvas) / voters, "plain": len(plain) / voters}
+        winner = max(shares, key=shares.get)
+        other = {"moodle": "canvas", "canvas": "moodle"}.get(winner)
+        if shares[winner] > AMBIGUOUS and (other is None or shares[other] < AMBIGUOUS):
+            return winner
+        raise LayoutError(f"cannot tell the layout of the folder from its names: of {voters} entries that look like "
+                          f"submissions, {len(moodle)} are named as Moodle names them, {len(canvas)} as Canvas does "
+                          f"and {len(plain)} as neither; say which with --layout plain, canvas or moodle")
     folders = [name for name, folder in entries if folder]
     what = (
         f"no submission files, but {len(folders)} subfolders not named as Moodle names them ({_listing(folders)})"
@@ -220,7 +262,7 @@ def _plain(folder, entries):
         if why:
             stray.append((name, why))
         else:
-            groups.setdefault(pathlib.PurePath(name).stem, []).append((name, mtime))
+            groups.setdefault(plain_key(pathlib.PurePath(name).stem), []).append((name, mtime))
     submissions = []
     for student, files in sorted(groups.items()):
         (chosen, _), others = newest(files)

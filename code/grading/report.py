@@ -24,7 +24,7 @@ MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuati
 def as_text(value):
     """Text from a submission (its file name, its errors, what its values were) as Markdown that renders
     as that text: one line, every punctuation mark escaped, so no markup or HTML in it takes effect."""
-    return MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(str(value).split()))
+    return MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(lms.printable(value).split()))
 
 
 # How a unit's submission was confined (the unit's "guard"): by the kernel, or, where it offers nothing and the
