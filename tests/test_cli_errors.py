@@ -506,7 +506,10 @@ def test_exercises_check_counts_the_chapter_s_missing_exercises_as_failed(self_c
         (["study", "--epochs", "3,0"], "argument --epochs: expected a positive integer; got '0'"),
         (["study", "--init", "he"], "argument --init: expected uniform, glorot or uniform,glorot"),
         (["study", "--images", "0"], "argument --images: expected a positive integer"),
-        (["grade", "x", "--out", "g.csv", "--memory-limit", "1e9"], "argument --memory-limit: expected at most 1024"),
+        (["grade", "x", "--out", "g.csv", "--memory-limit", "1e9"], "argument --memory-limit: expected 1 to 1024 (GB"),
+        (["grade", "x", "--out", "g.csv", "--memory-limit", "0.001"], "--memory-limit: expected 1 to 1024 (GB"),
+        (["train", "--dropout", "-0.1"], "argument --dropout: expected a fraction from 0 up to but not including 1"),
+        (["train", "--dropout", "1"], "argument --dropout: expected a fraction from 0 up to but not including 1"),
         (["grade", "x", "--out", "g.csv", "--workers", "0"], "argument --workers: expected a positive integer"),
         (["exercises", "release", "x", "--chapters", " , "], "argument --chapters: expected comma-separated names"),
         (["exercises", "check", "x.py", "--time-limit", "inf"], "argument --time-limit: expected a positive number"),
@@ -516,6 +519,13 @@ def test_exercises_check_counts_the_chapter_s_missing_exercises_as_failed(self_c
 def test_bad_option_values_name_the_option(capsys, argv, message):
     code, line, _ = fail(capsys, *argv)
     assert code == 2 and message in line
+
+
+def test_option_values_that_mean_no_harm_are_taken():
+    from mlpkit.cli import types
+
+    assert types.fraction("0.00") == 0.0 and types.fraction("0") == 0.0 and types.fraction("0.5") == 0.5
+    assert types.names("perceptron,perceptron,xor") == ["perceptron", "xor"]  # named twice: counted once
 
 
 @pytest.mark.parametrize("command", ["train", "bench", "study", "evaluate"])

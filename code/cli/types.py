@@ -12,6 +12,7 @@ from mlpkit.defaults import INITS, MAX_SEED, THESIS_LAYERS
 
 LAYER_EXAMPLE = ",".join(map(str, THESIS_LAYERS))
 MAX_MEMORY_GB = 1024
+MIN_MEMORY_GB = 1  # TensorFlow alone is about 0.7 GB resident in a submission's process
 
 
 def layers(text):
@@ -39,9 +40,12 @@ def positive_float(text):
 
 
 def fraction(text):
-    value = positive_float(text) if text.strip() not in ("0", "0.0") else 0.0
-    if value >= 1:
-        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text}")
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction from 0 up to but not including 1; got {text!r}")
     return value
 
 
@@ -70,13 +74,14 @@ def positive_int(text):
 
 def memory_gb(text):
     value = positive_float(text)
-    if value > MAX_MEMORY_GB:
-        raise argparse.ArgumentTypeError(f"expected at most {MAX_MEMORY_GB} (GB); got {text!r}")
+    if not MIN_MEMORY_GB <= value <= MAX_MEMORY_GB:
+        raise argparse.ArgumentTypeError(f"expected {MIN_MEMORY_GB} to {MAX_MEMORY_GB} (GB; TensorFlow alone takes "
+                                         f"about 0.7); got {text!r}")
     return value
 
 
 def names(text):
-    parts = [name.strip() for name in text.split(",") if name.strip()]
+    parts = list(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))  # each once, in order
     if not parts:
         raise argparse.ArgumentTypeError(f"expected comma-separated names; got {text!r}")
     return parts
