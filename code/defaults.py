@@ -34,3 +34,16 @@ INITS = ("uniform", "glorot")
 DATASETS = ("mnist", "fashion_mnist")
 #: The largest seed a model, a shuffle or a study accepts (seeds are 0 to this).
 MAX_SEED = 2**31 - 1
+
+# The ways of running chapter 4's training loop that `mlpkit bench` times
+# (`mlpkit.bench_variants.VARIANTS`), named here too so that `mlpkit bench --help`
+# lists them without importing TensorFlow.
+BENCH_VARIANTS = (
+    "eager",
+    "function_step",
+    "function_epoch",
+    "function_epoch_static",
+    "function_epoch_xla",
+    "keras_fit",
+    "numpy",
+)

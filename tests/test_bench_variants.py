@@ -36,3 +36,9 @@ def test_variants_really_change_the_weights(small):
     order = [np.arange(len(x), dtype=np.int32)]
     trained = bench_variants.train_variant(bench_variants.DEFAULT_VARIANT, weights, x, y, order)
     assert max(float(np.abs(a - b).max()) for a, b in zip(trained, weights)) > 1e-3
+
+
+def test_the_command_line_names_every_variant_and_no_other():
+    from mlpkit import bench_variants, defaults
+
+    assert tuple(bench_variants.VARIANTS) == defaults.BENCH_VARIANTS

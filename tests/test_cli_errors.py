@@ -609,3 +609,50 @@ def test_help_is_fast_and_imports_no_tensorflow():
     code = "import sys\nfrom mlpkit import cli\ncli.build_parser().format_help()\nprint('tensorflow' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "False", result.stderr
+
+
+def test_train_says_what_it_trains_on_and_writes(tiny, unchecked, tmp_path, capsys):
+    out = tmp_path / "run"
+    argv = ["train", "--data-dir", tiny, "--epochs", "1", "--validation", "20", "--activation", "relu",
+            "--init", "uniform", "--no-plots", "--out", out]
+    cli.main([str(arg) for arg in argv])
+    printed = capsys.readouterr().out
+    assert "40 training (20 more held out for validation) and 20 test images" in printed
+    assert "note: --init uniform applies to chapter 4's network only" in printed
+    assert f"wrote {out / 'metrics.json'} and the SavedModel {out / 'model'}" in printed  # no plots: none said
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert (metrics["train_images"], metrics["validation_images"], metrics["config"]["init"]) == (40, 20, "glorot")
+    assert not list(out.glob("*.png"))
+    code, line, _ = fail(capsys, "train", "--data-dir", tiny, "--validation", "60", "--out", tmp_path / "x")
+    assert code == 2 and "--validation 60: expected fewer than the 60 training images" in line
+
+
+def _help_examples(parser, prefix=("mlpkit",)):
+    """``(command words, example line)`` for every example in the epilog of ``parser`` and its subcommands."""
+    import argparse
+
+    lines = [line.strip() for line in (parser.epilog or "").splitlines()]
+    found = [(prefix, line) for line in lines if line.startswith("mlpkit ")]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found += _help_examples(sub, (*prefix, name))
+    return found
+
+
+def test_every_example_in_every_help_parses():
+    import shlex
+
+    parser = cli.build_parser()
+    examples = _help_examples(parser)
+    assert len(examples) > 20
+    for _, line in examples:
+        words = shlex.split(line, comments=True)[1:]
+        try:
+            args = parser.parse_args(words)
+        except SystemExit as exited:
+            raise AssertionError(f"the example `{line}` does not parse") from exited
+        if getattr(args, "variants", None):
+            from mlpkit import bench_variants
+
+            assert set(args.variants) <= set(bench_variants.VARIANTS), line

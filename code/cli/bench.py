@@ -4,12 +4,12 @@ import json
 import pathlib
 
 from mlpkit.cli import common, types
-from mlpkit.defaults import THESIS_BATCH_SIZE, THESIS_LAYERS
+from mlpkit.defaults import BENCH_VARIANTS, THESIS_BATCH_SIZE, THESIS_LAYERS
 
-EXAMPLES = """\
+EXAMPLES = f"""\
 examples:
   mlpkit bench                                      # every variant, 4,000 images, 5 timed epochs each
-  mlpkit bench --variants eager,xla_epoch --repeats 2 --no-modern
+  mlpkit bench --variants {BENCH_VARIANTS[0]},{BENCH_VARIANTS[4]} --repeats 2 --no-modern
 """
 
 
@@ -25,7 +25,8 @@ def add_parser(commands):
     bench.add_argument("--images", type=types.positive_int, default=4000,
                        help="training images per epoch (default 4000)")
     bench.add_argument("--repeats", type=types.positive_int, default=5, help="timed epochs per variant (default 5)")
-    bench.add_argument("--variants", type=types.names, help="comma-separated subset (default: all)")
+    bench.add_argument("--variants", type=types.names,
+                       help=f"comma-separated subset of {', '.join(BENCH_VARIANTS)} (default: all)")
     bench.add_argument("--no-modern", action="store_true",
                        help="skip the chapter-7 network (784-700-500-10, Adam, batch 128; default: off)")
     bench.add_argument("--out", default="runs/bench", metavar="DIR", help="output folder (default runs/bench)")

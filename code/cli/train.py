@@ -40,7 +40,7 @@ def add_parser(commands):
     common.add_data_options(train)
     train.add_argument("--layers", type=types.layers, default=list(THESIS_LAYERS),
                        help=f"layer sizes (default {types.LAYER_EXAMPLE})")
-    train.add_argument("--init", choices=INITS, default=THESIS_INIT,
+    train.add_argument("--init", choices=INITS,
                        help=f"chapter 4's network only (default {THESIS_INIT}); every other combination uses Glorot")
     train.add_argument("--activation", choices=["sigmoid", "relu", "tanh"], default="sigmoid",
                        help="hidden layers (default sigmoid)")
@@ -83,7 +83,7 @@ def _build_network(args, parser):
     try:
         sizes = model.check_layer_sizes(args.layers)
         if _is_chapter4(args):
-            return model.SigmoidMLP(sizes, init=args.init, seed=args.seed)
+            return model.SigmoidMLP(sizes, init=args.init or THESIS_INIT, seed=args.seed)
         if args.engine == "keras":
             return kerasnets.build_model(sizes, args.activation, args.dropout,
                                          output=None if args.loss == "cross_entropy" else "sigmoid", seed=args.seed)
@@ -108,7 +108,7 @@ def _train_network(net, args, x_train, y_train, x_test, y_test):
         config = training.TrainConfig(lr=THESIS_LR if args.lr is None else args.lr, batch_size=args.batch_size,
                                       epochs=args.epochs, seed=args.seed, jit_compile=not args.no_jit)
         history = training.train(net, x_train, y_train, x_test, y_test, config=config)
-        return history, {"init": args.init, "activation": "sigmoid", "loss": "mse", "optimizer": "sgd",
+        return history, {"init": args.init or THESIS_INIT, "activation": "sigmoid", "loss": "mse", "optimizer": "sgd",
                          "engine": "scratch"}
     trainer = kerasnets.train if args.engine == "keras" else modern.train
     history = trainer(net, x_train, y_train, x_test, y_test, loss=args.loss, optimizer=args.optimizer, lr=args.lr,
@@ -127,7 +127,15 @@ def run(args, parser):
 
     x_train, y_train = data.preprocess(loaded.x_train, loaded.y_train)
     x_test, y_test = data.preprocess(loaded.x_test, loaded.y_test)
-    print(f"model: {_describe_network(net, args)}; {len(x_train):,} training and {len(x_test):,} test images")
+    if args.validation >= len(x_train):
+        common.fail(parser, f"--validation {args.validation}: expected fewer than the {len(x_train):,} training "
+                            "images (the rest train the network)")
+    if args.init and not _is_chapter4(args):
+        print(f"note: --init {args.init} applies to chapter 4's network only; this network starts from Glorot's "
+              "initialisation (chapter 7)")
+    held = f" ({args.validation:,} more held out for validation)" if args.validation else ""
+    print(f"model: {_describe_network(net, args)}; {len(x_train) - args.validation:,} training{held} and "
+          f"{len(x_test):,} test images")
     common.note_batch_size(args.batch_size, len(x_train) - args.validation)
     start = time.perf_counter()
     try:
@@ -159,4 +167,5 @@ def run(args, parser):
         metrics["wall_seconds"] = time.perf_counter() - start
         (stage / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(f"test accuracy: {history.final['test_accuracy']:.2%} ({args.dataset}, {len(x_test):,} test images)")
-    print(f"wrote {out}/metrics.json, the plots and the SavedModel {out}/model")
+    plots = "" if args.no_plots else ", the plots"
+    print(f"wrote {out / 'metrics.json'}{plots} and the SavedModel {out / 'model'}")
