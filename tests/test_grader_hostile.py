@@ -366,3 +366,23 @@ def test_names_of_any_bytes_or_length_are_graded_or_listed_never_a_crash(tmp_pat
     assert len(rows) == 1 + len(names)
     assert "dossier-\ufffdt\ufffd,a folder" in report.skipped_path(out).read_text(encoding="utf-8")
     assert len({unit["student"] for unit in graded}) == len(names)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        json.dumps({"cells": {"a": 1}}),  # cells a dict
+        json.dumps({"cells": ["print(1)"]}),  # a cell that is a string
+        json.dumps({"cells": [7]}),  # a cell that is a number
+        json.dumps({"cells": [{"cell_type": "code", "source": {"x": 1}}]}),
+        json.dumps([1, 2]),
+        "[" * 100_000 + "]" * 100_000,  # deeper than Python's recursion limit
+    ],
+    ids=["dict", "string", "int", "source", "list", "deep"],
+)
+def test_a_notebook_of_any_shape_is_that_submission_s_note_never_a_crash(tmp_path, text):
+    from mlpkit.grading import worker
+
+    (tmp_path / "s.ipynb").write_text(text)
+    with pytest.raises(worker.UnreadableSubmission, match="s.ipynb: not a readable notebook"):
+        worker.submission_cells(tmp_path / "s.ipynb")

@@ -44,20 +44,38 @@ def submission_cells(path):
     except OSError as error:
         raise UnreadableSubmission(f"{path}: cannot read ({error.strerror})") from None
     if path.suffix == ".ipynb":
-        try:
-            notebook = json.loads(text)
-            cells = [cell for cell in notebook["cells"] if cell.get("cell_type") == "code"]
-            sources = [
-                "".join(cell["source"]) if isinstance(cell["source"], list) else str(cell["source"]) for cell in cells
-            ]
-        except (ValueError, KeyError, TypeError) as error:
-            raise UnreadableSubmission(f"{path.name}: not a readable notebook ({error})") from None
+        sources = _notebook_sources(path, text)
         blocks = []
         for number, source in enumerate(sources, 1):
             source = _comment_magics(source)
             blocks += _python_blocks(source, cell=number)
         return blocks
     return _python_blocks(_comment_magics(text))
+
+
+def _notebook_sources(path, text):
+    """The sources of a notebook's code cells, or :class:`UnreadableSubmission` naming what is not as nbformat has it
+    (JSON nested past Python's recursion limit included)."""
+    try:
+        notebook = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise UnreadableSubmission(f"{path.name}: not a readable notebook (not JSON: {type(error).__name__})") from None
+    cells = notebook.get("cells") if isinstance(notebook, dict) else None
+    if not isinstance(cells, list):
+        raise UnreadableSubmission(f"{path.name}: not a readable notebook (no list of cells)")
+    sources = []
+    for number, cell in enumerate(cells, 1):
+        if not isinstance(cell, dict):
+            raise UnreadableSubmission(f"{path.name}: not a readable notebook (cell {number} is not a cell)")
+        if cell.get("cell_type") != "code":
+            continue
+        source = cell.get("source", "")
+        if isinstance(source, list) and all(isinstance(line, str) for line in source):
+            source = "".join(source)
+        if not isinstance(source, str):
+            raise UnreadableSubmission(f"{path.name}: not a readable notebook (cell {number}'s source is not text)")
+        sources.append(source)
+    return sources
 
 
 def _comment_magics(source):
