@@ -132,6 +132,15 @@ def _remove(path):
     os.remove(path)
 
 
+def _immutable(workdir, _):
+    import fcntl
+    import struct
+
+    path = os.path.join(workdir, "stuck")
+    with open(path, "w") as file:
+        fcntl.ioctl(file.fileno(), 0x40086602, struct.pack("l", 0x10))  # FS_IOC_SETFLAGS, FS_IMMUTABLE_FL
+
+
 PROBES = {
     "read": _read,
     "write": _write,
@@ -158,6 +167,7 @@ PROBES = {
     "proc_root": lambda workdir, path: _read(workdir, "/proc/self/root" + path),
     "pidfd": lambda workdir, _: __import__("signal").pidfd_send_signal(os.pidfd_open(os.getppid()), 0),
     "tensorflow": _tensorflow,
+    "immutable": _immutable,
     "nothing": lambda workdir, _: None,
 }
 
@@ -206,6 +216,7 @@ def test_the_working_folder_is_writable_and_python_readable(worker):
         "raise_limit",
         "pidfd",
         "renice",
+        "immutable",
     ],
 )
 def test_processes_sockets_signals_and_limits_are_refused(worker, probe):

@@ -386,3 +386,35 @@ def test_a_notebook_of_any_shape_is_that_submission_s_note_never_a_crash(tmp_pat
     (tmp_path / "s.ipynb").write_text(text)
     with pytest.raises(worker.UnreadableSubmission, match="s.ipynb: not a readable notebook"):
         worker.submission_cells(tmp_path / "s.ipynb")
+
+
+# -- clean-up never fails ------------------------------------------------------------------------------------------
+
+
+def test_a_working_folder_is_removed_whatever_was_left_in_it(tmp_path):
+    import fcntl
+    import struct
+
+    from mlpkit.grading import cleanup
+
+    def make(root):
+        root.mkdir()
+        fd = os.open(root, os.O_RDONLY)
+        for depth in range(1_500):  # deeper than Python's recursion limit
+            os.mkdir("d", dir_fd=fd)
+            inner = os.open("d", os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        os.mkfifo("fifo", dir_fd=fd)  # opened by nothing: a reader would wait forever
+        os.chmod(fd, 0)  # and no permission left on the deepest folder
+        os.close(fd)
+        (root / "stuck").write_text("x")
+        with open(root / "stuck") as file:  # immutable where the file system has the flag
+            try:
+                fcntl.ioctl(file.fileno(), cleanup.FS_IOC_SETFLAGS, struct.pack("l", cleanup.FS_IMMUTABLE_FL))
+            except OSError:
+                pass
+
+    make(tmp_path / "new")  # shutil.rmtree of Python 3.11 raises RecursionError on it, even with ignore_errors
+    assert cleanup.remove_tree(tmp_path / "new") and not (tmp_path / "new").exists()
+    assert cleanup.remove_tree(tmp_path / "missing")  # nothing there: nothing to do, no error

@@ -63,6 +63,9 @@ _CMP_NE, _CMP_MASKED_EQ = 1, 7
 CLONE_THREAD = 0x10000
 _CLONE_NAMESPACES = (0x20000, 0x02000000, 0x04000000, 0x08000000, 0x10000000, 0x20000000, 0x40000000)
 
+# ioctl requests that set a file's attribute flags (immutable, append-only): FS_IOC_SETFLAGS, its 32-bit form,
+# FS_IOC_FSSETXATTR.
+FLAG_IOCTLS = (0x40086602, 0x40046602, 0x401C5820)
 # Refused outright (names the architecture does not know are skipped).
 REFUSED = [
     "execve", "execveat", "fork", "vfork", "socket", "socketpair", "unshare", "setns", "ptrace",
@@ -241,6 +244,8 @@ def _seccomp(lib):
         for flag in _CLONE_NAMESPACES:
             refuse("clone", (0, _CMP_MASKED_EQ, flag, flag))  # a new namespace
         refuse("prlimit64", (2, _CMP_NE, 0, 0))  # setting a limit; reading one stays allowed
+        for request in FLAG_IOCTLS:  # the immutable and append-only flags: a file the clean-up could not remove
+            refuse("ioctl", (1, _CMP_MASKED_EQ, 0xFFFFFFFF, request))
         for name in ("kill", "tgkill", "tkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
             refuse(name, (0, _CMP_NE, me, 0))  # a signal to any process but this one
         result = lib.seccomp_load(ctx)

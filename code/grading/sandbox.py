@@ -31,7 +31,7 @@ import signal
 import tempfile
 import time
 
-from mlpkit.grading import calls, child, confine
+from mlpkit.grading import calls, child, cleanup, confine
 from mlpkit.runs import lifetime
 
 PACKAGE_DIR = pathlib.Path(__file__).resolve().parents[1]  # the kit's modules and the exercise bank
@@ -264,9 +264,7 @@ def _well_formed(message, plan):
 
 
 def _remove(path):
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
+    cleanup.remove_tree(path)
 
 
 def run(cells, plan, denied=(), limits=None):
