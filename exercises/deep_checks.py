@@ -40,10 +40,12 @@ def norms_call(sizes, batch, **call):
                 options={"mistakes": [mistake]}, **call)
 
 
-def he_call(n_in, n_out, seed, **call):
-    """A check of he_uniform, judged by the statistics of what it returns (the values are random)."""
+def he_call(n_in, n_out, seed, options=(), **call):
+    """A check of he_uniform, judged by the statistics of what it returns (the values are random); with
+    ``options={"seed": 2}``, also called again with the same seed and with another (`Call`'s ``options["seed"]``)."""
     variance = 2.0 / n_in
-    options = {"shape": [n_in, n_out], "dtype": "float32", "variance": variance, "limit": float(np.sqrt(3 * variance))}
+    options = {"shape": [n_in, n_out], "dtype": "float32", "variance": variance, "limit": float(np.sqrt(3 * variance)),
+               **dict(options)}
     return Call("he_uniform", (n_in, n_out, seed), compare="uniform_weights", options=options, **call)
 
 
@@ -99,8 +101,18 @@ CHECKS = {
                 message="a float32 array of shape (200, 50) with variance 2 / 200: uniform "
                 "on ±sqrt(6 / n_in), whatever n_out is",
             ),
+            he_call(
+                50,
+                20,
+                5,
+                public=True,
+                options={"seed": 2},
+                message="seed 5 twice gives the same weights, seed 6 other weights: draw them from a generator "
+                "made from seed, not from an unseeded or global one",
+            ),
             he_call(400, 300, 7),
             he_call(1000, 30, 3),
+            he_call(64, 32, 11, options={"seed": 2}),
         ],
     ),
     "l2_decay_step": dict(

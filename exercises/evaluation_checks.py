@@ -86,6 +86,38 @@ CHECKS = {
             ),
             folds_call(rng.integers(0, 10, 200), 5, 3),
             folds_call(np.repeat([4, 1, 3], [9, 14, 5]), 4, 7),
+            # the seed: the same folds for the same seed, others for another (Call's options["seed"])
+            folds_call(
+                rng.permutation([0] * 9 + [1] * 8 + [2] * 7),
+                3,
+                4,
+                public=True,
+                options={"seed": 2},
+                message="24 shuffled labels, k = 3, seed 4: called twice with seed 4 it returns the same folds, "
+                "with seed 5 other folds (shuffle with a random generator made from seed)",
+            ),
+            folds_call(rng.integers(0, 4, 60), 4, 9, options={"seed": 2}),
+            # k out of range: a ValueError
+            folds_call(
+                [0, 1, 0, 1, 0],
+                1,
+                0,
+                public=True,
+                raises=ValueError,
+                case="invalid k",
+                message="k = 1 (fewer than 2 folds): raise a ValueError that says what k must be",
+            ),
+            folds_call(
+                [0, 1, 1, 0],
+                5,
+                0,
+                public=True,
+                raises=ValueError,
+                case="invalid k",
+                message="k = 5 for 4 examples (more folds than examples): raise a ValueError",
+            ),
+            folds_call([2, 2, 0, 1, 1, 0, 2], 0, 3, raises=ValueError, case="invalid k"),
+            folds_call([0, 0, 1, 1, 2, 2], 7, 1, raises=ValueError, case="invalid k"),
         ],
     ),
     "fold_losses": dict(

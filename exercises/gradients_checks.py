@@ -32,7 +32,9 @@ CHECKS = {
                 "sigmoid_prime",
                 (Tensor([-3.0, 0.0, 0.5, 4.0]),),
                 public=True,
-                message="sigmoid_prime(z) should be sigmoid(z) * (1 - sigmoid(z)); at z = 0 it is 0.25",
+                options={"dtype": "float32"},
+                message="sigmoid_prime(z) should be sigmoid(z) * (1 - sigmoid(z)); at z = 0 it is 0.25 "
+                "(float32 for float32 z)",
             ),
             Call(
                 "sigmoid_prime",
@@ -40,9 +42,17 @@ CHECKS = {
                 public=True,
                 rtol=1e-10,
                 atol=1e-12,
-                message="for float64 z the values should be float64-accurate (within 1e-10): compute in z's dtype",
+                options={"dtype": "float64"},
+                message="for float64 z the values should be float64 and float64-accurate (within 1e-10): "
+                "compute in z's dtype",
             ),
-            Call("sigmoid_prime", (Tensor(rng.normal(0, 3, size=(5, 4)), "float64"),), rtol=1e-10, atol=1e-12),
+            Call(
+                "sigmoid_prime",
+                (Tensor(rng.normal(0, 3, size=(5, 4)), "float64"),),
+                rtol=1e-10,
+                atol=1e-12,
+                options={"dtype": "float64"},
+            ),
         ],
     ),
     "mse_gradient": dict(

@@ -23,5 +23,12 @@ CHECKS = {
              public=True, message="with w = [[1], [1]] and b = -1.5 the outputs should be AND, shape (4, 1)"),
         Call("perceptron_forward", (Tensor(rng.normal(size=(7, 3))), Tensor(rng.normal(size=(3, 1))), 0.25)),
         Call("perceptron_forward", (Tensor(rng.normal(size=(1, 5))), Tensor(rng.normal(size=(5, 1))), -0.5)),
+        # weighted sums exactly 0 in float32 whatever the order of the sum (halves and quarters of small integers)
+        Call("perceptron_forward", (Tensor([[1, 2], [2, 0], [0, 4], [3, 1], [0, 0]]), Tensor([[0.5], [0.25]]), -1.0),
+             public=True, case="boundary",
+             message="with w = [[0.5], [0.25]] and b = -1 the rows (1, 2), (2, 0) and (0, 4) have z = 0 exactly, "
+                     "so their outputs are 0 (step(0) = 0: z > 0, not z >= 0); (3, 1) gives 1, (0, 0) gives 0"),
+        Call("perceptron_forward", (Tensor([[0, 0, 0], [1, -1, 0], [2, 2, -1], [1, 0, 0.25], [-3, 1, 0.5]]),
+                                    Tensor([[1.0], [1.0], [4.0]]), 0.0), case="boundary"),
     ]),
 }

@@ -573,6 +573,7 @@ def requirement(call):
         repr(sorted(options.items())),
         "probe" in call.options,
         call.case,
+        call.raises,
     )
 
 
@@ -594,6 +595,167 @@ def test_every_requirement_a_hidden_check_tests_has_a_public_check():
 
 def values(call):
     return json.dumps([checks.encode_args(call), call.options], sort_keys=True)
+
+
+# -- what the statements require: an exception, a seed honoured, the boundary z = 0 ------------------------------
+
+REQUIRED = ["perceptron", "evaluation", "deep"]
+REQUIRED_EXERCISES = ["perceptron_forward", "stratified_folds", "he_uniform"]
+
+
+def required_solution():
+    return "\n\n".join((bank.BANK_DIR / f"{chapter}.py").read_text() for chapter in REQUIRED)
+
+
+UNSEEDED_FOLDS = """labels = np.asarray(labels)
+if not 2 <= k <= len(labels):
+    raise ValueError(f"k must be from 2 to {len(labels)}")
+rng = np.random.default_rng(GENERATOR)
+folds = [[] for _ in range(k)]
+dealt = 0
+for label in np.unique(labels):
+    for index in rng.permutation(np.flatnonzero(labels == label)):
+        folds[dealt % k].append(index)
+        dealt += 1
+return [np.array(fold, dtype=np.int64) for fold in folds]"""
+# name: (the exercises' wrong bodies, the cases of the checks it must fail)
+WRONG_ANSWERS = {
+    "greater_or_equal": ({"perceptron_forward": "z = tf.matmul(x, w) + b\nreturn tf.cast(z >= 0, z.dtype)"},
+                         {"perceptron_forward": "boundary"}),
+    "unseeded": ({"he_uniform": "a = np.sqrt(6.0 / n_in)\n"
+                                "return np.random.default_rng().uniform(-a, a, (n_in, n_out)).astype(np.float32)",
+                  "stratified_folds": UNSEEDED_FOLDS.replace("GENERATOR", "")},
+                 {"he_uniform": "seed", "stratified_folds": "seed"}),
+    "seed_ignored": ({"he_uniform": "a = np.sqrt(6.0 / n_in)\n"
+                                    "return np.random.uniform(-a, a, (n_in, n_out)).astype(np.float32)",
+                      "stratified_folds": UNSEEDED_FOLDS.replace("GENERATOR", "0")},
+                     {"he_uniform": "seed", "stratified_folds": "seed"}),
+    "no_value_error": ({"stratified_folds": "\n".join(UNSEEDED_FOLDS.replace("GENERATOR", "seed").splitlines()[:1]
+                                                      + UNSEEDED_FOLDS.replace("GENERATOR", "seed").splitlines()[3:])},
+                       {"stratified_folds": "invalid k"}),
+}
+
+
+def _kind(call):
+    return "seed" if "seed" in call.options else call.case
+
+
+@pytest.fixture(scope="module")
+def graded_requirements(tmp_path_factory, reference_values):
+    folder = tmp_path_factory.mktemp("required")
+    (folder / "reference.py").write_text(required_solution())
+    for name, (bodies, _) in WRONG_ANSWERS.items():
+        text = required_solution()
+        for exercise, body in bodies.items():
+            text = replace_body(text, exercise, body)
+        (folder / f"{name}.py").write_text(text)
+    out = tmp_path_factory.mktemp("required-grades") / "grades.csv"
+    share_reference(out.with_name("grades_units"), REQUIRED, reference_values(REQUIRED))
+    graded_units = grader.grade(folder, out, chapters=REQUIRED, workers=2, limits=HONEST_LIMITS, progress=False)
+    return {unit["student"]: unit for unit in graded_units}
+
+
+def test_the_reference_keeps_full_marks_on_the_required_cases(graded_requirements):
+    unit = graded_requirements["reference"]
+    assert unit["total"] == unit["maximum"] and not unit["notes"], json.dumps(unit, indent=1)[:3000]
+
+
+@pytest.mark.parametrize("name", list(WRONG_ANSWERS))
+def test_an_answer_that_misses_a_stated_requirement_loses_those_points(graded_requirements, name):
+    unit = graded_requirements[name]
+    _, failing = WRONG_ANSWERS[name]
+    exercises = {e.name: e for e in bank.load_exercises(REQUIRED)}
+    for exercise_name in REQUIRED_EXERCISES:
+        result = unit["exercises"][exercise_name]
+        shown = json.dumps(result, indent=1)
+        kinds = [_kind(call) for call in exercises[exercise_name].calls]
+        if exercise_name not in failing:
+            assert result["points"] == result["maximum"], shown
+            continue
+        # exactly the checks of the requirement it misses fail, public ones among them, with a message that says so
+        failed = {kind for kind, check in zip(kinds, result["checks"]) if not check["passed"]}
+        assert failed == {failing[exercise_name]} and result["points"] < result["maximum"], shown
+        public = [check for kind, check in zip(kinds, result["checks"]) if check["public"] and not check["passed"]]
+        assert public and all(check["detail"] for check in public), shown
+    assert unit["total"] < unit["maximum"]
+
+
+def test_the_public_failures_say_what_was_expected(graded_requirements):
+    def details(name, exercise):
+        return " ".join(c["detail"] for c in graded_requirements[name]["exercises"][exercise]["checks"] if c["public"])
+
+    assert "returned a value; expected it to raise ValueError" in details("no_value_error", "stratified_folds")
+    assert "same seed it returned different values" in details("unseeded", "he_uniform")
+    assert "another seed gave the same values" in details("seed_ignored", "stratified_folds")
+    assert "got 1, expected 0" in details("greater_or_equal", "perceptron_forward")
+
+
+def test_an_expected_exception_passes_as_itself_or_a_subclass_only():
+    call = checks.Call("f", (1,), raises=ValueError, public=True)
+    assert call.raises == "ValueError"  # plain data: the name
+    mro = ["UnicodeError", "ValueError", "Exception", "BaseException", "object"]
+    assert checks.judge(call, {"error": "UnicodeError: no", "raised": mro}) == (True, "")
+    passed, detail = checks.judge(call, {"error": "TypeError: bad (cell 1, line 2)", "raised": ["TypeError"]})
+    assert not passed and detail.startswith("TypeError: bad") and "expected ValueError" in detail
+    assert checks.judge(call, {"value": checks.encode([1, 2])}) == (
+        False, "returned a value; expected it to raise ValueError")
+    assert not checks.judge(call, {"error": "ValueError: forged, without the classes"})[0]
+    with pytest.raises(TypeError, match="Call.raises"):
+        checks.Call("f", raises=3)
+
+
+def test_a_seeded_call_passes_only_if_the_same_seed_gives_the_same_value_and_another_another():
+    call = checks.Call("f", (3,), options={"seed": 0})
+
+    def outcome(first, again, other):
+        return {"value": checks.encode({"value": first, "same_seed": again, "other_seed": other})}
+
+    a, b = np.arange(4.0), np.arange(4.0) + 1
+    reference = checks.decode(outcome(a, a, b)["value"])
+    assert checks.judge(call, outcome(a, a, b), reference) == (True, "")
+    assert "different values" in checks.judge(call, outcome(a, b, b), reference)[1]
+    assert "another seed gave the same values" in checks.judge(call, outcome(a, a, a), reference)[1]
+    assert "values differ" in checks.judge(call, outcome(b, b, a), reference)[1]  # the value itself is judged first
+    assert "could not check" in checks.judge(call, {"value": checks.encode(a)}, reference)[1]
+
+
+def test_a_differing_number_shows_the_expected_value_only_in_a_public_check():
+    public, hidden = checks.Call("f", public=True, rtol=1e-5), checks.Call("f", rtol=1e-5)
+    got, want = {"value": checks.encode(0.5)}, checks.decode(checks.encode(0.75))
+    assert checks.judge(public, got, want) == (False, "values differ beyond rtol=1e-05, atol=1e-06: got 0.5, "
+                                                      "expected 0.75")
+    passed, detail = checks.judge(hidden, got, want)
+    assert not passed and "got 0.5" in detail and "0.75" not in detail
+    array = checks.judge(public, {"value": checks.encode(np.array([1.0, 2.0]))}, np.array([1.0, 3.0]))[1]
+    assert "at index (1,): got 2, expected 3" in array
+
+
+def test_a_float32_answer_to_a_tight_tolerance_is_told_why_it_fails():
+    call = checks.Call("glorot_limit", public=True, rtol=1e-9, atol=0.0)
+    want = checks.decode(checks.encode(float(np.sqrt(6 / 35))))
+    passed, detail = checks.judge(call, {"value": checks.encode(np.float32(np.sqrt(6 / 35)))}, want)
+    assert not passed and "your value is float32" in detail and "rtol=1e-09" in detail and "float64" in detail
+    far = checks.judge(call, {"value": checks.encode(np.float32(0.5))}, want)[1]
+    assert "float32" not in far and "got 0.5" in far
+
+
+def test_public_checks_keep_their_case_exception_and_options_through_checks_json(tmp_path):
+    from mlpkit.grading import release
+
+    exercises = bank.load_exercises(REQUIRED)
+    reference = {e.name: [None if c.raises else checks.encode(0.0) for c in e.calls] for e in exercises}
+    path = tmp_path / "checks.json"
+    path.write_text(json.dumps(release.public_checks(exercises, reference)))
+    back, expected = release.load_public_checks(path)
+    for one, two in zip(exercises, back, strict=True):
+        for a, b in zip(one.public_calls, two.calls, strict=True):
+            assert (a.name, a.compare, a.case, a.raises, a.rtol, a.atol, a.message) == (
+                b.name, b.compare, b.case, b.raises, b.rtol, b.atol, b.message)
+            assert json.dumps(a.options, sort_keys=True) == json.dumps(b.options, sort_keys=True)
+            assert values(a) == values(b)
+    assert any(c.raises == "ValueError" for e in back for c in e.calls)
+    assert any(c.options.get("seed") == 2 for e in back for c in e.calls)
+    assert any(c.case == "boundary" for e in back for c in e.calls)
 
 
 def test_solution_markers_are_checked():

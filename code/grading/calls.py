@@ -32,26 +32,67 @@ class Tensor:
 class Call:
     """One check: call ``name(*args, **kwargs)`` (or read the variable ``name``) and judge the value.
 
-    ``compare`` is ``"allclose"`` (shape, then values within ``rtol``/``atol``;
-    with ``options["dtype"]``, the dtype too), ``"exact"`` (shape, dtype and
-    values: for answers that are truly discrete, such as 0/1 outputs), or the
-    name of another predicate in :data:`PREDICATES`, given ``options``.
-    ``message`` is shown to the student when a public check fails; hidden
-    checks are reported only as a count.
+    How the value is judged (``compare``, one of :data:`mlpkit.grading.checks.PREDICATES`):
 
-    Two options change how the submission's process makes the call:
-    ``options["finite"]`` runs it with TensorFlow's and NumPy's checks for
-    infinities and NaN on, so an intermediate value that overflows fails it,
-    and ``options["probe"]`` runs a returned Keras model on the probe's inputs
-    with the probe's weights (:func:`encode`). ``options["calls"]`` makes the
-    last argument a list of argument tuples: the function, called with the
-    others, returns a function, which is called on each tuple in turn; the
-    value is its outputs and its number of traces (`mlpkit.grading.child`; judged
-    by ``"traced_calls"``). ``options["mistakes"]`` lists
-    known wrong answers (encoded values) with a hint shown when one is matched.
+    - ``"allclose"`` (the default): shape, then values within ``rtol``/``atol``
+      of the reference's (a tuple or list item by item); with
+      ``options["dtype"]``, the dtype too;
+    - ``"exact"``: shape, dtype and values, for answers that are truly
+      discrete, such as 0/1 outputs;
+    - ``"integer"``: whole numbers equal to the reference's, in any integer type;
+    - ``"computes_gate"`` / ``"computes_network"``: weights ``(w, b)`` /
+      ``(w1, b1, w2, b2)`` of a step perceptron / two-layer step network that
+      computes the truth table ``options["table"]`` on (0,0), (0,1), (1,0), (1,1);
+    - ``"model_outputs"`` / ``"model_dropout"``: a Keras model with
+      ``options["parameters"]`` parameters, run on ``options["probe"]``, gives
+      the reference's outputs in inference mode / its outputs' mean and spread
+      in training mode within ``options["mean"]`` and ``options["spread"]``;
+    - ``"traced_calls"``: with ``options["calls"]`` (below), each output as
+      ``"allclose"`` and at most ``options["traces"]`` traces;
+    - ``"stratified_folds"``: ``args`` are ``(labels, k, ...)``; k folds that
+      hold every example once, each class spread evenly (any such split);
+    - ``"uniform_weights"``: random weights of ``options["shape"]`` and
+      ``options["dtype"]`` within ``±options["limit"]``, with the variance
+      ``options["variance"]`` of a uniform distribution (within
+      ``options.get("sigmas", 6)`` standard deviations of sampling error).
+
+    ``raises`` (an exception class, or its name: it is kept as the name)
+    expects the call to raise that exception or a subclass of it (the
+    submission's process sends the names of the exception's classes): a
+    returned value fails, and so does another exception; ``compare`` is then
+    not used and the reference's value is None.
+
+    Options that change how the submission's process makes the call:
+
+    - ``options["finite"]`` runs it with TensorFlow's and NumPy's checks for
+      infinities and NaN on, so an intermediate value that overflows fails it;
+    - ``options["probe"]`` runs a returned Keras model on the probe's inputs
+      with the probe's weights (:func:`encode`);
+    - ``options["calls"]`` makes the last argument a list of argument tuples:
+      the function, called with the others, returns a function, which is
+      called on each tuple in turn; the value is its outputs and its number
+      of traces (`mlpkit.grading.child`; judged by ``"traced_calls"``);
+    - ``options["seed"]`` (the position of the seed in ``args``, or its
+      keyword in ``kwargs``) checks determinism: the function is called three
+      times, with fresh copies of the arguments: as given, as given again, and
+      with the seed replaced by ``options.get("other_seed", seed + 1)``. The
+      first value is judged by ``compare``; the second must equal it exactly
+      (same seed, same value) and the third must differ from it (another seed,
+      another value), so a function that ignores its seed, or draws from an
+      unseeded or global generator, fails.
+
+    ``options["mistakes"]`` lists known wrong answers (encoded values) with a
+    hint shown when one is matched.
+
+    ``message`` is shown to the student when a public check fails, with the
+    detail of what failed (for a public check, the expected value where it
+    helps: a public check's expected value is in the student's
+    ``checks.json`` anyway); hidden checks are reported only as a count.
 
     ``case`` names what the check tests beyond an ordinary call (``"tie"``,
-    ``"zero row"``): every case a hidden check tests has a public check too.
+    ``"zero row"``, ``"boundary"`` for an input exactly on a threshold, such as
+    a weighted sum that is exactly 0 in floating point, ``"invalid k"`` for an
+    expected exception): every case a hidden check tests has a public check too.
     """
 
     name: str
@@ -65,6 +106,13 @@ class Call:
     options: dict = dataclasses.field(default_factory=dict)
     message: str = ""
     case: str = ""
+    raises: str = ""
+
+    def __post_init__(self):
+        if isinstance(self.raises, type) and issubclass(self.raises, BaseException):
+            self.raises = self.raises.__name__  # plain data: the name crosses processes and files as JSON
+        if not isinstance(self.raises, str):
+            raise TypeError(f"Call.raises: expected an exception class or its name, got {self.raises!r:.60}")
 
 
 class ValueEncodingError(TypeError):
@@ -290,3 +338,21 @@ def decode_args(data):
         return decode(arg["value"])
 
     return tuple(one(arg) for arg in data["args"]), {key: one(arg) for key, arg in data["kwargs"].items()}
+
+
+MAX_EXCEPTION_CLASSES = 32
+
+
+def check_outcome(outcome):
+    """Raise ``ValueEncodingError`` unless ``outcome`` has a form the submission's process sends for one call:
+    ``{"value": encoded}``, ``{"error": one line}``, or, for a call that expects an exception (``Call.raises``),
+    ``{"error": one line, "raised": [the names of the exception's classes, its own first]}``."""
+    if not isinstance(outcome, dict) or set(outcome) not in ({"value"}, {"error"}, {"error", "raised"}):
+        raise ValueEncodingError("malformed outcome")
+    if "value" in outcome:
+        check_encoded(outcome["value"])
+        return
+    raised = outcome.get("raised", [])
+    if (not isinstance(outcome["error"], str) or not isinstance(raised, list)
+            or len(raised) > MAX_EXCEPTION_CLASSES or not all(isinstance(n, str) and len(n) <= 200 for n in raised)):
+        raise ValueEncodingError("malformed error outcome")

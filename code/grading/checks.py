@@ -21,7 +21,17 @@ import math
 import numpy as np
 
 # The calls and the encoding of values are shared with the submission's process; the rest of this module is not.
-from mlpkit.grading.calls import Call, ModelRun, Tensor, ValueEncodingError, decode, decode_args, encode, encode_args  # noqa: F401  # noqa: F401
+from mlpkit.grading.calls import (  # noqa: F401
+    MAX_EXCEPTION_CLASSES,
+    Call,
+    ModelRun,
+    Tensor,
+    ValueEncodingError,
+    decode,
+    decode_args,
+    encode,
+    encode_args,
+)
 
 
 @dataclasses.dataclass
@@ -65,15 +75,26 @@ def _allclose(value, reference, call):
     if not np.all(np.isfinite(got)):
         return False, "the result contains NaN or infinity"
     if not np.allclose(got, want, rtol=call.rtol, atol=call.atol):
-        worst = (
-            np.unravel_index(np.argmax(np.abs(got - want) - call.rtol * np.abs(want)), got.shape) if got.ndim else ()
-        )
-        return (
-            False,
-            f"values differ beyond rtol={call.rtol:g}, atol={call.atol:g} "
-            f"(e.g. at index {tuple(int(i) for i in worst)})",
-        )
+        return False, _differ(np.asarray(value).dtype, got, want, call)
     return True, ""
+
+
+def _differ(dtype, got, want, call):
+    """Why ``got`` (the student's, of ``dtype``) is not close to ``want``: the student's value where they differ
+    most, beside the expected one only for a public check (whose expected value the student has anyway), and
+    whether the dtype alone explains it: float32 cannot meet a tolerance below its own precision."""
+    tolerance = f"rtol={call.rtol:g}, atol={call.atol:g}"
+    if dtype.kind == "f" and np.finfo(dtype).eps > call.rtol and np.allclose(got, want, rtol=4 * np.finfo(dtype).eps,
+                                                                              atol=max(call.atol, 1e-30)):
+        return (f"your value is {dtype}; compared with {tolerance} it needs float64: "
+                "return a Python float or float64 (compute in float64, and do not cast to float32)")
+    if got.ndim:
+        worst = np.unravel_index(np.argmax(np.abs(got - want) - call.rtol * np.abs(want)), got.shape)
+        where, mine, theirs = f" at index {tuple(int(i) for i in worst)}", got[worst], want[worst]
+    else:
+        where, mine, theirs = "", got, want
+    shown = f"got {mine:.10g}" + (f", expected {theirs:.10g}" if call.public else "")
+    return f"values differ beyond {tolerance}{where}: {shown}"
 
 
 def _exact(value, reference, call):
@@ -337,21 +358,70 @@ PREDICATES = {
 }
 
 
+def _raised(call, outcome):
+    """A call that expects an exception (``call.raises``): passed if the outcome is an error whose classes
+    (sent by the submission's process, its own first) include that name."""
+    if "error" not in outcome:
+        return False, f"returned a value; expected it to raise {call.raises}"
+    if call.raises in outcome.get("raised", []):
+        return True, ""
+    return False, f"{outcome['error']} (expected {call.raises})"
+
+
+def _seeded(value):
+    """The three values of an ``options["seed"]`` call (`mlpkit.grading.child`): as given, again, another seed."""
+    if not isinstance(value, dict) or set(value) != {"value", "same_seed", "other_seed"}:
+        raise ValueError("expected the values of three calls")
+    return value["value"], value["same_seed"], value["other_seed"]
+
+
+def _same(one, two):
+    """Whether two decoded values are identical: the same structure, shapes, dtypes and numbers."""
+    if isinstance(one, (list, tuple)) or isinstance(two, (list, tuple)):
+        return (type(one) is type(two) and len(one) == len(two)) and all(map(_same, one, two))
+    if isinstance(one, dict) or isinstance(two, dict):
+        return type(one) is type(two) and one.keys() == two.keys() and all(_same(one[k], two[k]) for k in one)
+    if isinstance(one, np.ndarray) or isinstance(two, np.ndarray):
+        return (isinstance(one, np.ndarray) and isinstance(two, np.ndarray) and one.dtype == two.dtype
+                and np.array_equal(one, two, equal_nan=one.dtype.kind == "f"))
+    return type(one) is type(two) and one == two
+
+
+def _deterministic(first, again, other, call):
+    """Same seed, same value; another seed, another value (``options["seed"]``)."""
+    if not _same(again, first):
+        return False, (
+            "called twice with the same seed it returned different values: draw from a generator made "
+            "from the seed argument, not from an unseeded or shared one"
+        )
+    if _same(other, first):
+        return False, "another seed gave the same values: the result must depend on the seed argument"
+    return True, ""
+
+
 def judge(call, outcome, reference=None):
     """``(passed, detail)`` for one call's outcome (``{"value": ...}`` or ``{"error": ...}``) against the reference
     value.
 
-    ``detail`` may describe the student's own value or error, never the reference.
+    ``detail`` may describe the student's own value or error; the reference's value only for a public check,
+    whose expected value the student's ``checks.json`` holds anyway.
     """
+    if call.raises:
+        return _raised(call, outcome)
     if "error" in outcome:
         return False, outcome["error"]
     try:
         value = decode(outcome["value"])
+        seeded = call.options.get("seed") is not None
+        if seeded:
+            (value, again, other), reference = _seeded(value), None if reference is None else _seeded(reference)[0]
         passed, detail = PREDICATES[call.compare](value, reference, call)
         if not passed:  # a known mistake gets its hint
             for mistake in call.options.get("mistakes", []):
                 if _allclose(value, decode(mistake["value"]), call)[0]:
                     return False, mistake["hint"]
+        if passed and seeded:
+            return _deterministic(value, again, other, call)
         return passed, detail
     except Exception as error:  # the value is the submission's: whatever it breaks fails this check only
         return False, f"could not check the value: {type(error).__name__}: {str(error)[:200]}"

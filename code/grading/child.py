@@ -169,13 +169,38 @@ def _outcome(call, namespace):
             return {"value": calls.encode(target, probe=call.options.get("probe"))}
         if not callable(target):
             raise TypeError(f"{call.name} is a {type(target).__name__}, not a function")
-        args, kwargs = [_argument(a) for a in call.args], {k: _argument(a) for k, a in call.kwargs.items()}
+        args, kwargs = _arguments(call)
         finite = call.options.get("finite", False)
         if call.options.get("calls"):
             return {"value": _calls(target, args[:-1], kwargs, args[-1], finite)}
+        if call.options.get("seed") is not None:
+            return {"value": _seeded(target, call, finite)}
         return {"value": calls.encode(_call(target, args, kwargs, finite=finite), probe=call.options.get("probe"))}
     except BaseException as error:
+        if call.raises:  # the names of its classes, for a check that expects an exception (or a subclass of it)
+            return {"error": _describe(error), "raised": [cls.__name__ for cls in type(error).__mro__][:32]}
         return {"error": _describe(error)}
+
+
+def _arguments(call, seed=None):
+    """Fresh copies of a call's ``(args, kwargs)``; with ``seed``, the seed argument (``options["seed"]``,
+    a position or a keyword) replaced by it."""
+    args, kwargs = [_argument(a) for a in call.args], {k: _argument(a) for k, a in call.kwargs.items()}
+    if seed is not None:
+        where = call.options["seed"]
+        (kwargs if isinstance(where, str) else args)[where] = seed
+    return args, kwargs
+
+
+def _seeded(target, call, finite=False):
+    """For ``options["seed"]``: the values of three calls, each with fresh arguments: as given, as given again,
+    and with the seed replaced by ``options.get("other_seed", seed + 1)``; encoded as
+    ``{"value": ..., "same_seed": ..., "other_seed": ...}``."""
+    where = call.options["seed"]
+    seed = call.kwargs[where] if isinstance(where, str) else call.args[where]
+    other = call.options.get("other_seed", seed + 1)
+    values = [calls.encode(_call(target, *_arguments(call, chosen), finite=finite)) for chosen in (None, None, other)]
+    return {"mapping": dict(zip(("value", "same_seed", "other_seed"), values))}
 
 
 def _call(target, args, kwargs, finite=False):

@@ -16,7 +16,8 @@ from mlpkit.grading import calls, checks, grader
 
 
 def public_checks(exercises, reference):
-    """The public checks as JSON data: arguments, comparison, message and the expected value (public calls only)."""
+    """The public checks as JSON data: arguments, comparison, options, message, case, the exception expected
+    (``raises``) and the expected value (public calls only; None where an exception is expected)."""
     out = {"exercises": []}
     for exercise in exercises:
         public = []
@@ -26,7 +27,8 @@ def public_checks(exercises, reference):
             expected = reference[exercise.name][index]
             public.append({"name": call.name, "variable": call.variable, **calls.encode_args(call),
                            "compare": call.compare, "rtol": call.rtol, "atol": call.atol, "options": call.options,
-                           "message": call.message, "expected": expected})
+                           "message": call.message, "case": call.case, "raises": call.raises,
+                           "expected": expected})
         out["exercises"].append({"name": exercise.name, "chapter": exercise.chapter, "title": exercise.title,
                                  "points": exercise.points, "checks": public})
     return out
@@ -41,8 +43,10 @@ def load_public_checks(path):
             made = []
             for check in item["checks"]:
                 args, kwargs = calls.decode_args(check)
-                made.append(calls.Call(check["name"], args, kwargs, check["variable"], True, check["compare"],
-                                       check["rtol"], check["atol"], check["options"], check["message"]))
+                made.append(calls.Call(check["name"], args, kwargs, variable=check["variable"], public=True,
+                                       compare=check["compare"], rtol=check["rtol"], atol=check["atol"],
+                                       options=check["options"], message=check["message"],
+                                       case=check.get("case", ""), raises=check.get("raises", "")))
             exercises.append(checks.Exercise(item["name"], item["chapter"], item["points"], item["title"], made))
             expected[item["name"]] = [check["expected"] for check in item["checks"]]
     except (OSError, ValueError, KeyError, TypeError) as error:

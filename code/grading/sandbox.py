@@ -243,22 +243,17 @@ class _Progress:
 
 
 def _well_formed(message, plan):
-    """Whether a result message has one outcome per call of its exercise, each an error (a string) or a value
-    of the form :func:`mlpkit.grading.calls.encode` gives."""
+    """Whether a result message has one outcome per call of its exercise, each of a form
+    :func:`mlpkit.grading.calls.check_outcome` accepts: an error (a string) or a value as
+    :func:`mlpkit.grading.calls.encode` gives it."""
     outcomes = message.get("outcomes")
     expected = dict(plan).get(message.get("result"))
     if expected is None or not isinstance(outcomes, list) or len(outcomes) != len(expected):
         return False
     for outcome in outcomes:
-        if not isinstance(outcome, dict) or len(outcome) != 1:
-            return False
-        if "error" in outcome:
-            if not isinstance(outcome["error"], str):
-                return False
-            continue
         try:
-            calls.check_encoded(outcome.get("value"))
-        except (calls.ValueEncodingError, KeyError):
+            calls.check_outcome(outcome)
+        except calls.ValueEncodingError:
             return False
     return True
 

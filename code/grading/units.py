@@ -70,11 +70,34 @@ def _note(value, limit=MAX_NOTE):
     return value if len(value) <= limit else value[:limit] + " [...]"
 
 
+def _outcome_form(outcome):
+    """Whether ``outcome`` has the form of one call's outcome (its value is judged later, as hostile data)."""
+    if not isinstance(outcome, dict):
+        return False
+    raised = outcome.get("raised", [])
+    return set(outcome) == {"value"} or (
+        set(outcome) in ({"error"}, {"error", "raised"})
+        and isinstance(raised, list) and len(raised) <= checks.MAX_EXCEPTION_CLASSES
+    )
+
+
+def _kept(outcome):
+    """One outcome as :func:`verdicts` judges it: the value as sent, an error as a short note (and the names of
+    the exception's classes, each a short note, for a call that expects an exception)."""
+    if "value" in outcome:
+        return {"value": outcome["value"]}
+    kept = {"error": _note(outcome["error"])}
+    if "raised" in outcome:
+        kept["raised"] = [_note(name, 100) for name in outcome["raised"]]
+    return kept
+
+
 def validated(raw, run_plan):
     """``raw`` (`sandbox.run`'s result) reduced to the form :func:`verdicts` judges, or errors in its place.
 
     Every label and note becomes a short string, every exercise of the plan has either one
-    outcome per call (``{"value": ...}`` or ``{"error": "..."}``) or an ``{"error": ...}``;
+    outcome per call (``{"value": ...}``, ``{"error": "..."}`` or ``{"error": "...", "raised": [...]}``)
+    or an ``{"error": ...}``;
     anything else in ``raw`` is dropped. The values themselves are judged by `mlpkit.grading.checks`,
     which treats them as hostile too.
     """
@@ -95,12 +118,10 @@ def validated(raw, run_plan):
             exercises[name] = {"error": _note(result["error"])}
             continue
         outcomes = result.get("outcomes") if isinstance(result, dict) else None
-        if (not isinstance(outcomes, list) or len(outcomes) != len(calls)
-                or not all(isinstance(o, dict) and len(o) == 1 and ("value" in o or "error" in o) for o in outcomes)):
+        if not isinstance(outcomes, list) or len(outcomes) != len(calls) or not all(map(_outcome_form, outcomes)):
             exercises[name] = {"error": MALFORMED}
             continue
-        exercises[name] = {"outcomes": [{"error": _note(o["error"])} if "error" in o else {"value": o["value"]}
-                                        for o in outcomes]}
+        exercises[name] = {"outcomes": [_kept(outcome) for outcome in outcomes]}
     return {"cells": cells, "exercises": exercises}
 
 

@@ -81,6 +81,13 @@ WRONG = {
         (
             code("""
             def sigmoid(z):
+                return tf.sigmoid(tf.cast(z, tf.float64))
+        """),
+            "always float64, not z's dtype",
+        ),
+        (
+            code("""
+            def sigmoid(z):
                 return tf.cast(tf.sigmoid(tf.cast(z, tf.float32)), z.dtype)
         """),
             "computed in float32 whatever the dtype",
