@@ -91,8 +91,9 @@ def new_chapter(folder, name):
 # -- validation ------------------------------------------------------------------------
 
 def _kind(call):
-    """What a hidden check must have a public check of, so that students can see what is asked."""
-    return (call.compare, call.case, call.variable)
+    """What a hidden check must have a public check of, so that students can see what is asked: its compare mode,
+    its case, whether it reads a variable, expects an exception or checks the seed."""
+    return (call.compare, call.case, call.variable, call.raises, "seed" in call.options)
 
 
 def _describe_kind(call):
@@ -101,6 +102,10 @@ def _describe_kind(call):
         parts.append(f"case={call.case!r}")
     if call.variable:
         parts.append("variable=True")
+    if call.raises:
+        parts.append(f"raises={call.raises}")
+    if "seed" in call.options:
+        parts.append('options["seed"]')
     return ", ".join(parts)
 
 
@@ -187,11 +192,11 @@ def _run_problems(exercises, first, second, stubs):
         for index, call in enumerate(exercise.calls):
             check = f"{where}, check {index + 1} ({'public' if call.public else 'hidden'})"
             outcome = runs[0]["outcomes"][index]
-            if "error" in outcome:
+            if "error" in outcome and not call.raises:
                 problems.append(f"{check}: the reference solution raises {outcome['error']}; fix the solution or "
                                 "the check's arguments")
                 continue
-            expected = checks.decode(outcome["value"])
+            expected = checks.decode(outcome["value"]) if "value" in outcome else None  # None: Call.raises
             passed, detail = checks.judge(call, outcome, expected)
             if not passed:
                 problems.append(f"{check}: the reference solution fails its own check ({detail}); fix the check's "

@@ -58,6 +58,8 @@ def _as_array(value, what="the value"):
 
 
 def _allclose(value, reference, call):
+    """The shape of the reference's value, and values within ``rtol`` and ``atol`` of it (element by element for a
+    tuple of arrays); with ``options["dtype"]``, that dtype too."""
     if isinstance(reference, (tuple, list)):  # e.g. (grad_w, grad_b, grad_x): element by element
         if not isinstance(value, (tuple, list)) or len(value) != len(reference):
             return False, f"expected a tuple of {len(reference)} arrays"
@@ -98,6 +100,7 @@ def _differ(dtype, got, want, call):
 
 
 def _exact(value, reference, call):
+    """The reference's shape, dtype and values exactly: for answers that are truly discrete, such as 0/1 outputs."""
     got, want = np.asarray(value), np.asarray(reference)
     if got.shape != want.shape:
         return False, f"shape {got.shape}, expected {want.shape}"
