@@ -189,3 +189,25 @@ def test_no_code_cell_line_is_wider_than_its_box():
             lines = [line for line in lines if not re.match(r"^:\w[\w-]*:", line)]
             wide += [f"{page.name}: {line[:60]}..." for line in lines if len(line) > 88]
     assert wide == []
+
+
+def test_the_page_on_banks_documents_every_compare_mode_option_and_field():
+    import dataclasses
+    import inspect
+
+    from mlpkit.grading import bank, checks
+    from mlpkit.grading.calls import Call
+
+    page = (BOOK / "banks.md").read_text()
+    assert "```{compare-modes}" in page  # the table of modes is read from the grader
+    undocumented = [name for name, f in checks.PREDICATES.items() if not (inspect.getdoc(f) or "").strip()]
+    assert not undocumented, f"compare modes without a docstring for the page: {undocumented}"
+    options = {key for e in bank.load_exercises() for call in e.calls for key in call.options}
+    options |= {"finite", "probe", "calls", "mistakes", "dtype", "seed"}  # what the child and judge read
+    missing = [key for key in sorted(options) if f"`{key}`" not in page and f'options["{key}"]' not in page]
+    # options a compare mode reads are named in its row (from the docstring), the rest in the page's own table
+    rows = " ".join(inspect.getdoc(f) or "" for f in checks.PREDICATES.values())
+    missing = [key for key in missing if f'["{key}"]' not in rows and f'"{key}"' not in rows]
+    assert not missing, f"options used by checks but not on the page: {missing}"
+    fields = [field.name for field in dataclasses.fields(Call)]
+    assert [f for f in fields if f"`{f}`" not in page and f"`{f}=" not in page] == []

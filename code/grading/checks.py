@@ -200,7 +200,8 @@ def _model(value, call):
 
 
 def _model_outputs(value, reference, call):
-    """A Keras model given the probe's weights gives the reference's outputs in inference mode."""
+    """A Keras model with ``options["parameters"]`` parameters, given the probe's weights, gives the reference's
+    outputs in inference mode."""
     model, detail = _model(value, call)
     if model is None:
         return False, detail
