@@ -110,14 +110,45 @@ STOPPED_WORKER = ("the submission stopped the process grading it (graded alone, 
                   "nothing of it could be judged")
 
 
+def server_environment():
+    """The whole environment of the grading processes and so of every submission's: the kit's choice, never the
+    caller's, which may hold tokens and keys (an LMS's API token, a cloud's secret key)."""
+    import tempfile
+
+    temporary = tempfile.gettempdir()
+    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": temporary, "TMPDIR": temporary,
+            "KERAS_HOME": os.path.join(temporary, ".keras"), "KERAS_BACKEND": "tensorflow",
+            "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONDONTWRITEBYTECODE": "1"}
+
+
+def _start_server(context):
+    """Start the server the workers are forked from, with :func:`server_environment` as its whole environment: the
+    caller's is never in its memory, nor in any process forked from it."""
+    from multiprocessing import forkserver
+
+    context.set_forkserver_preload(["mlpkit.grading.preloaded"])  # taken when the server starts, once per process
+    caller = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(server_environment())
+    try:
+        forkserver.ensure_running()
+    finally:
+        os.environ.clear()
+        os.environ.update(caller)
+
+
 def worker_pool(size):
     """A pool of ``size`` grading workers (`mlpkit.grading.worker`). Each is forked from a server process that has
-    imported TensorFlow once (`mlpkit.grading.preloaded`) and nothing else of the kit's: a worker never imports this
-    module or the checks and never holds an expected value. Each worker dies with that server, which ends with this
-    process (:func:`mlpkit.grading.worker.start`), and each submission's child with its worker."""
+    imported TensorFlow once (`mlpkit.grading.preloaded`) and nothing else of the kit's, started with the kit's own
+    environment (:func:`server_environment`): a worker never imports this module or the checks and never holds an
+    expected value. Each worker grades one submission and ends (``max_tasks_per_child=1``), so a submission's
+    process, forked from its worker, starts from a process that has never held another submission's code, values
+    or results. Each worker dies with that server, which ends with this process
+    (:func:`mlpkit.grading.worker.start`), and each submission's child with its worker."""
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["mlpkit.grading.preloaded"])  # taken when the server starts, once per process
-    return concurrent.futures.ProcessPoolExecutor(size, mp_context=context, initializer=worker.start)
+    _start_server(context)
+    return concurrent.futures.ProcessPoolExecutor(size, mp_context=context, initializer=worker.start,
+                                                  max_tasks_per_child=1)
 
 
 def _grade_batch(batch, size, exercises, denied, limits, running, record):
