@@ -22,7 +22,7 @@ import pathlib
 import shutil
 import sys
 
-from mlpkit.grading import bank, checks, confine, lms, report, sandbox, units, worker
+from mlpkit.grading import bank, checks, confine, html_report, lms, report, sandbox, units, worker
 from mlpkit.progress import bar as progress_bar
 
 SUFFIXES = (".ipynb", ".py")
@@ -314,6 +314,7 @@ def _write_gradebook(listing, run, out_csv, feedback_dir, merge_only, lms_export
                            "grade them first (without --merge-only)")
     report.write_outputs(graded, run.exercises, out_csv, feedback_dir, lms_columns=listing.layout != "plain")
     report.write_skipped(out_csv, listing.stray)  # entries that are no student's submission
+    html_report.write_all(out_csv, graded, run.exercises, listing)  # similarity CSV and report.html; grades as they are
     if lms_export:
         by_student = {s.student: s for s in listing.submissions}
         totals = [(by_student[u["student"]], u["total"]) for u in graded]
