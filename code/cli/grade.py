@@ -14,7 +14,8 @@ from mlpkit.cli import common, types
 
 EXAMPLES = """\
 examples:
-  mlpkit grade submissions/ --out grades.csv        # writes grades.csv, grades_feedback/, grades_units/
+  mlpkit grade submissions/ --out grades.csv        # writes grades.csv, grades_feedback/, grades_units/,
+                                                    # grades_report.html and grades_similarity.csv
   mlpkit grade submissions/ --out grades.csv --only s0001.py s0002.ipynb
   mlpkit grade submissions/ --out grades.csv --merge-only
   mlpkit grade canvas-download/ --out grades.csv --lms-export canvas --assignment "Exercises 1-3 (12345)"
@@ -26,7 +27,11 @@ examples:
 def add_parser(commands):
     grade = commands.add_parser("grade",
                                 description="Grade every STUDENT.ipynb / STUDENT.py in a folder, or a Canvas or "
-                                "Moodle download of the submissions (one per student: the newest); resumable.",
+                                "Moodle download of the submissions (one per student: the newest); resumable. Beside "
+                                "the CSV it writes NAME_report.html, the instructor's report (totals, exercises, the "
+                                "checks the class failed, similar submissions, what could not be judged), and "
+                                "NAME_similarity.csv, the pairs of submissions that share code with one another or "
+                                "with the published solutions (never a grade).",
                                 epilog=EXAMPLES)
     grade.add_argument("submissions", metavar="FOLDER",
                        help="folder of STUDENT.ipynb / STUDENT.py files, or an unpacked Canvas or Moodle download")
@@ -47,7 +52,8 @@ def add_parser(commands):
     grade.add_argument("--only", nargs="+", metavar="FILE",
                        help="grade only these submissions of FOLDER, e.g. one per batch job (default: all)")
     grade.add_argument("--merge-only", action="store_true",
-                       help="grade nothing; merge the finished units into the CSV (default: off)")
+                       help="grade nothing; merge the finished units into the CSV, the report and the similarity "
+                            "CSV (default: off)")
     grade.add_argument("--layout", choices=["auto", "plain", "canvas", "moodle"], default="auto",
                        help="how FOLDER names the submissions (default auto: detected)")
     grade.add_argument("--lms-export", choices=["canvas", "moodle"],
@@ -67,6 +73,8 @@ def _check_grade_outputs(args):
 
     out = pathlib.Path(args.out)
     outputs.check_file(out, "--out")
+    outputs.check_file(out.with_name(f"{out.stem}_report.html"), "--out")
+    outputs.check_file(out.with_name(f"{out.stem}_similarity.csv"), "--out")
     outputs.check_folder(args.units or out.with_name(out.stem + "_units"), "--units")
     outputs.check_folder(args.feedback or out.with_name(out.stem + "_feedback"), "--feedback")
     if args.lms_export:
@@ -93,6 +101,10 @@ def run(args, parser):
                          layout=args.layout, lms_export=args.lms_export, assignment=args.assignment, bank=bank)
     wrote = f"{args.out} and {report.lms_export_path(args.out, args.lms_export)}" if args.lms_export else args.out
     print(f"graded {len(units)} submissions in {time.perf_counter() - start:.1f} s; wrote {wrote}")
+    from mlpkit.grading import html_report, similarity
+
+    print(f"wrote {html_report.report_path(args.out)} and {similarity.similarity_path(args.out)} (the instructor's "
+          "report; submissions that share code)")
     weak = sum(unit.get("guard") == report.WEAK_GUARD for unit in units)
     if weak:
         print(f"warning: {weak} submissions were graded without the kernel's confinement (--allow-weak-guard); "

@@ -23,6 +23,9 @@ Outside (the grader's own processes; they never run a submission's code):
 - `grader`: the reference run, and a folder of submissions graded by workers;
 - `units`: one submission's run checked, judged and kept as a unit file (resumed runs);
 - `report`: the CSV, the feedback and the LMS import files a grading run writes;
+- `similarity`: which submissions share code, with one another or with the published solutions (source text
+  only, fingerprinted by copydetect; never a grade);
+- `html_report`, `report_plots`: the instructor's one-page HTML report of a run, its plots and tallies;
 - `selfcheck`: a student's check of a file against the public checks;
 - `demo`: a made-up class to try the grader on;
 - `lms`, `gradescope`: Canvas, Moodle and Gradescope.

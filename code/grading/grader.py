@@ -23,7 +23,7 @@ import shutil
 import sys
 
 from mlpkit.grading import bank as bank_module
-from mlpkit.grading import checks, confine, lms, report, sandbox, units, worker
+from mlpkit.grading import checks, confine, html_report, lms, report, sandbox, units, worker
 from mlpkit.progress import bar as progress_bar
 
 SUFFIXES = (".ipynb", ".py")
@@ -191,6 +191,7 @@ class _Run:
     reference: dict = None
     reference_sha: str = None
     digests: dict = dataclasses.field(default_factory=dict)
+    bank: object = None  # the `mlpkit.grading.bank.Bank` graded against
 
     def digest(self, path):
         if path not in self.digests:
@@ -238,7 +239,7 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
     chosen = _chosen(listing.submissions, only, submissions) if only else listing.submissions
     limits = limits or sandbox.Limits()
     workers = max(1, workers or os.cpu_count() or 1)
-    run = _Run(exercises, bank.source_key(chapters), units_dir, _guard(limits, merge_only))
+    run = _Run(exercises, bank.source_key(chapters), units_dir, _guard(limits, merge_only), bank=bank)
     finished = {s.student: run.finished(s) for s in chosen}  # each unit file read once: what earlier runs left
     if chosen and not merge_only:
         units_dir.mkdir(parents=True, exist_ok=True)
@@ -354,6 +355,7 @@ def _write_gradebook(listing, run, out_csv, feedback_dir, merge_only, lms_export
                            "grade them first (without --merge-only)")
     report.write_outputs(graded, run.exercises, out_csv, feedback_dir, lms_columns=listing.layout != "plain")
     report.write_skipped(out_csv, listing.stray)  # entries that are no student's submission
+    html_report.write_all(out_csv, graded, run.exercises, listing, run.bank)  # similarity, report: no grade changes
     if lms_export:
         by_student = {s.student: s for s in listing.submissions}
         totals = [(by_student[u["student"]], u["total"]) for u in graded]
