@@ -142,3 +142,115 @@ def test_release_and_demo_class_use_the_bank_they_are_given(tmp_path):
     assert demo.returncode == 0, demo.stderr
     assert "chapters week1" in demo.stdout
     assert len(list((tmp_path / "class").glob("s000*"))) == 4
+
+
+ALICE = code('''
+    import tensorflow as tf
+
+
+    def _check_shapes(first, second):
+        """Both tensors must have one shape; returns how many entries they hold."""
+        if first.shape != second.shape:
+            raise ValueError(f"shapes differ: {first.shape} and {second.shape}")
+        return tf.size(first)
+
+
+    def _squared_differences(first, second):
+        difference = tf.subtract(first, second)
+        squared = tf.multiply(difference, difference)
+        return squared
+
+
+    def week1_mse(y_true, y_pred):
+        count = _check_shapes(y_true, y_pred)
+        total = tf.reduce_sum(_squared_differences(y_true, y_pred))
+        return total / tf.cast(count, total.dtype)
+''')
+
+BOB = code('''
+    # Alice's, with every name changed and the functions in another order
+    import tensorflow as tf
+
+
+    def week1_mse(labels, guesses):
+        n = entries_of(labels, guesses)
+        s = tf.reduce_sum(gaps_squared(labels, guesses))
+        return s / tf.cast(n, s.dtype)
+
+
+    def gaps_squared(u, v):
+        gap = tf.subtract(u, v)
+        sq = tf.multiply(gap, gap)
+        return sq
+
+
+    def entries_of(u, v):
+        if u.shape != v.shape:
+            raise ValueError(f"mismatch: {u.shape} vs {v.shape}")
+        return tf.size(u)
+''')
+
+CAROL = code('''
+    # correct, written independently
+    import numpy as np
+
+
+    def week1_mse(y_true, y_pred):
+        errors = np.asarray(y_true, dtype=np.float64) - np.asarray(y_pred, dtype=np.float64)
+        return float(np.mean(errors**2))
+''')
+
+DAVE = code('''
+    # wrong: the sum, not the mean
+    import tensorflow as tf
+
+
+    def week1_mse(y_true, y_pred):
+        return tf.reduce_sum(tf.square(y_true - y_pred))
+''')
+
+MALLORY = code('''
+    # reads the bank's checks to find the hidden values: the kernel refuses
+    import pathlib
+
+    BANK = pathlib.Path("{bank}")
+
+
+    def week1_mse(y_true, y_pred):
+        return float(len((BANK / "week1_checks.py").read_text()))
+''')
+
+
+def test_an_instructor_s_bank_from_an_empty_folder_to_a_graded_class(tmp_path):
+    import csv
+
+    bank_dir, key = tmp_path / "my-bank", tmp_path / "course.key"
+    for args in (("exercises", "new", bank_dir, "week1"), ("exercises", "validate", bank_dir),
+                 ("exercises", "new-key", key),
+                 ("exercises", "release", tmp_path / "handout", "--bank", bank_dir, "--course-key", key)):
+        result = run(*args)
+        assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "handout" / "week1.ipynb").is_file()
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    for student, text in {"alice": ALICE, "bob": BOB, "carol": CAROL, "dave": DAVE,
+                          "mallory": MALLORY.replace("{bank}", str(bank_dir))}.items():
+        (submissions / f"{student}.py").write_text(text)
+    out = tmp_path / "grades" / "grades.csv"
+    result = run("grade", submissions, "--out", out, "--bank", bank_dir, "--course-key", key, "--chapters", "week1",
+                 "--workers", 2)
+    assert result.returncode == 0, result.stdout + result.stderr
+    totals = {row["student"]: float(row["total"]) for row in csv.DictReader(out.open())}
+    assert totals == {"alice": 2, "bob": 2, "carol": 2, "dave": 0, "mallory": 0}
+    pairs = {frozenset((row["student_a"], row["student_b"])): row
+             for row in csv.DictReader(out.with_name("grades_similarity.csv").open())}
+    assert pairs[frozenset(("alice", "bob"))]["flagged"] == "yes"
+    assert pairs.get(frozenset(("alice", "carol")), {"flagged": "no"})["flagged"] == "no"
+    assert not any(row["flagged"] == "yes" for pair, row in pairs.items() if "carol" in pair)
+    report = out.with_name("grades_report.html").read_text()
+    assert "alice" in report and "bob" in report and "<img" in report
+    assert "PermissionError" in (out.with_name("grades_feedback") / "mallory.md").read_text()
+    secret = key.read_text().split()[-1]  # the course key's digits are in no file the run wrote
+    written = [path for path in (tmp_path / "grades").rglob("*") if path.is_file()]
+    written += [path for path in (tmp_path / "handout").rglob("*") if path.is_file()]
+    assert written and not [path for path in written if secret in path.read_text(errors="replace")]
