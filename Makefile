@@ -23,12 +23,14 @@ $(UV):
 	awk '/^uv==/ {keep = 1; print; next} keep && /^ / {print; next} {keep = 0}' requirements.lock > $(VENV)/uv.lock.txt
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r $(VENV)/uv.lock.txt
 
+# --no-build-isolation: the editable install builds with the locked setuptools
+# (hashed, above), never one fetched outside the lock.
 # --compile-bytecode: every process that imports TensorFlow reads its bytecode
 # instead of compiling the sources again (where PYTHONDONTWRITEBYTECODE=1 is set,
 # Python would never write it), which cuts the import's CPU time by more than half.
 $(STAMP): requirements.lock pyproject.toml | $(UV)
 	$(UV) pip install --python $(BIN)/python --require-hashes --compile-bytecode -r requirements.lock
-	$(UV) pip install --python $(BIN)/python --no-deps -e .
+	$(UV) pip install --python $(BIN)/python --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 # Refresh the lock: the newest versions requirements.txt allows, for every

@@ -181,3 +181,14 @@ def test_every_module_and_subpackage_has_its_test_file():
     assert "Each module's tests are in `tests/test_MODULE.py`" in readme
     subpackages = [path.parent.name for path in code.glob("*/__init__.py")]
     assert [name for name in subpackages if f"`code/{name}/`" not in readme] == [], "the README's layout table"
+
+
+def test_make_install_builds_with_the_locked_setuptools_only():
+    import re
+
+    makefile = (ROOT / "Makefile").read_text()
+    editable = [line for line in makefile.splitlines() if "pip install" in line and "-e ." in line]
+    assert editable and all("--no-build-isolation" in line for line in editable)  # no build backend from outside
+    locked = re.search(r"^setuptools==([\d.]+) \\$", (ROOT / "requirements.lock").read_text(), re.MULTILINE)
+    required = re.search(r'requires = \["setuptools>=(\d+)"\]', (ROOT / "pyproject.toml").read_text())
+    assert locked and required and int(locked.group(1).split(".")[0]) >= int(required.group(1))
