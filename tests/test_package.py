@@ -187,7 +187,7 @@ def test_make_install_builds_with_the_locked_setuptools_only():
     import re
 
     makefile = (ROOT / "Makefile").read_text()
-    editable = [line for line in makefile.splitlines() if "pip install" in line and "-e ." in line]
+    editable = [line for line in makefile.splitlines() if "pip install --python $(BIN)" in line and "-e ." in line]
     assert editable and all("--no-build-isolation" in line for line in editable)  # no build backend from outside
     locked = re.search(r"^setuptools==([\d.]+) \\$", (ROOT / "requirements.lock").read_text(), re.MULTILINE)
     required = re.search(r'requires = \["setuptools>=(\d+)"\]', (ROOT / "pyproject.toml").read_text())
