@@ -189,3 +189,79 @@ def test_no_code_cell_line_is_wider_than_its_box():
             lines = [line for line in lines if not re.match(r"^:\w[\w-]*:", line)]
             wide += [f"{page.name}: {line[:60]}..." for line in lines if len(line) > 88]
     assert wide == []
+
+
+def _numbered_chapters():
+    """The numbered part of ``_toc.yml``: the chapters, in order."""
+    toc = (ROOT / "_toc.yml").read_text()
+    numbered = toc.split("numbered: true", 1)[1].split("- caption:", 1)[0]
+    return [entry.split("/")[-1] for entry in re.findall(r"file:\s*(\S+)", numbered)]
+
+
+def test_intro_lists_every_chapter_of_the_table_of_contents_in_order():
+    # The intro's numbered list once stopped at chapter 8 of nine.
+    chapters = _numbered_chapters()
+    intro = (BOOK / "intro.md").read_text()
+    listed = re.findall(r"^(\d+)\. \{doc\}`(\w+)`", intro, re.M)
+    assert len(chapters) == 9
+    assert listed == [(str(number), page) for number, page in enumerate(chapters, start=1)]
+
+
+def test_intro_says_which_chapters_end_with_exercises_as_they_do():
+    chapters = _numbered_chapters()
+    with_exercises = [page for page in chapters if "```{exercises}" in (BOOK / f"{page}.md").read_text()]
+    assert with_exercises == chapters  # all nine
+    intro = " ".join((BOOK / "intro.md").read_text().split())
+    assert "Every chapter ends with graded exercises." in intro
+    assert not re.search(r"Chapters [\d, to and]+ end with graded exercises", intro)
+
+
+def _prose_lines(text):
+    """The lines of a MyST source outside code fences and display math, as (number, line)."""
+    inside, kept = None, []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if inside is None and (stripped.startswith("```") or stripped.startswith("~~~")):
+            inside = stripped[:3]
+        elif inside is not None and stripped.startswith(inside):
+            inside = None
+        elif inside is None and stripped == "$$":
+            inside = "$$"
+        elif inside is None:
+            kept.append((number, line))
+            continue
+        kept.append((number, ""))  # a fence, math or code: not prose
+    return kept
+
+
+def unintended_list_items(text):
+    """Lines that start with ``N. `` or ``N) `` in the middle of a paragraph: a wrapped
+    sentence that Markdown would turn into an ordered list (a number 1 does so even
+    there). A line is an intended item when it starts its block (after a blank line) or
+    follows the block's item N - 1."""
+    found, previous, last_number = [], "", None
+    for number, line in _prose_lines(text):
+        if not line.strip():
+            previous, last_number = "", None
+            continue
+        item = re.match(r"^\s*(\d+)[.)] ", line)
+        if item:
+            value = int(item.group(1))
+            if previous.strip() and last_number != value - 1:
+                found.append(f"{number}: {line.strip()[:60]}")
+            last_number = value
+        previous = line
+    return found
+
+
+def test_unintended_list_items_are_found():
+    assert unintended_list_items("rows do not sum to\n1. The next sentence.\n") != []
+    assert unintended_list_items("- an item that wraps\n  1. and goes on\n") != []
+    assert unintended_list_items("at\n800. The hidden units\n") != []
+    assert unintended_list_items("Steps:\n\n1. one\n   more\n2. two\n3) three\n") == []
+    assert unintended_list_items("```\nx = 1\n1. not prose\n```\n") == []
+
+
+@pytest.mark.parametrize("page", sorted(path.name for path in BOOK.glob("*.md")))
+def test_no_wrapped_line_starts_an_ordered_list(page):
+    assert unintended_list_items((BOOK / page).read_text()) == []
