@@ -265,3 +265,36 @@ def test_unintended_list_items_are_found():
 @pytest.mark.parametrize("page", sorted(path.name for path in BOOK.glob("*.md")))
 def test_no_wrapped_line_starts_an_ordered_list(page):
     assert unintended_list_items((BOOK / page).read_text()) == []
+
+
+def test_glossary_and_chapter_9_agree_on_what_glorot_was_derived_for():
+    # Derived for units linear near 0 and symmetric (tanh); the sigmoid fits it only
+    # loosely (slope 1/4 at 0, mean 1/2): neither page may say it was made for the
+    # sigmoid, nor that the sigmoid fits neither derivation while the other says it fits.
+    entry = " ".join(_glossary_entry("Glorot initialisation").split())
+    chapter = " ".join((BOOK / "deep.md").read_text().split())
+    assert "Made for sigmoid" not in entry and "fits neither" not in chapter
+    for text in (entry, chapter):
+        assert "tanh" in text and "$1/4$" in text and "only loosely" in text
+        assert "{cite}`glorot2010`" in text
+
+
+def test_dropout_and_the_convergence_theorem_cite_their_sources():
+    bib = (BOOK / "references.bib").read_text()
+    assert "@misc{hinton2012," in bib and "@inproceedings{novikoff1962," in bib
+    for page in BOOK.glob("*.md"):
+        text = page.read_text()
+        if "{cite}`srivastava2014`" in text:  # the journal paper, after the first one
+            assert "{cite}`hinton2012`" in text, page.name
+    perceptron = " ".join((BOOK / "perceptron.md").read_text().split())
+    assert "convergence theorem {cite}`novikoff1962`" in perceptron
+    assert "{cite}`hinton2012`" in (BOOK / "keras.md").read_text()
+
+
+def test_chapter_9_writes_backpropagation_in_the_books_rows():
+    # W_l is (n_{l-1}, n_l) (book/notation.md): the recursion is delta_{l+1} W_{l+1}^T,
+    # not the column form W_{l+1}^T delta_{l+1}, which does not fit those shapes.
+    text = (BOOK / "deep.md").read_text()
+    assert "(n_{l-1}, n_l)" in (BOOK / "notation.md").read_text().replace("$", "")
+    assert r"W_{l+1}^\top \delta_{l+1}" not in text and "written as a column" not in text
+    assert r"\delta_l = \left(\delta_{l+1} W_{l+1}^\top\right) \odot \sigma'(z_l)" in text
