@@ -298,3 +298,12 @@ def test_chapter_9_writes_backpropagation_in_the_books_rows():
     assert "(n_{l-1}, n_l)" in (BOOK / "notation.md").read_text().replace("$", "")
     assert r"W_{l+1}^\top \delta_{l+1}" not in text and "written as a column" not in text
     assert r"\delta_l = \left(\delta_{l+1} W_{l+1}^\top\right) \odot \sigma'(z_l)" in text
+
+
+def test_chapter_5_claims_no_speed_from_xla_it_does_not_measure():
+    # In a built run the static epoch without XLA was as fast as the XLA epoch: the
+    # speed is credited to the graph around the epoch, XLA's ratio is only reported.
+    text = " ".join((BOOK / "speed.md").read_text().split())
+    assert "Three things make it fast" not in text
+    assert "{glue:text}`xla_over_static" in text and "claims no gain from XLA" in text
+    assert 'assert min(speeds[name] for name in graph_epochs) > 3 * speeds["function_step"]' in text
