@@ -75,6 +75,21 @@ def recipe_steps():
     return out
 
 
+def leave_one_out(end="batch 128"):
+    """``[(name, settings)]``: the settings of row ``end`` of ``recipe_steps()`` with
+    the change ``name`` undone, its settings back at chapter 4's; one row per change up
+    to ``end``. Unlike the cumulative rows, each measures a change against all the
+    others, whatever the order in which they were made."""
+    rows = dict(recipe_steps())
+    start, last = rows[RECIPE_STEPS[0][0]], rows[end]
+    out = []
+    for name, change in RECIPE_STEPS[1:]:
+        out.append((name, {**last, **{key: start[key] for key in change}}))
+        if name == end:
+            break
+    return out
+
+
 def train_recipe(
     settings, x_train, y_train, x_test, y_test, epochs=5, validation=1000, seed=0
 ):

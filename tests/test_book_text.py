@@ -46,8 +46,6 @@ def test_glossary_uses_the_notation_page_symbols():
     assert "once, at the end" in _glossary_entry("test set")
 
 
-
-
 # Symbols the notation page replaces: the thesis's target y-hat and learning rate r, and the input a.
 OTHER_SYMBOLS = [r"\hat y", r"\hat{y}", "$r$", "$r =", "$f(w)$", "$a = 2", "$a_3"]
 
@@ -211,3 +209,121 @@ def test_the_page_on_banks_documents_every_compare_mode_option_and_field():
     assert not missing, f"options used by checks but not on the page: {missing}"
     fields = [field.name for field in dataclasses.fields(Call)]
     assert [f for f in fields if f"`{f}`" not in page and f"`{f}=" not in page] == []
+
+
+def _numbered_chapters():
+    """The numbered part of ``_toc.yml``: the chapters, in order."""
+    toc = (ROOT / "_toc.yml").read_text()
+    numbered = toc.split("numbered: true", 1)[1].split("- caption:", 1)[0]
+    return [entry.split("/")[-1] for entry in re.findall(r"file:\s*(\S+)", numbered)]
+
+
+def test_intro_lists_every_chapter_of_the_table_of_contents_in_order():
+    # The intro's numbered list once stopped at chapter 8 of nine.
+    chapters = _numbered_chapters()
+    intro = (BOOK / "intro.md").read_text()
+    listed = re.findall(r"^(\d+)\. \{doc\}`(\w+)`", intro, re.M)
+    assert len(chapters) == 9
+    assert listed == [(str(number), page) for number, page in enumerate(chapters, start=1)]
+
+
+def test_intro_says_which_chapters_end_with_exercises_as_they_do():
+    chapters = _numbered_chapters()
+    with_exercises = [page for page in chapters if "```{exercises}" in (BOOK / f"{page}.md").read_text()]
+    assert with_exercises == chapters  # all nine
+    intro = " ".join((BOOK / "intro.md").read_text().split())
+    assert "Every chapter ends with graded exercises." in intro
+    assert not re.search(r"Chapters [\d, to and]+ end with graded exercises", intro)
+
+
+def _prose_lines(text):
+    """The lines of a MyST source outside code fences and display math, as (number, line)."""
+    inside, kept = None, []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if inside is None and (stripped.startswith("```") or stripped.startswith("~~~")):
+            inside = stripped[:3]
+        elif inside is not None and stripped.startswith(inside):
+            inside = None
+        elif inside is None and stripped == "$$":
+            inside = "$$"
+        elif inside is None:
+            kept.append((number, line))
+            continue
+        kept.append((number, ""))  # a fence, math or code: not prose
+    return kept
+
+
+def unintended_list_items(text):
+    """Lines that start with ``N. `` or ``N) `` in the middle of a paragraph: a wrapped
+    sentence that Markdown would turn into an ordered list (a number 1 does so even
+    there). A line is an intended item when it starts its block (after a blank line) or
+    follows the block's item N - 1."""
+    found, previous, last_number = [], "", None
+    for number, line in _prose_lines(text):
+        if not line.strip():
+            previous, last_number = "", None
+            continue
+        item = re.match(r"^\s*(\d+)[.)] ", line)
+        if item:
+            value = int(item.group(1))
+            if previous.strip() and last_number != value - 1:
+                found.append(f"{number}: {line.strip()[:60]}")
+            last_number = value
+        previous = line
+    return found
+
+
+def test_unintended_list_items_are_found():
+    assert unintended_list_items("rows do not sum to\n1. The next sentence.\n") != []
+    assert unintended_list_items("- an item that wraps\n  1. and goes on\n") != []
+    assert unintended_list_items("at\n800. The hidden units\n") != []
+    assert unintended_list_items("Steps:\n\n1. one\n   more\n2. two\n3) three\n") == []
+    assert unintended_list_items("```\nx = 1\n1. not prose\n```\n") == []
+
+
+@pytest.mark.parametrize("page", sorted(path.name for path in BOOK.glob("*.md")))
+def test_no_wrapped_line_starts_an_ordered_list(page):
+    assert unintended_list_items((BOOK / page).read_text()) == []
+
+
+def test_glossary_and_chapter_9_agree_on_what_glorot_was_derived_for():
+    # Derived for units linear near 0 and symmetric (tanh); the sigmoid fits it only
+    # loosely (slope 1/4 at 0, mean 1/2): neither page may say it was made for the
+    # sigmoid, nor that the sigmoid fits neither derivation while the other says it fits.
+    entry = " ".join(_glossary_entry("Glorot initialisation").split())
+    chapter = " ".join((BOOK / "deep.md").read_text().split())
+    assert "Made for sigmoid" not in entry and "fits neither" not in chapter
+    for text in (entry, chapter):
+        assert "tanh" in text and "$1/4$" in text and "only loosely" in text
+        assert "{cite}`glorot2010`" in text
+
+
+def test_dropout_and_the_convergence_theorem_cite_their_sources():
+    bib = (BOOK / "references.bib").read_text()
+    assert "@misc{hinton2012," in bib and "@inproceedings{novikoff1962," in bib
+    for page in BOOK.glob("*.md"):
+        text = page.read_text()
+        if "{cite}`srivastava2014`" in text:  # the journal paper, after the first one
+            assert "{cite}`hinton2012`" in text, page.name
+    perceptron = " ".join((BOOK / "perceptron.md").read_text().split())
+    assert "convergence theorem {cite}`novikoff1962`" in perceptron
+    assert "{cite}`hinton2012`" in (BOOK / "keras.md").read_text()
+
+
+def test_chapter_9_writes_backpropagation_in_the_books_rows():
+    # W_l is (n_{l-1}, n_l) (book/notation.md): the recursion is delta_{l+1} W_{l+1}^T,
+    # not the column form W_{l+1}^T delta_{l+1}, which does not fit those shapes.
+    text = (BOOK / "deep.md").read_text()
+    assert "(n_{l-1}, n_l)" in (BOOK / "notation.md").read_text().replace("$", "")
+    assert r"W_{l+1}^\top \delta_{l+1}" not in text and "written as a column" not in text
+    assert r"\delta_l = \left(\delta_{l+1} W_{l+1}^\top\right) \odot \sigma'(z_l)" in text
+
+
+def test_chapter_5_claims_no_speed_from_xla_it_does_not_measure():
+    # In a built run the static epoch without XLA was as fast as the XLA epoch: the
+    # speed is credited to the graph around the epoch, XLA's ratio is only reported.
+    text = " ".join((BOOK / "speed.md").read_text().split())
+    assert "Three things make it fast" not in text
+    assert "{glue:text}`xla_over_static" in text and "claims no gain from XLA" in text
+    assert 'assert min(speeds[name] for name in graph_epochs) > 3 * speeds["function_step"]' in text

@@ -44,7 +44,6 @@ def check_recipe_claims(accuracy):
     assert gain["softmax + cross-entropy"] > 0.03
     assert abs(gain["Adam"] + gain["ReLU"]) < 0.03  # together, about nothing at batch 10
     assert gain["batch 128"] < 0  # 12.5 times fewer updates: a little lower after the same epochs
-    assert abs(gain["He init"]) < 0.015  # one hidden layer: no difference
     assert accuracy["batch 128"] > accuracy["chapter 4"] + 0.2
 
 
@@ -145,3 +144,15 @@ def test_an_epoch_at_batch_256_is_faster_than_at_batch_8(embedded):
     assert modern_experiments.epoch_seconds(x_train[:1000], y_train[:1000], 8) > 2 * modern_experiments.epoch_seconds(
         x_train[:1000], y_train[:1000], 256
     )
+
+
+def test_leave_one_out_undoes_one_change_of_the_modern_recipe_each():
+    rows = dict(modern_experiments.recipe_steps())
+    start, end = rows["chapter 4"], rows["batch 128"]
+    undone = modern_experiments.leave_one_out()
+    changes = dict(modern_experiments.RECIPE_STEPS[1:])
+    assert [name for name, _ in undone] == list(changes)[:6]  # up to "batch 128"
+    for name, settings in undone:
+        differ = {key for key in end if settings[key] != end[key]}
+        assert differ == {key for key in changes[name] if start[key] != end[key]}
+        assert all(settings[key] == start[key] for key in changes[name])

@@ -142,3 +142,22 @@ def test_adam_defaults_are_the_papers():
 def test_unknown_optimizer_is_named():
     with pytest.raises(ValueError, match="unknown optimizer 'adagrad'"):
         modern_optimizers.make_optimizer("adagrad")
+
+
+@pytest.mark.parametrize("rho", [0.9, 0.99])
+def test_rmsprop_first_step_is_lr_over_sqrt_one_minus_rho_not_lr(rho):
+    # s starts at 0 and is not bias-corrected (Keras's RMSprop, and the kit's): after the
+    # first gradient s = (1 - rho) g^2, so every weight moves by lr / sqrt(1 - rho), 3.16
+    # lr at rho = 0.9; Adam's corrected first step is lr.
+    gradient = tf.constant([0.5, -20.0, 0.2], tf.float32)  # (1 - rho) g^2 far above eps
+    lr = 0.01
+    for optimizer in (modern_optimizers.RMSProp(lr, rho=rho), keras.optimizers.RMSprop(lr, rho=rho)):
+        w = tf.Variable(tf.zeros(3))
+        if isinstance(optimizer, modern_optimizers.Optimizer):
+            optimizer.apply([gradient], [w])
+        else:
+            optimizer.apply_gradients([(gradient, w)])
+        np.testing.assert_allclose(np.abs(w.numpy()) / lr, 1 / np.sqrt(1 - rho), rtol=1e-3)
+    w = tf.Variable(tf.zeros(3))
+    modern_optimizers.Adam(lr).apply([gradient], [w])
+    np.testing.assert_allclose(np.abs(w.numpy()) / lr, 1.0, rtol=1e-3)
