@@ -8,9 +8,10 @@ at the file system, processes, the network, memory, the disk and the channel
 back to the grader). Each must get the points and the note listed in CASES,
 and the honest ones beside them full marks; no file outside the work folders
 may change, no packet arrive, no process survive, and the main process's
-memory must stay within MAIN_MEMORY_BOUND. Its limits (20 s per cell or
-exercise, 1.5 GB) are what its hangs cost and what its heaviest honest work
-keeps within on a busy machine. Then: the layout keeps
+memory must stay within MAIN_MEMORY_BOUND. Its limits (20 s of CPU time per
+cell or exercise, 1.5 GB) are what its heaviest honest work keeps within; its
+hangs are graded apart, with a short limit: a loop is stopped by the CPU-time
+limit, a sleep by the wall-clock backstop and graded again alone. Then: the layout keeps
 what runs beside a submission apart from what judges it, and the shared
 reference values are used only while they match their hash.
 """
@@ -40,14 +41,15 @@ POINTS = {"step": 2, "nand_weights": 2, "perceptron_forward": 3, "xor_weights": 
           "sigmoid_prime": 2, "mse_gradient": 2, "sigmoid_layer_backward": 4,
           "two_layer_backward": 4, "numerical_gradient_of_cost": 3, "relative_error": 2}
 FULL = sum(POINTS.values())
-# The adversarial class's limits. The time limit is the shortest that its heaviest honest work (writing the disk
-# full, a thousand files, the largest answers) keeps within on a busy machine; its hangs wait that long (at most
-# 1,000 files: creating one takes up to a millisecond here).
+# The adversarial class's limits. The time limit (CPU time) is well above what its heaviest honest work (writing
+# the disk full, a thousand files, the largest answers) uses; its wall-clock backstop, four times that, what such
+# work keeps within on a busy machine (at most 1,000 files: creating one takes up to a millisecond here).
 LIMITS = Limits(seconds=20, memory=int(1.5 * 2**30), files=1000)
 # The class's hangs wait out their limit, however long it is: they are graded in a run of their own, with a
-# short one (their other exercises are the reference's, quick however busy the machine).
+# short one (their other exercises are the reference's, quick however busy the machine). The loops use 3 s of CPU
+# time; the sleep waits out the wall-clock backstop (12 s) beside them, then again alone.
 HANGS = ("infinite_loop", "loop_in_function", "sleep")
-HANG_LIMITS = Limits(seconds=5, memory=int(1.5 * 2**30))
+HANG_LIMITS = Limits(seconds=3, memory=int(1.5 * 2**30))
 # For honest submissions only: generous, so that a busy machine cannot make one exceed them.
 HONEST_LIMITS = Limits(seconds=120, memory=int(1.5 * 2**30))
 
@@ -97,16 +99,18 @@ CASES = {
     ),
     "syntax_error": (replace_body(solution(), "step", "return tf.cast(z > 0 z.dtype)"), lose("step"), "SyntaxError"),
     "import_error": ("import no_such_module\nraise RuntimeError('boom')\n" + solution(), FULL, "ModuleNotFoundError"),
-    "infinite_loop": (solution() + "\nwhile True:\n    pass\n", FULL, f"took longer than {HANG_LIMITS.seconds:g} s"),
+    "infinite_loop": (
+        solution() + "\nwhile True:\n    pass\n", FULL, f"used more than {HANG_LIMITS.seconds:g} s of CPU time"
+    ),
     "loop_in_function": (
         replace_body(solution(), "sigmoid", "while True:\n    pass"),
         lose("sigmoid"),
-        "sigmoid: took longer",
+        "sigmoid: used more than 3 s of CPU time",
     ),
     "sleep": (
         replace_body(solution(), "nand_weights", "import time\ntime.sleep(600)"),
         lose("nand_weights"),
-        "took longer",
+        "nand_weights: stopped by the wall clock after 12 s",
     ),
     "memory": (
         replace_body(solution(), "sigmoid_prime", "hog = [bytearray(2**28) for _ in range(64)]\nreturn hog"),
@@ -391,6 +395,15 @@ def test_each_submission_gets_its_points_and_note(graded, name):
         assert any(note in text for text in unit["notes"]), unit["notes"]
     if name in CLEAN:  # a submission that does nothing odd gets no note
         assert unit["notes"] == []
+
+
+def test_a_loop_is_stopped_by_the_cpu_time_limit_and_a_sleep_by_the_wall_clock_then_graded_alone(graded):
+    _, _, graded_units, _, _ = graded
+    for name in ("infinite_loop", "loop_in_function"):
+        notes = " ".join(graded_units[name]["notes"])
+        assert "CPU time" in notes and "wall clock" not in notes, notes
+    (note,) = graded_units["sleep"]["notes"]
+    assert "stopped by the wall clock" in note and "graded again with no other submission beside it" in note, note
 
 
 def test_nothing_escaped_the_sandbox(graded):

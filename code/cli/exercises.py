@@ -44,7 +44,8 @@ def add_parser(commands):
     check.add_argument("submission", metavar="FILE", help="your CHAPTER.ipynb or CHAPTER.py")
     check.add_argument("--checks", metavar="FILE", help="checks.json from the release (default: beside the submission)")
     check.add_argument("--time-limit", type=types.positive_float, default=60.0,
-                       help="seconds per exercise (default 60)")
+                       help="seconds of CPU time per cell and per exercise; 4 times as long by the wall clock "
+                            "stops one that sleeps or waits (default 60)")
     demo = actions.add_parser("demo-class", help="write made-up submissions to try `mlpkit grade` on",
                               epilog=EXAMPLES)
     demo.add_argument("out_dir", metavar="OUT_DIR", help="a new or empty folder")
@@ -60,7 +61,8 @@ def add_parser(commands):
                             help="comma-separated (default: the bank's first three: perceptron,xor,gradients)")
     common.add_bank_options(gradescope)
     gradescope.add_argument("--time-limit", type=types.positive_float, default=60.0,
-                            help="seconds per cell and per exercise (default 60)")
+                            help="seconds of CPU time per cell and per exercise; 4 times as long by the wall "
+                                 "clock stops one that sleeps or waits (default 60)")
     gradescope.add_argument("--memory-limit", type=types.memory_gb, default=3.0,
                             help="GB resident per submission (default 3)")
     gradescope.add_argument("--allow-weak-guard", action="store_true",

@@ -42,7 +42,10 @@ def add_parser(commands):
     grade.add_argument("--workers", type=types.positive_int, default=os.cpu_count() or 1,
                        help="processes (default: CPU count)")
     grade.add_argument("--time-limit", type=types.positive_float, default=60.0,
-                       help="seconds per cell and per exercise (default 60)")
+                       help="seconds of CPU time per cell and per exercise, counted by the kernel for the "
+                            "submission's process alone, so a busy machine changes no grade; a wall-clock backstop "
+                            "of 4 times as long stops one that sleeps or waits, and it is graded again alone "
+                            "(default 60)")
     grade.add_argument("--memory-limit", type=types.memory_gb, default=3.0,
                        help="GB resident per submission (default 3)")
     grade.add_argument("--units", metavar="DIR",

@@ -14,6 +14,7 @@ checks, the exercise bank or the grader.
 
 import json
 import linecache
+import math
 import os
 import sys
 import tempfile
@@ -111,7 +112,8 @@ def main(write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, lim
 
 
 def _set_up(write_fd, workdir, limits):
-    """A process group of its own, the working folder, no output, no descriptor but the channel, and the limits."""
+    """A process group of its own, the working folder, no output, no descriptor but the channel, and the limits
+    (``limits.total_seconds`` is the CPU time left to the whole submission)."""
     import resource
 
     os.setpgid(0, 0)
@@ -124,6 +126,10 @@ def _set_up(write_fd, workdir, limits):
     os.closerange(3, write_fd)
     os.closerange(write_fd + 1, 1024)
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # The kernel kills the process (SIGKILL: soft and hard limits are equal) once it has used the CPU time left
+    # to the whole submission; the parent's own checks of each step normally stop it well before.
+    cpu = math.ceil(limits.total_seconds) + 1
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_size, limits.file_size))
     with open(f"/proc/{os.getpid()}/statm") as statm:
         virtual = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")

@@ -308,20 +308,30 @@ def _grade_all(todo, run, workers, denied, limits, progress):
     """Grade ``todo`` in pools of ``workers``, recording each unit as it is judged.
 
     A worker that dies (a submission killed it) breaks the pool: the submissions it was running are graded
-    again one at a time, each in a fresh pool, and those only queued in a fresh shared pool.
+    again one at a time, each in a fresh pool, and those only queued in a fresh shared pool. A submission that a
+    wall-clock backstop stopped while others were graded beside it is graded again the same way, alone, before
+    it is judged: only the CPU time it uses itself may cost it points, never how busy the machine was.
     """
     running = run.units_dir / ".running"
     shutil.rmtree(running, ignore_errors=True)  # markers a killed run left behind
     bar = progress_bar(len(todo), "grading", "submission") if progress else None
+    pending, alone, again = list(todo), [], set()
+    by_itself = False  # whether the batch running is one submission with nothing graded beside it
 
     def record(submission, raw, infrastructure=False):
+        if isinstance(raw, dict) and raw.get("wall_clock") and not by_itself:
+            alone.append(submission)  # graded again, alone, after what runs now
+            again.add(submission.student)
+            return
+        if submission.student in again:
+            raw = _graded_alone(raw)
         run.record(submission, raw, infrastructure)
         bar and bar.update()
 
-    pending, alone = list(todo), []
     while pending or alone:
         solo = bool(alone)
         batch, size = (alone[:1], 1) if solo else (pending, workers)
+        by_itself = solo or len(batch) == 1 or workers == 1
         if solo:
             alone = alone[1:]
         else:
@@ -339,6 +349,23 @@ def _grade_all(todo, run, workers, denied, limits, progress):
             alone += [s for s in broken if s.student in suspects]
             pending += [s for s in broken if s.student not in suspects]
     bar and bar.close()
+
+
+def _graded_alone(raw):
+    """``raw`` of a submission graded again alone after a wall-clock backstop stopped it beside others: each
+    note of a backstop says that it was stopped so again, alone."""
+    if not isinstance(raw, dict) or not raw.get("wall_clock"):
+        return raw
+
+    def noted(note):
+        alone = "; graded again with no other submission beside it, it was stopped so again"
+        return note + alone if isinstance(note, str) and sandbox.WALL_CLOCK in note else note
+
+    cells = raw.get("cells") if isinstance(raw.get("cells"), dict) else {}
+    exercises = raw.get("exercises") if isinstance(raw.get("exercises"), dict) else {}
+    return {**raw, "cells": {label: noted(note) for label, note in cells.items()},
+            "exercises": {name: ({"error": noted(result["error"])} if isinstance(result, dict) and "error" in result
+                                 else result) for name, result in exercises.items()}}
 
 
 def _write_gradebook(listing, run, out_csv, feedback_dir, merge_only, lms_export, assignment, submissions):

@@ -10,12 +10,14 @@ confinement. It runs the submission's cells one by one (an error in one cell
 loses only what that cell defines), then each exercise's calls, and reports
 over a pipe, one JSON line at a time.
 
-This side trusts none of it. It enforces a time limit per cell and per
-exercise and the memory limit from outside the child, restarts the clock only
-on progress in the expected order, caps what the child may send, and parses
-every line as hostile data. When the child hangs, runs out of memory or ends
-itself, it is killed, the failure is noted, and a fresh child skips the cell
-or exercise at fault. Verdicts are made elsewhere (`mlpkit.grading.checks`),
+This side trusts none of it. It enforces a limit of CPU time per cell and per
+exercise (the child's own, as the kernel counts it, so a busy machine changes
+no grade), a wall-clock backstop several times longer for a child that sleeps
+or waits, and the memory limit, all from outside the child; it restarts the
+clocks only on progress in the expected order, caps what the child may send,
+and parses every line as hostile data. When the child hangs, runs out of
+memory or ends itself, it is killed, the failure is noted, and a fresh child
+skips the cell or exercise at fault. Verdicts are made elsewhere (`mlpkit.grading.checks`),
 from the values alone, in a process no submission runs in.
 
 The worker must not run TensorFlow operations before forking (its thread
@@ -44,14 +46,25 @@ DISK_CHECK_SECONDS = 0.25
 
 @dataclasses.dataclass
 class Limits:
-    """Per-cell and per-exercise time (seconds of wall time) and memory (resident, bytes) for one submission."""
+    """Per-cell and per-exercise time and memory (resident, bytes) for one submission.
 
-    seconds: float = 60.0
+    ``seconds`` (per cell and per exercise) and ``total_seconds`` (the whole submission, over all its restarts)
+    are CPU time: what the submission's process spent running on a CPU, in all its threads together, as the
+    kernel counts it. A busy machine makes a submission wait longer but not use more CPU time, so it changes no
+    grade. TensorFlow may run one operation on several cores at once, so CPU time can exceed the wall-clock time.
+    The whole submission's CPU time is also the kernel's own limit on its process (``RLIMIT_CPU``), a backstop
+    for the grader's checks. A submission that sleeps or waits uses wall-clock time but almost no CPU time:
+    ``wall_factor`` times each limit is its wall-clock backstop, and a submission stopped by it is graded again
+    with no other submission beside it (`mlpkit.grading.grader`).
+    """
+
+    seconds: float = 60.0  # CPU time per cell and per exercise
     memory: int = 3 * 2**30  # TensorFlow alone is about 0.7 GB resident
     file_size: int = 64 * 2**20
     disk: int = 256 * 2**20  # bytes of all the files in its working folder
     files: int = 10_000  # files and folders in its working folder
-    total_seconds: float = 600.0
+    total_seconds: float = 600.0  # CPU time of the whole submission
+    wall_factor: float = 4.0  # the wall-clock backstop, as a multiple of each CPU-time limit
     # Kernel confinement (`mlpkit.grading.confine`) is required; False allows the audit hook alone where the kernel
     # offers none.
     kernel_guard: bool = True
@@ -99,6 +112,55 @@ def _within_disk_limit(workdir, limit, most_files):
     return True
 
 
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid):
+    """The CPU time (user and system) the process ``pid`` has used, all its threads together, from the kernel's
+    accounting in ``/proc/PID/stat``; None if it cannot be read. The process cannot change or hide it."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()  # the name in parentheses may hold anything
+        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime and stime, the 14th and 15th fields
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _wall_clock(pid):
+    """Wall-clock seconds, less those the process ``pid``'s main thread spent waiting for a CPU (the kernel's
+    ``run_delay`` in ``/proc/PID/schedstat``, where it keeps one): sleeping and blocking count, a busy machine
+    does not."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as schedstat:
+            waited = int(schedstat.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        waited = 0.0
+    return time.monotonic() - waited
+
+
+# What a stopped submission's notes say; the grader tells the wall-clock ones by WALL_CLOCK.
+WALL_CLOCK = "stopped by the wall clock"
+
+
+def cpu_note(seconds):
+    return f"used more than {seconds:g} s of CPU time"
+
+
+def wall_note(seconds, limits):
+    return (f"{WALL_CLOCK} after {seconds * limits.wall_factor:g} s ({limits.wall_factor:g} times its "
+            f"{seconds:g} s limit of CPU time, not counting time it waited for a CPU) while using less CPU time than "
+            "that: it was sleeping or waiting")
+
+
+@dataclasses.dataclass
+class _Spent:
+    """What a submission has used so far over all its children: CPU seconds, and when its wall-clock backstop ends."""
+
+    cpu: float
+    wall_deadline: float
+    wall_clock: bool = False  # whether a wall-clock backstop stopped it
+
+
 def _kill(pid):
     for target in (lambda: os.killpg(pid, signal.SIGKILL), lambda: os.kill(pid, signal.SIGKILL)):
         try:
@@ -110,23 +172,28 @@ def _kill(pid):
 FORGED = "wrote to the grader's channel"  # a message no genuine run sends, or sent out of order
 
 
-def _attempt(cells, plan, skip_cells, skip_exercises, denied, limits, deadline, budget):
-    """Fork one child; return its messages, the bytes it sent and, if it did not finish, why and where.
-    ``budget``: the bytes this child may still send (what earlier children of the submission sent counts)."""
+def _attempt(cells, plan, skip_cells, skip_exercises, denied, limits, spent, budget):
+    """Fork one child; return its messages, the bytes it sent and, if it did not finish, why and where; add the
+    CPU time it used to ``spent``. ``budget``: the bytes this child may still send (what earlier children of the
+    submission sent counts)."""
     read_fd, write_fd = os.pipe()
     workdir = tempfile.mkdtemp(prefix="mlpkit-submission-")
-    pid = _fork_child(read_fd, write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, limits)
+    # The kernel's backstop: the child is killed once the whole submission's CPU time is used up.
+    child_limits = dataclasses.replace(limits, total_seconds=max(limits.total_seconds - spent.cpu, 0.0))
+    pid = _fork_child(read_fd, write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, child_limits)
     os.close(write_fd)
-    progress = _Progress(cells, plan, skip_cells, skip_exercises, limits)
+    progress = _Progress(cells, plan, skip_cells, skip_exercises, lambda: (_cpu_seconds(pid), _wall_clock(pid)))
     try:
-        failure, received = _watch(pid, read_fd, workdir, progress, limits, deadline, budget)
+        failure, received = _watch(pid, read_fd, workdir, progress, limits, spent, budget)
     finally:
         _kill(pid)
-        _, status = os.waitpid(pid, 0)
+        _, status, usage = os.wait4(pid, 0)
         os.close(read_fd)
-        _remove(workdir)
+        cleanup.remove_tree(workdir)
+    spent.cpu += usage.ru_utime + usage.ru_stime  # all its threads, as the kernel counted them
     if failure is None and not progress.ended:
-        failure = _how_it_ended(status)
+        over = spent.cpu >= limits.total_seconds
+        failure = "the whole submission " + cpu_note(limits.total_seconds) if over else _how_it_ended(status)
     return progress.messages, received, failure, progress.where
 
 
@@ -145,37 +212,78 @@ def _fork_child(read_fd, write_fd, cells, plan, skip_cells, skip_exercises, work
     return pid
 
 
-def _watch(pid, read_fd, workdir, progress, limits, deadline, budget):
+def _watch(pid, read_fd, workdir, progress, limits, spent, budget):
     """Read what the child sends, keeping its limits, until it ends, is gone or fails; return
-    ``(why it failed or None, the bytes it sent)``."""
-    buffer, received, next_disk_check = b"", 0, 0.0
+    ``(why it failed or None, the bytes it sent)``.
+
+    The child's CPU time is read before what it has sent, and judged only if that held no progress: a time
+    read before the child moved on belongs to the step it was in, however late this process gets to run."""
+    reader = _Reader(read_fd, progress, budget)
+    next_disk_check = 0.0
     while True:
-        now = time.monotonic()
-        if now > min(progress.step_deadline, deadline):
-            if now > progress.step_deadline:
-                return f"took longer than {limits.seconds:g} s", received
-            return "the whole submission ran out of time", received
-        if _rss(pid) > limits.memory:
-            return f"used more than {limits.memory / 2**30:.1f} GB of memory", received
-        if now > next_disk_check:
-            next_disk_check = now + DISK_CHECK_SECONDS
-            if not _within_disk_limit(workdir, limits.disk, limits.files):
-                return f"wrote more than {limits.disk / 2**20:.0f} MB or {limits.files:,} files", received
-        ready, _, _ = select.select([read_fd], [], [], 0.05)
-        if not ready:
+        cpu, wall, steps = _cpu_seconds(pid), _wall_clock(pid), progress.steps
+        failure = reader.read()
+        if failure or reader.gone or progress.ended:
+            return failure, reader.received
+        if progress.steps != steps:
             continue
-        chunk = os.read(read_fd, 1 << 16)
-        if not chunk:  # the child is gone
-            return None, received
-        buffer += chunk
-        received += len(chunk)
-        if received > budget or len(buffer) > MAX_MESSAGE:  # the worker's memory stays bounded
-            return "sent more data than any answer needs", received
-        *lines, buffer = buffer.split(b"\n")
-        for line in lines:
-            failure = progress.take(line)
-            if failure or progress.ended:
-                return failure, received
+        failure = _overrun(progress, cpu, wall, limits, spent)
+        if failure:
+            return failure, reader.received
+        if _rss(pid) > limits.memory:
+            return f"used more than {limits.memory / 2**30:.1f} GB of memory", reader.received
+        if time.monotonic() > next_disk_check:
+            next_disk_check = time.monotonic() + DISK_CHECK_SECONDS
+            if not _within_disk_limit(workdir, limits.disk, limits.files):
+                return f"wrote more than {limits.disk / 2**20:.0f} MB or {limits.files:,} files", reader.received
+
+
+def _overrun(progress, cpu, wall, limits, spent):
+    """Which time limit the child has passed, or None (``cpu``: its CPU time, or None if unknown; ``wall``: its
+    :func:`_wall_clock`)."""
+    if cpu is not None and cpu - progress.step_cpu > limits.seconds:
+        return cpu_note(limits.seconds)
+    if cpu is not None and spent.cpu + cpu > limits.total_seconds:
+        return "the whole submission " + cpu_note(limits.total_seconds)
+    if wall - progress.step_wall > limits.seconds * limits.wall_factor:
+        spent.wall_clock = True
+        return wall_note(limits.seconds, limits)
+    if time.monotonic() > spent.wall_deadline:
+        spent.wall_clock = True
+        return "the whole submission was " + wall_note(limits.total_seconds, limits)
+    return None
+
+
+class _Reader:
+    """The child's channel: takes what is there (waiting a moment for it) and hands each whole line to
+    :meth:`_Progress.take`, within the bytes the child may send."""
+
+    def __init__(self, read_fd, progress, budget):
+        self.fd, self.progress, self.budget = read_fd, progress, budget
+        self.buffer, self.received, self.gone = b"", 0, False
+
+    def read(self):
+        """Take what the child has sent (up to 1 MB at a time); return why it fails, or None."""
+        wait = 0.05
+        for _ in range(16):
+            ready, _, _ = select.select([self.fd], [], [], wait)
+            if not ready:
+                return None
+            wait = 0
+            chunk = os.read(self.fd, 1 << 16)
+            if not chunk:  # the child is gone
+                self.gone = True
+                return None
+            self.buffer += chunk
+            self.received += len(chunk)
+            if self.received > self.budget or len(self.buffer) > MAX_MESSAGE:  # the worker's memory stays bounded
+                return "sent more data than any answer needs"
+            *lines, self.buffer = self.buffer.split(b"\n")
+            for line in lines:
+                failure = self.progress.take(line)
+                if failure or self.progress.ended:
+                    return failure
+        return None
 
 
 def _how_it_ended(status):
@@ -190,14 +298,21 @@ class _Progress:
     the plan's exercises in order, each result once. The child's own progress messages restart the per-step
     clock, so only genuine progress may: a forged message cannot buy a submission more time."""
 
-    def __init__(self, cells, plan, skip_cells, skip_exercises, limits):
-        self.plan, self.seconds = plan, limits.seconds
+    def __init__(self, cells, plan, skip_cells, skip_exercises, clocks):
+        self.plan, self.clocks = plan, clocks  # clocks(): the child's CPU time and its _wall_clock
         self.next_cells = iter(sorted(i for i in range(len(cells)) if i not in skip_cells))
         self.next_exercises = iter([exercise for exercise, _ in plan if exercise not in skip_exercises])
         # a cell and its error per cell, a start and a result per exercise, ...
         self.most = 2 * len(cells) + 2 * len(plan) + 4
         self.messages, self.answered, self.where, self.loaded, self.ended = [], set(), ("setup", None), False, False
-        self.step_deadline = time.monotonic() + self.seconds
+        self.steps = 0
+        self._restart_clocks()
+
+    def _restart_clocks(self):
+        """A step begins: its CPU time counts from now, as does its wall-clock backstop."""
+        self.steps += 1
+        cpu, self.step_wall = self.clocks()
+        self.step_cpu = cpu or 0.0
 
     def take(self, line):
         """Parse and check one line the child sent, keeping it if it passes; return why it fails, or None."""
@@ -213,7 +328,7 @@ class _Progress:
         if failure:
             return failure
         if "cell" in message or "start" in message or "loaded" in message:
-            self.step_deadline = time.monotonic() + self.seconds
+            self._restart_clocks()
         self.messages.append(message)  # only once it has passed the checks above
         self.ended = "end" in message
         return None
@@ -258,17 +373,14 @@ def _well_formed(message, plan):
     return True
 
 
-def _remove(path):
-    cleanup.remove_tree(path)
-
-
 def run(cells, plan, denied=(), limits=None):
     """Run ``cells`` (a list of ``(label, source)``) and then each exercise of ``plan``
     (a list of ``(exercise name, [Call, ...])``) in sandboxed children.
 
-    Returns ``{"cells": {label: note}, "exercises": {name: {"outcomes": [...]} or {"error": note}}}``:
-    a note for every cell that failed, and for every exercise either one outcome per call
-    (``{"value": ...}`` or ``{"error": ...}``) or why it could not be run.
+    Returns ``{"cells": {label: note}, "exercises": {name: {"outcomes": [...]} or {"error": note}},
+    "wall_clock": bool}``: a note for every cell that failed, for every exercise either one outcome per call
+    (``{"value": ...}`` or ``{"error": ...}``) or why it could not be run, and whether a wall-clock backstop
+    stopped any of it (a busy machine may have caused that; see :class:`Limits`).
     """
     limits = limits or Limits()
     if limits.kernel_guard and not confine.available():
@@ -279,25 +391,20 @@ def run(cells, plan, denied=(), limits=None):
     calls_of = dict(plan)
     skip_cells, skip_exercises = set(), set()
     cell_notes, exercises = {}, {}
-    deadline = time.monotonic() + limits.total_seconds
+    spent = _Spent(cpu=0.0, wall_deadline=time.monotonic() + limits.total_seconds * limits.wall_factor)
     budget = MAX_SENT
     for _ in range(len(cells) + len(plan) + 2):
-        messages, sent, failure, where = _attempt(cells, plan, skip_cells, skip_exercises, denied, limits, deadline,
+        messages, sent, failure, where = _attempt(cells, plan, skip_cells, skip_exercises, denied, limits, spent,
                                                   budget)
         budget -= sent
-        for message in messages:
-            failed_cell = message.get("cell_error")
-            if isinstance(failed_cell, int) and 0 <= failed_cell < len(cells):
-                cell_notes[cells[failed_cell][0]] = str(message.get("error", ""))[:500]
-            if "result" in message and message["result"] in calls_of and message["result"] not in exercises:
-                exercises[message["result"]] = {"outcomes": message["outcomes"]}  # checked by _well_formed
-                skip_exercises.add(message["result"])
+        _keep(messages, cells, calls_of, cell_notes, exercises, skip_exercises)
         if failure is None:
             break
         kind, key = where
-        if time.monotonic() > deadline:
+        whole = _whole_submission_stopped(spent, limits)
+        if whole:
             for name, _ in plan:
-                exercises.setdefault(name, {"error": "not run: the whole submission ran out of time"})
+                exercises.setdefault(name, {"error": f"not run: {whole}"})
             break
         if kind == "cell" and isinstance(key, int) and 0 <= key < len(cells):
             cell_notes[cells[key][0]] = failure
@@ -311,4 +418,26 @@ def run(cells, plan, denied=(), limits=None):
             break
     for name, _ in plan:
         exercises.setdefault(name, {"error": "not run"})
-    return {"cells": cell_notes, "exercises": exercises}
+    return {"cells": cell_notes, "exercises": exercises, "wall_clock": spent.wall_clock}
+
+
+def _keep(messages, cells, calls_of, cell_notes, exercises, skip_exercises):
+    """Note the failed cells and keep the results that one child's ``messages`` (each checked by
+    :class:`_Progress`) report."""
+    for message in messages:
+        failed_cell = message.get("cell_error")
+        if isinstance(failed_cell, int) and 0 <= failed_cell < len(cells):
+            cell_notes[cells[failed_cell][0]] = str(message.get("error", ""))[:500]
+        if "result" in message and message["result"] in calls_of and message["result"] not in exercises:
+            exercises[message["result"]] = {"outcomes": message["outcomes"]}  # checked by _well_formed
+            skip_exercises.add(message["result"])
+
+
+def _whole_submission_stopped(spent, limits):
+    """Why the whole submission may not go on (it used its CPU time, or passed its wall-clock backstop), or None."""
+    if spent.cpu >= limits.total_seconds:
+        return "the whole submission " + cpu_note(limits.total_seconds)
+    if time.monotonic() > spent.wall_deadline:
+        spent.wall_clock = True
+        return "the whole submission was " + wall_note(limits.total_seconds, limits)
+    return None
