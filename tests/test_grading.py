@@ -247,6 +247,13 @@ CASES = {
         "wrote more than 256 MB",
     ),
     "many_files": (solution() + "\nfor i in range(10**6):\n    open(f'f{i}', 'w').close()\n", FULL, "1,000 files"),
+    # Threads are bounded per submission: the 257th is refused (and past the bound the process is stopped).
+    "starts_threads": (
+        solution() + "\nimport threading, time\nthreading.stack_size(32768)\nfor i in range(20_000):\n"
+        "    threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n",
+        FULL,
+        "threads",
+    ),
     # Its process is a copy of a worker that never held an expected value: searching its memory finds none.
     "searches_memory": (
         stub() + "\nimport gc\n\ndef step(z):\n    for thing in gc.get_objects():\n"

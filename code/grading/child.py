@@ -33,7 +33,9 @@ PATH_EVENTS = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 
 
-def _install_guard(workdir, denied):
+def _install_guard(workdir, denied, threads=256):
+    """The audit hook: what the kernel also stops (writes, reads of what is denied, other processes), refused with
+    a clearer message, and a new thread once the process has ``threads``."""
     workdir = os.path.realpath(workdir)
     denied = [os.path.realpath(path) for path in denied]
     me = str(os.getpid())
@@ -60,6 +62,9 @@ def _install_guard(workdir, denied):
                 refuse(f"reading {real}")
             if real.startswith("/proc/") and real.split("/")[2].isdigit() and real.split("/")[2] != me:
                 refuse(f"reading {real}")
+        elif event == "_thread.start_new_thread":
+            if len(os.listdir("/proc/self/task")) >= threads:
+                refuse(f"more than {threads} threads")
         elif event in DENIED_EVENTS:
             refuse(event)
         elif event in PATH_EVENTS:
@@ -101,7 +106,7 @@ def main(write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, lim
         except BaseException as error:  # never run the submission with less protection than asked for
             send({"unconfined": f"{type(error).__name__}: {error}"})
             return
-    _install_guard(workdir, denied)
+    _install_guard(workdir, denied, limits.threads)
     namespace = _run_cells(cells, skip_cells, send)
     send({"loaded": True})
     for exercise, exercise_calls in plan:

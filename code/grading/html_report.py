@@ -16,7 +16,7 @@ import html
 import pathlib
 import statistics
 
-from mlpkit.grading import report_plots, similarity, units
+from mlpkit.grading import lms, report_plots, similarity, units
 
 SHOWN_PAIRS = 200  # rows of the pairs' table (the CSV has them all)
 SIDE_BY_SIDE = 20  # flagged pairs shown with their code
@@ -49,7 +49,8 @@ def report_path(out_csv):
 
 
 def _e(value):
-    return html.escape(str(value), quote=True)
+    """Text from a submission (a name may hold bytes that are not UTF-8) as HTML that shows it as text."""
+    return html.escape(lms.printable(value), quote=True)
 
 
 def _figure(uri, alt):

@@ -65,6 +65,8 @@ class Limits:
     files: int = 10_000  # files and folders in its working folder
     total_seconds: float = 600.0  # CPU time of the whole submission
     wall_factor: float = 4.0  # the wall-clock backstop, as a multiple of each CPU-time limit
+    # threads of the submission's process, TensorFlow's own pools included (a few per core)
+    threads: int = dataclasses.field(default_factory=lambda: max(256, 8 * (os.cpu_count() or 1)))
     # Kernel confinement (`mlpkit.grading.confine`) is required; False allows the audit hook alone where the kernel
     # offers none.
     kernel_guard: bool = True
@@ -113,6 +115,18 @@ def _within_disk_limit(workdir, limit, most_files):
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _threads(pid):
+    """How many threads the process ``pid`` has (0 if it cannot be read)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("Threads:"):
+                    return int(line.split()[1])
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0
 
 
 def _cpu_seconds(pid):
@@ -232,6 +246,8 @@ def _watch(pid, read_fd, workdir, progress, limits, spent, budget):
             return failure, reader.received
         if _rss(pid) > limits.memory:
             return f"used more than {limits.memory / 2**30:.1f} GB of memory", reader.received
+        if _threads(pid) > limits.threads:
+            return f"started more than {limits.threads:,} threads", reader.received
         if time.monotonic() > next_disk_check:
             next_disk_check = time.monotonic() + DISK_CHECK_SECONDS
             if not _within_disk_limit(workdir, limits.disk, limits.files):
