@@ -418,3 +418,81 @@ def test_a_working_folder_is_removed_whatever_was_left_in_it(tmp_path):
     make(tmp_path / "new")  # shutil.rmtree of Python 3.11 raises RecursionError on it, even with ignore_errors
     assert cleanup.remove_tree(tmp_path / "new") and not (tmp_path / "new").exists()
     assert cleanup.remove_tree(tmp_path / "missing")  # nothing there: nothing to do, no error
+
+
+# -- what a submission's process inherits: no other student's work, no secret of the instructor's -----------------
+
+SECRETS = {"CANVAS_API_TOKEN": "canvas-4c1d-token", "GITHUB_TOKEN": "ghp-9e2f-token",
+           "AWS_SECRET_ACCESS_KEY": "aws-77ab-secret", "MOODLE_WS_TOKEN": "moodle-5d0c-token"}
+MARKERS = ["planted-by-a-3f9e1c", "planted-by-b-8d2a47"]
+
+
+def _halves(text):
+    return (text[: len(text) // 2], text[len(text) // 2 :])
+
+
+SCANNER = '''
+import os
+
+HALVES = {halves!r}  # each marker and secret in two halves: whole, it would be in this process's memory anyway
+
+
+def _found():
+    hits = set()
+    with open("/proc/self/maps") as maps:
+        regions = [line.split() for line in maps]
+    with open("/proc/self/mem", "rb", 0) as mem:
+        for region in regions:
+            if region[1][0] != "r" or (len(region) > 5 and region[5] in ("[vvar]", "[vsyscall]")):
+                continue
+            start, end = (int(x, 16) for x in region[0].split("-"))
+            for offset in range(start, end, 2**26):
+                try:
+                    mem.seek(offset)
+                    data = mem.read(min(2**26 + 64, end - offset))
+                except (OSError, ValueError, OverflowError):
+                    break
+                for index, (first, second) in enumerate(HALVES):
+                    first, second = first.encode(), second.encode()
+                    at = data.find(first)
+                    while at >= 0:
+                        if data[at + len(first) : at + len(first) + len(second)] == second:
+                            hits.add(index)
+                        at = data.find(first, at + 1)
+    return hits
+
+
+FOUND = _found()
+'''
+
+
+def test_a_child_holds_no_earlier_submission_and_no_variable_of_the_caller(tmp_path):
+    import subprocess
+    import sys
+
+    solution = (bank.BANK_DIR / "perceptron.py").read_text()
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for name, marker in zip(("a_plants", "b_plants"), MARKERS):  # graded first: their code and errors hold it
+        (folder / f"{name}.py").write_text(solution + f"\nMARKER = {marker!r}\nraise RuntimeError(MARKER)\n")
+    halves = [_halves(text) for text in MARKERS + list(SECRETS.values())]
+    scanner = SCANNER.format(halves=halves) + (  # any hit loses step's points and says which
+        "\nif FOUND:\n    def step(z):\n        raise RuntimeError(f'found {sorted(FOUND)}')\n")
+    (folder / "c_scans.py").write_text(solution + scanner)
+    leak = "import os\nraise RuntimeError(repr(dict(os.environ)) + open('/proc/self/environ').read())\n"
+    (folder / "d_leaks.py").write_text(solution + leak)
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TF_CPP")}
+    env.update(SECRETS)
+    out = tmp_path / "grades" / "grades.csv"
+    mlpkit = pathlib.Path(sys.executable).parent / "mlpkit"
+    result = subprocess.run([str(mlpkit), "grade", str(folder), "--out", str(out), "--chapters", "perceptron",
+                             "--workers", "1"], env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    units_of = {path.stem: json.loads(path.read_text()) for path in out.with_name("grades_units").glob("*.json")}
+    assert units_of["c_scans"]["total"] == MAXIMUM, units_of["c_scans"]  # found nothing
+    assert units_of["d_leaks"]["total"] == MAXIMUM and any("RuntimeError" in n for n in units_of["d_leaks"]["notes"])
+    written = [path for path in out.parent.rglob("*") if path.is_file()]
+    for path in written:
+        text = path.read_text(errors="replace")
+        assert not [value for value in SECRETS.values() if value in text], path
+    assert not [value for value in SECRETS.values() if value in result.stdout + result.stderr]
