@@ -496,3 +496,30 @@ def test_a_child_holds_no_earlier_submission_and_no_variable_of_the_caller(tmp_p
         text = path.read_text(errors="replace")
         assert not [value for value in SECRETS.values() if value in text], path
     assert not [value for value in SECRETS.values() if value in result.stdout + result.stderr]
+
+
+def test_a_file_of_many_statements_costs_memory_in_proportion_to_its_size(tmp_path):
+    from mlpkit.grading import worker
+
+    text = "".join(f"x{i} = {i}\n" for i in range(40_000))  # 40,000 one-line statements
+    (tmp_path / "many.py").write_text(text)
+    cells = worker.submission_cells(tmp_path / "many.py")
+    assert len(cells) == 40_000 and sum(len(source) for _, source in cells) <= len(text)  # no padding
+
+
+def test_a_block_keeps_the_file_s_line_numbers():
+    import linecache
+    import traceback
+
+    from mlpkit.grading import child
+
+    namespace = {}
+    exec(child._compiled("<line 40>", "def f():\n    return 1 / 0\n"), namespace)
+    with pytest.raises(ZeroDivisionError) as raised:
+        namespace["f"]()
+    frame = traceback.extract_tb(raised.value.__traceback__)[-1]
+    assert (frame.filename, frame.lineno, frame.line) == ("<file>", 41, "return 1 / 0")
+    assert linecache.getline("<file>", 40).startswith("def f()")
+    with pytest.raises(SyntaxError) as raised:
+        child._compiled("<cell 3, line 7>", "x = 1\ny = (\n")
+    assert raised.value.lineno >= 8 and raised.value.filename == "<cell 3>"

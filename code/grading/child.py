@@ -12,10 +12,12 @@ judged: this module imports only `mlpkit.grading.calls` and
 checks, the exercise bank or the grader.
 """
 
+import ast
 import json
 import linecache
 import math
 import os
+import re
 import sys
 import tempfile
 import traceback
@@ -148,14 +150,39 @@ def _run_cells(cells, skip_cells, send):
         if index in skip_cells:
             continue
         send({"cell": index})
-        # The cell's lines, where inspect finds them (as IPython keeps a notebook's): AutoGraph reads a
-        # function's source to turn a loop over a tensor inside a tf.function into a loop in the graph.
-        linecache.cache[label] = (len(source), None, source.splitlines(True), label)
         try:
-            exec(compile(source, label, "exec"), namespace)
+            exec(_compiled(label, source), namespace)
         except BaseException as error:  # SystemExit and KeyboardInterrupt included: a cell cannot stop the run
             send({"cell_error": index, "error": _describe(error)})
     return namespace
+
+
+BLOCK_LABEL = re.compile(r"^<(?:cell (\d+), )?lines? (\d+)")
+
+
+def _compiled(label, source):
+    """A block's code, its lines numbered from the first line its label names (``<line 27>``, ``<cell 3, line
+    5>``, ``<lines 10-19>``), under the name of its file or notebook cell (``<file>``, ``<cell 3>``). Its lines
+    go where inspect finds them (as IPython keeps a notebook's): AutoGraph reads a function's source to turn a
+    loop over a tensor inside a tf.function into a loop in the graph. One list of lines per file or cell, so the
+    memory is the file's size, however many blocks it has."""
+    match = BLOCK_LABEL.match(label)
+    first = int(match.group(2)) if match else 1
+    name = (f"<cell {match.group(1)}>" if match.group(1) else "<file>") if match else label
+    lines = source.splitlines(True)
+    known = linecache.cache.get(name, (0, None, [], name))[2]
+    if len(known) < first - 1 + len(lines):
+        known.extend([""] * (first - 1 + len(lines) - len(known)))
+    known[first - 1 : first - 1 + len(lines)] = lines
+    linecache.cache[name] = (len(known), None, known, name)  # no file to check it against: the size is unused
+    try:
+        tree = ast.parse(source, name)
+    except SyntaxError as error:
+        if error.lineno:
+            error.lineno += first - 1
+        raise
+    ast.increment_lineno(tree, first - 1)
+    return compile(tree, name, "exec")
 
 
 def _argument(arg):

@@ -102,9 +102,10 @@ def _python_blocks(text, cell=None):
     blocks = []
     for node in tree.body:
         first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-        # Keep the line numbers of the file in tracebacks: pad with blank lines.
+        # The label names the first line: the child numbers the block's lines from it (`mlpkit.grading.child`), so
+        # tracebacks give the file's line numbers and a block costs memory for its own lines only.
         label = f"<cell {cell}, line {first}>" if cell else f"<line {first}>"
-        blocks.append((label, "\n" * (first - 1) + "\n".join(lines[first - 1 : node.end_lineno])))
+        blocks.append((label, "\n".join(lines[first - 1 : node.end_lineno])))
     return blocks
 
 
