@@ -523,3 +523,35 @@ def test_a_block_keeps_the_file_s_line_numbers():
     with pytest.raises(SyntaxError) as raised:
         child._compiled("<cell 3, line 7>", "x = 1\ny = (\n")
     assert raised.value.lineno >= 8 and raised.value.filename == "<cell 3>"
+
+
+def test_a_submission_the_grader_fails_on_has_a_row_and_is_graded_again_a_bounded_number_of_times(
+    tmp_path, reference_values, monkeypatch
+):
+    from helpers import share_reference
+
+    solution = (bank.BANK_DIR / "perceptron.py").read_text()
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    for name in ("a_trips", "b_honest"):
+        (folder / f"{name}.py").write_text(solution + f"\n# {name}\n")
+    out = tmp_path / "grades.csv"
+    share_reference(out.with_name("grades_units"), CHAPTERS, reference_values(CHAPTERS))
+    judged = units._judged_unit
+
+    def failing(path, *args, **kwargs):  # the grader's own fault, on one submission only
+        if "a_trips" in str(path) and args[2].get("exercises"):  # not the fallback, which judges nothing
+            raise ZeroDivisionError("a bug of the grader's")
+        return judged(path, *args, **kwargs)
+
+    monkeypatch.setattr(units, "_judged_unit", failing)
+    rows = []
+    for _ in range(grader.MAX_ATTEMPTS + 1):
+        graded = grader.grade(folder, out, chapters=CHAPTERS, workers=2, limits=Limits(seconds=60), progress=False)
+        rows.append({unit["student"]: unit for unit in graded})
+    for run in rows:  # every run, every student has a row
+        assert sorted(run) == ["a_trips", "b_honest"] and run["b_honest"]["total"] == MAXIMUM
+    assert [run["a_trips"].get("attempts") for run in rows] == [1, 2, 3, 3]  # the last run grades it no more
+    assert [bool(run["a_trips"].get("infrastructure")) for run in rows] == [True, True, False, False]
+    assert "not graded again" in rows[-1]["a_trips"]["notes"][-1]
+    assert "a_trips" in out.read_text()

@@ -106,6 +106,7 @@ def _chosen(submissions, only, directory):
     return [s for s in submissions if names(s) & wanted]
 
 
+MAX_ATTEMPTS = 3  # runs in which the grader may fail on one submission before its unit stands
 STOPPED_WORKER = ("the submission stopped the process grading it (graded alone, it did so again); "
                   "nothing of it could be judged")
 
@@ -198,20 +199,35 @@ class _Run:
             self.digests[path] = units.file_sha256(path)
         return self.digests[path]
 
-    def finished(self, submission):
-        """The unit an earlier run left for ``submission``, if it still holds (the same file and exercises)."""
+    def latest(self, submission):
+        """The unit an earlier run left for ``submission``, if it still holds (the same file and exercises), even
+        one the grader failed on: every submission graded has a row."""
         unit = units.read_sound(self.units_dir / f"{submission.student}.json", self.exercises)
-        if (unit and not unit.get("infrastructure") and unit.get("key") == self.key
-                and unit.get("sha256") == self.digest(submission.path)):
+        if unit and unit.get("key") == self.key and unit.get("sha256") == self.digest(submission.path):
             return unit
         return None
 
+    def finished(self, submission):
+        """:meth:`latest`, unless the grader failed on it: then the submission is graded again."""
+        unit = self.latest(submission)
+        return None if unit is None or unit.get("infrastructure") else unit
+
     def record(self, submission, raw, infrastructure=False):
-        """Judge ``raw`` (the submission's run) and write its unit."""
+        """Judge ``raw`` (the submission's run) and write its unit. A failure of the grader's own (``infrastructure``,
+        or one judging the run) is graded again on the next runs, up to ``MAX_ATTEMPTS`` in all; then it stands, with
+        its note, so that no submission is graded again without end."""
         unit = units.unit(submission.path, self.digest(submission.path), self.exercises, raw, self.reference, self.key,
                           submission.student)
         if infrastructure:  # not the submission's doing: a rerun grades it again
             unit["infrastructure"] = True
+        if unit.get("infrastructure"):
+            earlier = self.latest(submission) or {}
+            unit["attempts"] = int(earlier.get("attempts", 0)) + 1 if earlier.get("infrastructure") else 1
+            if unit["attempts"] >= MAX_ATTEMPTS:
+                unit["infrastructure"] = False
+                unit["notes"] = unit.get("notes", []) + [
+                    f"the grader failed on this submission in {unit['attempts']} runs; it is not graded again "
+                    "(a fault of the grader's: please report it with the file)"]
         unit["guard"] = self.guard
         unit["reference"] = self.reference_sha  # the reference values it was judged against
         units.write_atomic(self.units_dir / f"{submission.student}.json", json.dumps(unit, indent=1))
@@ -373,7 +389,7 @@ def _write_gradebook(listing, run, out_csv, feedback_dir, merge_only, lms_export
     was skipped and the LMS's import file; return those units."""
     graded = []
     for submission in listing.submissions:
-        unit = run.finished(submission)
+        unit = run.latest(submission)
         if unit:
             unit.update({"lms_id": submission.lms_id, "name": submission.name, "listing_notes": submission.notes()})
             graded.append(unit)
