@@ -231,6 +231,8 @@ def test_after_kill_9_of_the_grader_no_worker_or_submission_process_survives(tmp
     subs.mkdir()
     (subs / "sleeper.py").write_text("import time\ntime.sleep(300)\n")
     mlpkit = os.path.join(os.path.dirname(sys.executable), "mlpkit")
+    temporary = tmp_path / "tmp"  # the run's temporary folder: its submissions' working folders are made here
+    temporary.mkdir()
     main = subprocess.Popen(
         [
             mlpkit,
@@ -248,6 +250,7 @@ def test_after_kill_9_of_the_grader_no_worker_or_submission_process_survives(tmp
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
+        env=dict(os.environ, TMPDIR=str(temporary)),
     )
     marker, seen = tmp_path / "grades_units" / ".running" / "sleeper", set()
     try:
@@ -266,12 +269,43 @@ def test_after_kill_9_of_the_grader_no_worker_or_submission_process_survives(tmp
         while time.monotonic() < deadline and set(_children()) & seen:
             time.sleep(0.2)
         assert not set(_children()) & seen, f"processes survived the grader: {sorted(set(_children()) & seen)}"
+        assert not list(temporary.glob("mlpkit-submission-*"))  # the worker removed its child's folder as it ended
     finally:
         for pid in [main.pid, *seen]:
             try:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
+
+
+def _session(pid):
+    try:
+        return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[4])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="needs Linux's /proc to list processes")
+def test_the_grader_exits_only_when_every_process_it_started_has_ended(tmp_path):
+    import subprocess
+    import sys
+
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "s0.py").write_text((bank.BANK_DIR / "perceptron.py").read_text())
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    mlpkit = os.path.join(os.path.dirname(sys.executable), "mlpkit")
+    main = subprocess.Popen(
+        [mlpkit, "grade", str(subs), "--out", str(tmp_path / "grades.csv"), "--chapters", "perceptron"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env=dict(os.environ, TMPDIR=str(temporary)),
+    )
+    _, err = main.communicate(timeout=600)
+    left = [pid for pid in _children() if _session(pid) == main.pid]  # its session: everything it started
+    assert main.returncode == 0, err[-2000:]
+    assert left == [], f"still running after the grader exited: {left}"
+    assert list(temporary.iterdir()) == []  # nothing left in the temporary folder
 
 
 # -- a Keras-model exercise is judged on a real model ---------------------------------------------------------------

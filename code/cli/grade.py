@@ -98,10 +98,13 @@ def run(args, parser):
     from mlpkit.grading import grader, report
 
     start = time.perf_counter()
-    units = grader.grade(args.submissions, args.out, chapters=args.chapters, workers=args.workers,
-                         limits=common.grading_limits(args),
-                         units_dir=args.units, feedback_dir=args.feedback, only=args.only, merge_only=args.merge_only,
-                         layout=args.layout, lms_export=args.lms_export, assignment=args.assignment, bank=bank)
+    try:
+        units = grader.grade(args.submissions, args.out, chapters=args.chapters, workers=args.workers,
+                             limits=common.grading_limits(args), units_dir=args.units, feedback_dir=args.feedback,
+                             only=args.only, merge_only=args.merge_only, layout=args.layout,
+                             lms_export=args.lms_export, assignment=args.assignment, bank=bank)
+    finally:
+        grader.stop_server()  # exit only once every process this run started has ended
     wrote = f"{args.out} and {report.lms_export_path(args.out, args.lms_export)}" if args.lms_export else args.out
     print(f"graded {len(units)} submissions in {time.perf_counter() - start:.1f} s; wrote {wrote}")
     from mlpkit.grading import html_report, similarity

@@ -138,6 +138,15 @@ def _start_server(context):
         os.environ.update(caller)
 
 
+def stop_server():
+    """End the server the workers are forked from, and wait until it has (each pool has already waited for its
+    workers, and each worker's submission process and working folder end with it): a command that grades calls
+    this last, so that it exits only when every process it started has ended."""
+    from multiprocessing import forkserver
+
+    forkserver._forkserver._stop()  # the module's own instance (private; used by multiprocessing's own tests)
+
+
 def worker_pool(size):
     """A pool of ``size`` grading workers (`mlpkit.grading.worker`). Each is forked from a server process that has
     imported TensorFlow once (`mlpkit.grading.preloaded`) and nothing else of the kit's, started with the kit's own

@@ -183,6 +183,23 @@ def _kill(pid):
             pass
 
 
+# The child this worker is running and its working folder, for `abandon` (a worker told to end).
+_CURRENT = {}
+
+
+def abandon():
+    """Kill the running child, if any, and remove its working folder (a worker ending early calls this)."""
+    pid, workdir = _CURRENT.pop("pid", None), _CURRENT.pop("workdir", None)
+    if pid:
+        _kill(pid)
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+    if workdir:
+        cleanup.remove_tree(workdir)
+
+
 FORGED = "wrote to the grader's channel"  # a message no genuine run sends, or sent out of order
 
 
@@ -194,7 +211,9 @@ def _attempt(cells, plan, skip_cells, skip_exercises, denied, limits, spent, bud
     workdir = tempfile.mkdtemp(prefix="mlpkit-submission-")
     # The kernel's backstop: the child is killed once the whole submission's CPU time is used up.
     child_limits = dataclasses.replace(limits, total_seconds=max(limits.total_seconds - spent.cpu, 0.0))
+    _CURRENT["workdir"] = workdir
     pid = _fork_child(read_fd, write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, child_limits)
+    _CURRENT["pid"] = pid
     os.close(write_fd)
     progress = _Progress(cells, plan, skip_cells, skip_exercises, lambda: (_cpu_seconds(pid), _wall_clock(pid)))
     try:
@@ -202,6 +221,7 @@ def _attempt(cells, plan, skip_cells, skip_exercises, denied, limits, spent, bud
     finally:
         _kill(pid)
         _, status, usage = os.wait4(pid, 0)
+        _CURRENT.clear()
         os.close(read_fd)
         cleanup.remove_tree(workdir)
     spent.cpu += usage.ru_utime + usage.ru_stime  # all its threads, as the kernel counted them
@@ -217,6 +237,7 @@ def _fork_child(read_fd, write_fd, cells, plan, skip_cells, skip_exercises, work
     pid = os.fork()
     if pid == 0:  # the child never returns
         try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not the worker's clean-up
             lifetime.die_with_parent(worker)  # a worker that is killed takes its child with it
             os.close(read_fd)
             child.main(write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, limits)

@@ -13,6 +13,7 @@ import json
 import os
 import pathlib
 import re
+import signal
 
 from mlpkit.grading import sandbox
 from mlpkit.runs import lifetime
@@ -146,5 +147,13 @@ def start():
         except OSError:
             pass
         server._forkserver_alive_fd = None
-    lifetime.die_with_parent()
+    # Told to end (the server it was forked from has ended, or the pool stops it): the submission's process and
+    # its working folder go first, so that a killed grading run leaves nothing behind.
+    signal.signal(signal.SIGTERM, _end)
+    lifetime.die_with_parent(signal_number=signal.SIGTERM)
     sandbox.preload()
+
+
+def _end(signum, frame):
+    sandbox.abandon()
+    os._exit(1)

@@ -18,9 +18,10 @@ import sys
 PR_SET_PDEATHSIG = 1
 
 
-def die_with_parent(parent_pid=None):
+def die_with_parent(parent_pid=None, signal_number=signal.SIGKILL):
     """Be killed when the parent ends; ``parent_pid`` is the parent's pid as the parent knew it before starting us
     (None: the parent this process has now, for a process forked by a server such as multiprocessing's forkserver).
+    ``signal_number``: the signal the kernel sends then (``SIGTERM`` for a process that cleans up first).
 
     The kernel tracks the thread that created this process: call it in a
     process started by a parent's main thread (as ``concurrent.futures`` and
@@ -29,7 +30,7 @@ def die_with_parent(parent_pid=None):
         return
     parent_pid = os.getppid() if parent_pid is None else parent_pid
     libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+    if libc.prctl(PR_SET_PDEATHSIG, int(signal_number), 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
     if os.getppid() != parent_pid:  # the parent ended before the request: nothing will send the signal
         os._exit(1)
