@@ -136,6 +136,8 @@ def test_release_and_demo_class_use_the_bank_they_are_given(tmp_path):
                                                                    "README.md"}
     stub = (tmp_path / "handout" / "week1.py").read_text()
     assert "Exercise 1.1: Mean squared error (2 points" in stub and "reduce_mean" not in stub
+    readme = (tmp_path / "handout" / "README.md").read_text()
+    assert "at most 32 MB" in readme and "Clear all outputs" in readme and "several chapters" in readme
     public = json.loads((tmp_path / "handout" / "checks.json").read_text())
     assert [item["name"] for item in public["exercises"]] == ["week1_mse"]
     demo = run("exercises", "demo-class", tmp_path / "class", "--students", 4, "--bank", tmp_path / "bank")

@@ -72,7 +72,13 @@ The check looks for `checks.json` beside the file you check. In Colab, run
 
 Hand in one file, named with your student id (e.g. `s1234567.ipynb` or
 `s1234567.py`); functions are found by name, so cells may be moved, but do
-not rename the functions.
+not rename the functions. Where an assignment covers several chapters, put
+your functions of all of them in that one file (copy each chapter's cells
+into one notebook, or its functions into one `.py` file).
+
+A file may be at most 32 MB. A notebook that holds many plots or long
+printed output can pass that: clear its outputs before handing it in
+(Edit > Clear all outputs in Jupyter or Colab).
 """
 
 
