@@ -337,6 +337,30 @@ def build_dropout_model():
     return LooksLikeAModel(_real_model())
 """
 
+# The kit's own encoding patched in the submission's process, to send a model's run it never made.
+PATCH_ATTACK = """
+import gc
+import json
+import numpy as np
+_answers = iter(json.loads(ANSWERS))
+for _space in gc.get_objects():
+    if isinstance(_space, dict) and "run_model" in _space and "encode" in _space:  # the calls module's globals
+        def _forged(value, probe=None, depth=0, _encode=_space["encode"]):
+            if isinstance(value, dict) and value.get("forged"):
+                return {"model": _encode({key: np.array(item) if isinstance(item, list) else item
+                                          for key, item in value["run"].items()})}
+            return _encode(value, probe, depth)
+        _space["encode"] = _forged
+def build_dropout_model():
+    return {"forged": True, "run": next(_answers)}
+"""
+LAMBDA_ATTACK = """
+_real_model = build_dropout_model
+def build_dropout_model():  # a layer that runs code of its own: never rebuilt by the grader
+    return keras.Sequential([keras.Input((28, 28)), keras.layers.Lambda(lambda x: x * 1.0),
+                             *_real_model().layers])
+"""
+
 
 def _model_submissions():
     """In a grading worker: the reference's model, a dict holding exactly what that model gave, and an object
@@ -349,16 +373,25 @@ def _model_submissions():
     run_plan = units.plan([exercise])
     cells = bank.reference_cells(["keras"])
     real = sandbox.run(cells, run_plan, limits=MODEL_LIMITS)
-    values = [outcome["value"] for outcome in real["exercises"][exercise.name]["outcomes"]]
+    ran = grader.run_models(json.loads(json.dumps(real)), [exercise], here=False)  # in a process of its own
+    values = [outcome["value"] for outcome in ran["exercises"][exercise.name]["outcomes"]]
     described = [dict(checks.decode(value)) for value in values]  # what the real model gave, as plain data
     forged = DICT_ATTACK.replace(
+        "ANSWERS", repr(json.dumps(described, default=lambda array: np.asarray(array).tolist()))
+    )
+    patched = PATCH_ATTACK.replace(
         "ANSWERS", repr(json.dumps(described, default=lambda array: np.asarray(array).tolist()))
     )
     runs = {
         "model": real,
         "dict": sandbox.run(cells + [("<forged>", forged)], run_plan, limits=MODEL_LIMITS),
         "look-alike": sandbox.run(cells + [("<look-alike>", DUCK_ATTACK)], run_plan, limits=MODEL_LIMITS),
+        "patched": sandbox.run(cells + [("<patched>", patched)], run_plan, limits=MODEL_LIMITS),
+        "lambda": sandbox.run(cells + [("<lambda>", LAMBDA_ATTACK)], run_plan, limits=MODEL_LIMITS),
     }
+    # every submission has run: only now may this process run the models (no fork after TensorFlow's first op)
+    runs = {name: grader.run_models(raw, [exercise], here=True) for name, raw in runs.items()}
+    values = [outcome["value"] for outcome in runs["model"]["exercises"][exercise.name]["outcomes"]]
     reference = {exercise.name: values}
     return {
         name: units.verdicts([exercise], units.validated(raw, run_plan), reference)[exercise.name]
@@ -370,8 +403,10 @@ def test_a_keras_model_exercise_scores_only_a_real_model():
     with grader.worker_pool(1) as pool:
         verdicts = pool.submit(_model_submissions).result(timeout=900)
     assert verdicts["model"]["points"] == verdicts["model"]["maximum"] == 3, verdicts["model"]
-    for attack in ("dict", "look-alike"):
+    for attack in ("dict", "look-alike", "patched", "lambda"):
         assert verdicts[attack]["points"] == 0, (attack, verdicts[attack])
+    public = [check["detail"] for check in verdicts["lambda"]["checks"] if check["public"]]
+    assert public and all("not one of Keras's own layers" in detail for detail in public), public
     public = [check["detail"] for check in verdicts["dict"]["checks"] if check["public"]]
     assert public and all("a dict that describes one" in detail for detail in public), public
     public = [check["detail"] for check in verdicts["look-alike"]["checks"] if check["public"]]

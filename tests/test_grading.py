@@ -865,7 +865,7 @@ def test_book_blocks_show_solutions_only_in_the_instructor_build():
 # -- the layout shows the trust boundary ------------------------------------------------------------------------
 
 # what runs in a worker and a submission's process
-INSIDE = ["preloaded", "worker", "sandbox", "child", "confine", "calls", "cleanup"]
+INSIDE = ["preloaded", "worker", "sandbox", "child", "confine", "calls", "cleanup", "models"]
 MAY_LOAD_INSIDE = {
     "mlpkit",
     "mlpkit.grading",

@@ -16,6 +16,8 @@ import sys
 
 import numpy as np
 
+from mlpkit.grading import models  # imported before the submission runs: its folder is then out of reach
+
 
 @dataclasses.dataclass
 class Tensor:
@@ -137,15 +139,16 @@ DTYPES = {
 }
 MAX_NUMBERS = 1_000_000  # numbers in one array: far more than any answer
 MAX_DEPTH = 24
+MAX_MESSAGE_CHARACTERS = 1 << 20  # a model's description or why it has none
 
 
 def encode(value, probe=None, depth=0):
     """A returned value as JSON-safe data: arrays, numbers, booleans, strings, None, and lists/tuples/dicts of them.
 
-    A Keras model (an instance of ``keras.Model``) is described (parameters,
-    layer classes, dropout rates) and, given a ``probe``, run on it
-    (:func:`run_model`); it is never carried. It is the only value encoded
-    under ``"model"``, so a dict that describes a model stays a dict.
+    A Keras model (an instance of ``keras.Model``) is sent as its architecture
+    (`mlpkit.grading.models.describe`, under ``"keras_model"``), never run
+    here: a process of the grader's own rebuilds and runs it, and only that
+    process makes a model's run (``"model"``). ``probe`` is not used here.
     """
     if depth > 20:
         raise ValueEncodingError("the value is nested too deeply")
@@ -157,19 +160,8 @@ def encode(value, probe=None, depth=0):
         return {"sequence": [encode(item, depth=depth + 1) for item in value], "tuple": isinstance(value, tuple)}
     if isinstance(value, dict):
         return {"mapping": {str(key): encode(item, depth=depth + 1) for key, item in value.items()}}
-    if _is_keras_model(value):  # described and run on the probe, never carried; nothing else decodes as a model
-        description = {
-            "parameters": int(value.count_params()),
-            "layers": [type(layer).__name__ for layer in value.layers],
-            "dropout": [float(layer.rate) for layer in value.layers if hasattr(layer, "rate")],
-        }
-        if probe:
-            try:
-                description.update(run_model(value, probe))
-            except Exception as error:  # the model's own failure, reported as the submission's
-                text = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
-                description["probe_error"] = f"{type(error).__name__}: {text}" if text else type(error).__name__
-        return {"model": encode(description, depth=depth + 1)}
+    if _is_keras_model(value):  # its architecture, rebuilt and run by the grader's own process
+        return {"keras_model": models.describe(value)}
     if hasattr(value, "numpy") and callable(value.numpy):  # tf.Tensor, tf.Variable
         value = value.numpy()
     if isinstance(value, (np.ndarray, np.generic)):
@@ -194,6 +186,10 @@ def _is_keras_model(value):
 class ModelRun(dict):
     """What a Keras model returned by a submission did in its process (:func:`encode`): only :func:`decode`
     makes one, from a value encoded under ``"model"``, which only a real ``keras.Model`` is."""
+
+
+class ModelDescription(dict):
+    """A Keras model's architecture as a submission's process sent it, not yet rebuilt and run."""
 
 
 def run_model(model, probe):
@@ -241,8 +237,9 @@ def _number(value, in_array=False):
     )
 
 
-def check_encoded(data, depth=0):
-    """Raise ``ValueEncodingError`` unless ``data`` has exactly a form :func:`encode` gives.
+def check_encoded(data, depth=0, runs=True):
+    """Raise ``ValueEncodingError`` unless ``data`` has exactly a form :func:`encode` gives (with ``runs``, or a
+    model's run, which only `mlpkit.grading.models` makes: never in what a submission's process sends).
 
     What a submission's process sends is hostile: this checks its form (known
     keys only, a known dtype, as many numbers as the shape says, at most
@@ -259,15 +256,19 @@ def check_encoded(data, depth=0):
         return
     if keys == {"sequence", "tuple"} and isinstance(data["sequence"], list) and isinstance(data["tuple"], bool):
         for item in data["sequence"]:
-            check_encoded(item, depth + 1)
+            check_encoded(item, depth + 1, runs)
         return
     if keys == {"mapping"} and isinstance(data["mapping"], dict):
         for item in data["mapping"].values():
-            check_encoded(item, depth + 1)
+            check_encoded(item, depth + 1, runs)
         return
-    if keys == {"model"} and isinstance(data["model"], dict) and set(data["model"]) == {"mapping"}:
+    if runs and keys == {"model"} and isinstance(data["model"], dict) and set(data["model"]) == {"mapping"}:
         check_encoded(data["model"], depth + 1)
         return
+    if keys == {"keras_model"} and isinstance(data["keras_model"], dict) and len(data["keras_model"]) == 1:
+        (key, text), = data["keras_model"].items()
+        if key in ("config", "error") and isinstance(text, str) and len(text) <= MAX_MESSAGE_CHARACTERS:
+            return
     if keys == {"array", "dtype", "shape"}:
         shape, numbers = data["shape"], data["array"]
         if (
@@ -305,6 +306,8 @@ def _decode(data):
         return {key: _decode(item) for key, item in data["mapping"].items()}
     if "array" in data:
         return np.asarray(data["array"], dtype=data["dtype"]).reshape(data["shape"])
+    if "keras_model" in data:  # a model no process of the grader's has run: it is judged as none
+        return ModelDescription(data["keras_model"])
     return ModelRun(_decode(data["model"]))
 
 
@@ -343,14 +346,15 @@ def decode_args(data):
 MAX_EXCEPTION_CLASSES = 32
 
 
-def check_outcome(outcome):
+def check_outcome(outcome, from_child=False):
     """Raise ``ValueEncodingError`` unless ``outcome`` has a form the submission's process sends for one call:
     ``{"value": encoded}``, ``{"error": one line}``, or, for a call that expects an exception (``Call.raises``),
-    ``{"error": one line, "raised": [the names of the exception's classes, its own first]}``."""
+    ``{"error": one line, "raised": [the names of the exception's classes, its own first]}``. ``from_child``: as
+    it came from that process, where a model's run is a forgery."""
     if not isinstance(outcome, dict) or set(outcome) not in ({"value"}, {"error"}, {"error", "raised"}):
         raise ValueEncodingError("malformed outcome")
     if "value" in outcome:
-        check_encoded(outcome["value"])
+        check_encoded(outcome["value"], runs=not from_child)
         return
     raised = outcome.get("raised", [])
     if (not isinstance(outcome["error"], str) or not isinstance(raised, list)

@@ -24,6 +24,7 @@ import numpy as np
 from mlpkit.grading.calls import (  # noqa: F401
     MAX_EXCEPTION_CLASSES,
     Call,
+    ModelDescription,
     ModelRun,
     Tensor,
     ValueEncodingError,
@@ -189,6 +190,8 @@ def _integer(value, reference, call):
 def _model(value, call):
     """``(description, "")`` of a model that ran on the probe (see :func:`encode`), or ``(None, why not)``.
     Only a real ``keras.Model`` comes back as a :class:`ModelRun`; a dict that describes one is a dict."""
+    if isinstance(value, ModelDescription):
+        return None, value.get("error") or "the model could not be run"
     if not isinstance(value, ModelRun):
         got = "a dict that describes one" if isinstance(value, dict) else f"a {type(value).__name__}"
         return None, f"expected a Keras model (a keras.Model), got {got}"

@@ -23,7 +23,7 @@ import shutil
 import sys
 
 from mlpkit.grading import bank as bank_module
-from mlpkit.grading import checks, confine, html_report, lms, report, sandbox, units, worker
+from mlpkit.grading import checks, confine, html_report, lms, models, report, sandbox, units, worker
 from mlpkit.progress import bar as progress_bar
 
 SUFFIXES = (".ipynb", ".py")
@@ -41,7 +41,7 @@ def reference_outcomes(exercises, cells, limits=None):
 
     Call from a process that may fork (see `mlpkit.grading.sandbox`)."""
     sandbox.preload()
-    raw = sandbox.run(cells, units.plan(exercises), limits=limits)
+    raw = run_models(sandbox.run(cells, units.plan(exercises), limits=limits), exercises, here=True)
     if raw["cells"]:
         raise GradingError(f"the reference solution fails: {raw['cells']}")
     outcomes = {}
@@ -57,6 +57,35 @@ def reference_outcomes(exercises, cells, limits=None):
                 raise GradingError(f"the reference solution fails its own check of {exercise.name}: {detail}")
         outcomes[exercise.name] = [o.get("value") for o in result["outcomes"]]
     return outcomes
+
+
+def run_models(raw, exercises, here=False):
+    """``raw`` (a run's result) with each Keras model a call returned rebuilt from its architecture and run on the
+    call's probe by the kit's own code (`mlpkit.grading.models`), in a grading worker of its own (``here``: in this
+    process, which must fork no submission afterwards). Nothing in ``raw`` is trusted: what is not in the form a run
+    has is left for `mlpkit.grading.units.validated` to refuse."""
+    results = raw.get("exercises") if isinstance(raw, dict) else None
+    found = []
+    for exercise in exercises if isinstance(results, dict) else []:
+        outcomes = results.get(exercise.name, {}).get("outcomes") if isinstance(results.get(exercise.name), dict) else 0
+        for index, (call, outcome) in enumerate(zip(exercise.calls, outcomes or [])):
+            value = outcome.get("value") if isinstance(outcome, dict) else None
+            if isinstance(value, dict) and set(value) == {"keras_model"} and isinstance(value["keras_model"], dict):
+                found.append((outcomes, index, value["keras_model"], call.options.get("probe") or {}))
+    if not found:
+        return raw
+    items = [(spec.get("config"), probe) for _, _, spec, probe in found]
+    try:
+        if here:
+            ran = models.run_configs(items, limit_memory=False)
+        else:
+            with worker_pool(1) as pool:
+                ran = pool.submit(models.run_configs, items).result()
+    except Exception as error:  # the process running them died (a model that took all its memory, say)
+        ran = [{"error": f"the model could not be run ({type(error).__name__})"}] * len(found)
+    for (outcomes, index, spec, _), result in zip(found, ran):
+        outcomes[index] = {"error": spec["error"]} if isinstance(spec.get("error"), str) else result
+    return raw
 
 
 def _reference_task(exercises, cells, limits):
@@ -225,6 +254,7 @@ class _Run:
         """Judge ``raw`` (the submission's run) and write its unit. A failure of the grader's own (``infrastructure``,
         or one judging the run) is graded again on the next runs, up to ``MAX_ATTEMPTS`` in all; then it stands, with
         its note, so that no submission is graded again without end."""
+        raw = run_models(raw, self.exercises)
         unit = units.unit(submission.path, self.digest(submission.path), self.exercises, raw, self.reference, self.key,
                           submission.student)
         if infrastructure:  # not the submission's doing: a rerun grades it again

@@ -255,7 +255,7 @@ def run(root=None):
     with grader.worker_pool(1) as pool:
         denied = [source.resolve(), out.resolve(), folder.resolve()]
         raw = pool.submit(sandbox.run, cells, units.plan(exercises), denied=denied, limits=limits).result()
-    unit = units.unit(folder, "", exercises, raw, reference, "", "submission")
+    unit = units.unit(folder, "", exercises, grader.run_models(raw, exercises), reference, "", "submission")
     unit["listing_notes"] = file_notes
     out.mkdir(parents=True, exist_ok=True)
     units.write_atomic(out / "results.json", json.dumps(results(unit, exercises), indent=1))

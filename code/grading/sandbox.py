@@ -404,7 +404,7 @@ def _well_formed(message, plan):
         return False
     for outcome in outcomes:
         try:
-            calls.check_outcome(outcome)
+            calls.check_outcome(outcome, from_child=True)  # a model's run is never the child's
         except calls.ValueEncodingError:
             return False
     return True

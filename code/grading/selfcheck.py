@@ -88,5 +88,6 @@ def self_check(submission, checks_path=None, limits=None):
         expected = grader.reference_outcomes(exercises, bank.reference_cells(in_order), limits)
     denied = [checks_path.resolve().parent] if checks_path.is_file() else []
     run_plan = units.plan(exercises)
-    raw = units.validated(sandbox.run(cells, run_plan, denied=denied, limits=limits), run_plan)
+    raw = grader.run_models(sandbox.run(cells, run_plan, denied=denied, limits=limits), exercises, here=True)
+    raw = units.validated(raw, run_plan)
     return units.verdicts(exercises, raw, expected, public_only=True), raw["cells"]
