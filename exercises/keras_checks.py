@@ -15,7 +15,7 @@ MODEL_MESSAGES = {
 
 
 def model(seed, public=False):
-    """Two checks of the model with the weights and 16 images of probe ``seed`` (`mlpkit.grading.calls.run_model`):
+    """Two checks of the model with the weights and 16 images of probe ``seed`` (`mlpkit.grading.models.run_model`):
     its outputs in inference mode, and their mean and spread over 2,000 passes in training mode.
 
     The dropout masks are random: between two runs of the reference (66 pairs per probe, probes 1

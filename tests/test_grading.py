@@ -893,7 +893,7 @@ def test_what_runs_beside_a_submission_imports_nothing_that_judges_it():
         imports = _kit_imports(ROOT / "code" / "grading" / f"{name}.py")
         assert imports <= MAY_LOAD_INSIDE, f"grading/{name}.py imports {sorted(imports - MAY_LOAD_INSIDE)}"
     judges = ["checks", "bank", "release", "grader", "units", "report", "selfcheck", "demo", "lms", "gradescope",
-              "authoring", "variants", "similarity", "report_plots", "html_report"]
+              "authoring", "variants", "similarity", "report_plots", "html_report", "pools"]
     assert sorted(p.stem for p in (ROOT / "code" / "grading").glob("*.py")) == sorted(["__init__", *INSIDE, *judges])
 
 

@@ -70,4 +70,4 @@ def run(args, parser):
     if "modern" in result:
         print()
         print(bench.format_modern_table(result["modern"]))
-    print(f"wrote {out}/bench.json and {out}/bench.png")
+    print(f"wrote {out / 'bench.json'} and {out / 'bench.png'}")

@@ -39,6 +39,11 @@ def fail(parser, message):
     parser.exit(2, f"mlpkit: error: {message}\n")
 
 
+def count(number, singular, plural=None):
+    """``number`` and the noun it counts: "1 submission", "2 submissions", "3 entries" (``plural`` given)."""
+    return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
+
+
 def load_tensorflow():
     """Import TensorFlow without its start-up log lines (see ``mlpkit.quiet``); call before anything imports it."""
     from mlpkit.quiet import import_tensorflow

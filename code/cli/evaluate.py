@@ -76,4 +76,4 @@ def run(args, parser):
         out = pathlib.Path(args.plots)
         with outputs.staged_folder(out) as stage:
             common.write_plots(stage, loaded.x_test, loaded.y_test, predicted, confusion.tolist(), loaded.class_names)
-        print(f"wrote {out}/confusion.png and {out}/misclassified.png")
+        print(f"wrote {out / 'confusion.png'} and {out / 'misclassified.png'}")

@@ -97,7 +97,8 @@ def _demo_class(args):
     with outputs.staged_folder(args.out_dir) as stage:
         expected = demo.make_demo_class(stage, args.students, seed=args.seed, bank=bank)
         (stage / "expected.json").write_text(json.dumps(expected, indent=1))
-    print(f"wrote {len(expected)} submissions (chapters {','.join(bank.demo_chapters)}) to {args.out_dir}/ "
+    print(f"wrote {common.count(len(expected), 'submission')} (chapters {','.join(bank.demo_chapters)}) to "
+          f"{pathlib.Path(args.out_dir)} "
           "and the points each should get to expected.json")
 
 
@@ -110,7 +111,8 @@ def _release(args, parser):
     common.check_chapters(args.chapters, parser, bank)
     with outputs.staged_folder(args.out_dir) as stage:
         written = release.release(stage, args.chapters, bank=bank)
-    print(f"wrote {len(written)} files to {args.out_dir}/: " + ", ".join(path.name for path in written))
+    print(f"wrote {common.count(len(written), 'file')} to {pathlib.Path(args.out_dir)}: "
+          + ", ".join(path.name for path in written))
 
 
 def _check_detail(check):
@@ -150,6 +152,8 @@ def _gradescope(args, parser):
     from mlpkit.grading import gradescope
     from mlpkit.runs import outputs
 
+    if pathlib.Path(args.out_zip).suffix.lower() != ".zip":
+        common.fail(parser, f"OUT_ZIP {args.out_zip}: expected a file name ending in .zip (Gradescope takes a zip)")
     outputs.check_file(pathlib.Path(args.out_zip), "OUT_ZIP")
     bank = common.open_bank(args)
     common.check_chapters(args.chapters, parser, bank)

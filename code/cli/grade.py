@@ -16,7 +16,7 @@ EXAMPLES = """\
 examples:
   mlpkit grade submissions/ --out grades.csv        # writes grades.csv, grades_feedback/, grades_units/,
                                                     # grades_report.html and grades_similarity.csv
-  mlpkit grade submissions/ --out grades.csv --only s0001.py s0002.ipynb
+  mlpkit grade submissions/ --out grades.csv --only s0001.py --only s0002.ipynb
   mlpkit grade submissions/ --out grades.csv --merge-only
   mlpkit grade canvas-download/ --out grades.csv --lms-export canvas --assignment "Exercises 1-3 (12345)"
   mlpkit grade moodle-download/ --out grades.csv --lms-export moodle   # also writes grades_moodle.csv
@@ -52,8 +52,9 @@ def add_parser(commands):
                        help="folder of per-submission results (default: next to the CSV, NAME_units)")
     grade.add_argument("--feedback", metavar="DIR",
                        help="folder of feedback files (default: next to the CSV, NAME_feedback)")
-    grade.add_argument("--only", nargs="+", metavar="FILE",
-                       help="grade only these submissions of FOLDER, e.g. one per batch job (default: all)")
+    grade.add_argument("--only", action="append", metavar="FILE",
+                       help="grade only this submission of FOLDER (repeat for more), e.g. one per batch job "
+                            "(default: all)")
     grade.add_argument("--merge-only", action="store_true",
                        help="grade nothing; merge the finished units into the CSV, the report and the similarity "
                             "CSV (default: off)")
@@ -86,10 +87,17 @@ def _check_grade_outputs(args):
 
 def run(args, parser):
     _check_grade_outputs(args)
+    if args.assignment is not None and not args.lms_export:
+        common.fail(parser, "--assignment names the assignment's column in an LMS import file: give it with "
+                            "--lms-export canvas or --lms-export moodle")
     if args.lms_export == "canvas":
         from mlpkit.grading import lms
 
-        if not args.assignment or not lms.CANVAS_ASSIGNMENT.match(args.assignment):
+        if not args.assignment:
+            common.fail(parser, "--lms-export canvas needs --assignment: the assignment's column header as Canvas "
+                                "exports it, 'Name (12345)' (12345: the assignment's id, in its address "
+                                ".../assignments/12345)")
+        if not lms.CANVAS_ASSIGNMENT.match(args.assignment):
             common.fail(parser, f"--assignment {args.assignment!r}: --lms-export canvas needs the assignment's "
                                 "column header as Canvas exports it, 'Name (12345)' (12345: the assignment's id, "
                                 "in its address .../assignments/12345)")
@@ -106,17 +114,20 @@ def run(args, parser):
     finally:
         grader.stop_server()  # exit only once every process this run started has ended
     wrote = f"{args.out} and {report.lms_export_path(args.out, args.lms_export)}" if args.lms_export else args.out
-    print(f"graded {len(units)} submissions in {time.perf_counter() - start:.1f} s; wrote {wrote}")
+    graded_now = getattr(units, "graded_now", len(units))
+    print(f"graded {common.count(graded_now, 'submission')} in {time.perf_counter() - start:.1f} s "
+          f"({len(units):,} in the gradebook); wrote {wrote}")
     from mlpkit.grading import html_report, similarity
 
     print(f"wrote {html_report.report_path(args.out)} and {similarity.similarity_path(args.out)} (the instructor's "
           "report; submissions that share code)")
     weak = sum(unit.get("guard") == report.WEAK_GUARD for unit in units)
     if weak:
-        print(f"warning: {weak} submissions were graded without the kernel's confinement (--allow-weak-guard); "
-              "their feedback says so", file=sys.stderr)
+        print(f"warning: {common.count(weak, 'submission')} graded without the kernel's confinement "
+              "(--allow-weak-guard); their feedback says so", file=sys.stderr)
     skipped = report.skipped_path(args.out)
     if skipped.is_file():
         entries = len(skipped.read_text().splitlines()) - 1
-        print(f"not graded: {entries} entries of {args.submissions} that are not submissions (a folder, a link, "
+        print(f"not graded: {common.count(entries, 'entry', 'entries')} of {args.submissions} that are not "
+              "submissions (a folder, a link, "
               f"another kind of file); {skipped} lists them and why", file=sys.stderr)

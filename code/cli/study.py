@@ -109,9 +109,9 @@ def _merge_study(args, grid, out):
         print(f"mlpkit: warning: partial result: {len(missing)} of {partial['units_total']} units missing "
               f"({', '.join(missing)}); results.json lists them under \"partial\"", file=sys.stderr)
     present = partial["units_present"] if partial else len(runner.units)
-    print(f"merged {present} of {len(runner.units)} units from {out}/units")
+    print(f"merged {present} of {common.count(len(runner.units), 'unit')} from {pathlib.Path(out) / 'units'}")
     _print_study_report(report)
-    print(f"wrote {out}/results.json, results.csv, accuracy.png, error_curves.png")
+    print(f"wrote {pathlib.Path(out) / 'results.json'}, results.csv, accuracy.png, error_curves.png")
 
 
 def run(args, parser):
@@ -137,16 +137,16 @@ def run(args, parser):
     if args.shard:
         index, count = args.shard
         names = runner.shard(index, count)
-        print(f"shard {index}/{count}: {len(names)} of the {units}, {args.workers} workers")
+        print(f"shard {index}/{count}: {len(names)} of the {units}, {common.count(args.workers, 'worker')}")
         done = runner.run(workers=args.workers, shard=args.shard)
-        print(f"shard {index}/{count}: {len(done)} units done in {out}/units; "
+        print(f"shard {index}/{count}: {common.count(len(done), 'unit')} done in {pathlib.Path(out) / 'units'}; "
               "run --merge-only when all shards are done")
         return
-    print(f"{units}, {args.workers} workers")
+    print(f"{units}, {common.count(args.workers, 'worker')}")
     start = time.perf_counter()
     results = runner.run(workers=args.workers)
     report = runner.write_summary(results)
     study_plots.write_plots(report, out)
     _print_study_report(report)
     print(f"wall time {time.perf_counter() - start:.1f} s; "
-          f"wrote {out}/results.json, results.csv, accuracy.png, error_curves.png")
+          f"wrote {pathlib.Path(out) / 'results.json'}, results.csv, accuracy.png, error_curves.png")

@@ -13,7 +13,10 @@ Inside (the worker and the confined child; no expected value, no comparison):
   and parses what it sends as hostile data (the boundary);
 - `child`: what the forked child runs: confinement, the submission, the calls;
 - `confine`: the kernel's confinement (Landlock and seccomp);
-- `calls`: the calls a check makes and how values cross back, as JSON.
+- `calls`: the calls a check makes and how values cross back, as JSON;
+- `models`: a returned Keras model's architecture, checked, rebuilt and run by the kit's own code, in a worker
+  that never runs a submission;
+- `cleanup`: a working folder removed, whatever the submission left in it.
 
 Outside (the grader's own processes; they never run a submission's code):
 
@@ -21,6 +24,8 @@ Outside (the grader's own processes; they never run a submission's code):
 - `bank`: the exercise bank read and rendered: exercises, solutions, the book's blocks;
 - `release`: the student materials and their public checks (``checks.json``);
 - `grader`: the reference run, and a folder of submissions graded by workers;
+- `pools`: the server the workers are forked from (with the kit's own environment), the pools of workers, one
+  submission each, and the runs of returned models;
 - `units`: one submission's run checked, judged and kept as a unit file (resumed runs);
 - `report`: the CSV, the feedback and the LMS import files a grading run writes;
 - `similarity`: which submissions share code, with one another or with the published solutions (source text
@@ -28,7 +33,8 @@ Outside (the grader's own processes; they never run a submission's code):
 - `html_report`, `report_plots`: the instructor's one-page HTML report of a run, its plots and tallies;
 - `selfcheck`: a student's check of a file against the public checks;
 - `demo`: a made-up class to try the grader on;
-- `lms`, `gradescope`: Canvas, Moodle and Gradescope.
+- `lms`, `gradescope`: Canvas, Moodle and Gradescope;
+- `authoring`, `variants`: an instructor's own bank (a new chapter, its validation) and course keys.
 
 Modules inside import nothing from outside; ``tests/test_grading.py`` checks
 both the imports and the modules a running worker has loaded.

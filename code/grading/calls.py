@@ -16,8 +16,6 @@ import sys
 
 import numpy as np
 
-from mlpkit.grading import models  # imported before the submission runs: its folder is then out of reach
-
 
 @dataclasses.dataclass
 class Tensor:
@@ -146,7 +144,7 @@ def encode(value, probe=None, depth=0):
     """A returned value as JSON-safe data: arrays, numbers, booleans, strings, None, and lists/tuples/dicts of them.
 
     A Keras model (an instance of ``keras.Model``) is sent as its architecture
-    (`mlpkit.grading.models.describe`, under ``"keras_model"``), never run
+    (:func:`describe_model`, under ``"keras_model"``), never run
     here: a process of the grader's own rebuilds and runs it, and only that
     process makes a model's run (``"model"``). ``probe`` is not used here.
     """
@@ -161,7 +159,7 @@ def encode(value, probe=None, depth=0):
     if isinstance(value, dict):
         return {"mapping": {str(key): encode(item, depth=depth + 1) for key, item in value.items()}}
     if _is_keras_model(value):  # its architecture, rebuilt and run by the grader's own process
-        return {"keras_model": models.describe(value)}
+        return {"keras_model": describe_model(value)}
     if hasattr(value, "numpy") and callable(value.numpy):  # tf.Tensor, tf.Variable
         value = value.numpy()
     if isinstance(value, (np.ndarray, np.generic)):
@@ -188,45 +186,18 @@ class ModelRun(dict):
     makes one, from a value encoded under ``"model"``, which only a real ``keras.Model`` is."""
 
 
+def describe_model(model):
+    """What a submission's process sends for a returned ``keras.Model``: its architecture, or why it has none."""
+    try:
+        config = model.to_json()
+    except Exception as error:  # a subclassed model has no architecture to send
+        return {"error": f"{type(error).__name__}: the model cannot be described by its layers (build it with "
+                         "keras.Sequential or Keras's functional API from Keras's own layers)"}
+    return {"config": config}
+
+
 class ModelDescription(dict):
     """A Keras model's architecture as a submission's process sent it, not yet rebuilt and run."""
-
-
-def run_model(model, probe):
-    """What a Keras model does with the probe's weights on the probe's inputs (in the submission's process).
-
-    The weights come from ``default_rng(probe["seed"])``, in the order of
-    ``model.get_weights()``: kernels normal with standard deviation
-    ``1 / sqrt(fan_in)``, biases normal with standard deviation 0.1. Then
-    ``probe["examples"]`` images, uniform in [0, 1) with shape
-    ``probe["input_shape"]``, give the outputs in inference mode and, over
-    ``probe["passes"]`` passes in training mode (dropout active), each
-    output's mean and standard deviation.
-    """
-    rng = np.random.default_rng(probe["seed"])
-    weights = [np.asarray(w) for w in model.get_weights()]
-    model.set_weights(
-        [
-            (
-                rng.normal(0.0, 1.0 / np.sqrt(w.shape[0]), w.shape) if w.ndim >= 2 else rng.normal(0.0, 0.1, w.shape)
-            ).astype(w.dtype)
-            for w in weights
-        ]
-    )
-    x = rng.uniform(0.0, 1.0, (probe["examples"], *probe["input_shape"])).astype(np.float32)
-    inference = np.asarray(model(x, training=False), dtype=np.float64)
-    out = {"inference": inference}
-    passes = probe.get("passes", 0)
-    if passes:
-        chunk = min(passes, 250)  # passes per call: one batch of chunk copies of the images
-        batch = np.concatenate([x] * chunk)
-        total, squares, done = np.zeros(inference.shape), np.zeros(inference.shape), 0
-        while done < passes:
-            outputs = np.asarray(model(batch, training=True), dtype=np.float64).reshape(chunk, *inference.shape)
-            total, squares, done = total + outputs.sum(axis=0), squares + (outputs**2).sum(axis=0), done + chunk
-        mean = total / done
-        out.update(training_mean=mean, training_std=np.sqrt(np.maximum(squares / done - mean**2, 0.0)))
-    return out
 
 
 def _number(value, in_array=False):

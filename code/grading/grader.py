@@ -16,14 +16,14 @@ an interrupted run leaves the previous CSV as it was.
 import concurrent.futures
 import dataclasses
 import json
-import multiprocessing
 import os
 import pathlib
 import shutil
 import sys
 
 from mlpkit.grading import bank as bank_module
-from mlpkit.grading import checks, confine, html_report, lms, models, report, sandbox, units, worker
+from mlpkit.grading import checks, confine, html_report, lms, report, sandbox, units, worker
+from mlpkit.grading.pools import run_models, stop_server, worker_pool  # noqa: F401  (the grader's, here too)
 from mlpkit.progress import bar as progress_bar
 
 SUFFIXES = (".ipynb", ".py")
@@ -57,35 +57,6 @@ def reference_outcomes(exercises, cells, limits=None):
                 raise GradingError(f"the reference solution fails its own check of {exercise.name}: {detail}")
         outcomes[exercise.name] = [o.get("value") for o in result["outcomes"]]
     return outcomes
-
-
-def run_models(raw, exercises, here=False):
-    """``raw`` (a run's result) with each Keras model a call returned rebuilt from its architecture and run on the
-    call's probe by the kit's own code (`mlpkit.grading.models`), in a grading worker of its own (``here``: in this
-    process, which must fork no submission afterwards). Nothing in ``raw`` is trusted: what is not in the form a run
-    has is left for `mlpkit.grading.units.validated` to refuse."""
-    results = raw.get("exercises") if isinstance(raw, dict) else None
-    found = []
-    for exercise in exercises if isinstance(results, dict) else []:
-        outcomes = results.get(exercise.name, {}).get("outcomes") if isinstance(results.get(exercise.name), dict) else 0
-        for index, (call, outcome) in enumerate(zip(exercise.calls, outcomes or [])):
-            value = outcome.get("value") if isinstance(outcome, dict) else None
-            if isinstance(value, dict) and set(value) == {"keras_model"} and isinstance(value["keras_model"], dict):
-                found.append((outcomes, index, value["keras_model"], call.options.get("probe") or {}))
-    if not found:
-        return raw
-    items = [(spec.get("config"), probe) for _, _, spec, probe in found]
-    try:
-        if here:
-            ran = models.run_configs(items, limit_memory=False)
-        else:
-            with worker_pool(1) as pool:
-                ran = pool.submit(models.run_configs, items).result()
-    except Exception as error:  # the process running them died (a model that took all its memory, say)
-        ran = [{"error": f"the model could not be run ({type(error).__name__})"}] * len(found)
-    for (outcomes, index, spec, _), result in zip(found, ran):
-        outcomes[index] = {"error": spec["error"]} if isinstance(spec.get("error"), str) else result
-    return raw
 
 
 def _reference_task(exercises, cells, limits):
@@ -138,56 +109,6 @@ def _chosen(submissions, only, directory):
 MAX_ATTEMPTS = 3  # runs in which the grader may fail on one submission before its unit stands
 STOPPED_WORKER = ("the submission stopped the process grading it (graded alone, it did so again); "
                   "nothing of it could be judged")
-
-
-def server_environment():
-    """The whole environment of the grading processes and so of every submission's: the kit's choice, never the
-    caller's, which may hold tokens and keys (an LMS's API token, a cloud's secret key)."""
-    import tempfile
-
-    temporary = tempfile.gettempdir()
-    return {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": temporary, "TMPDIR": temporary,
-            "KERAS_HOME": os.path.join(temporary, ".keras"), "KERAS_BACKEND": "tensorflow",
-            "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONDONTWRITEBYTECODE": "1"}
-
-
-def _start_server(context):
-    """Start the server the workers are forked from, with :func:`server_environment` as its whole environment: the
-    caller's is never in its memory, nor in any process forked from it."""
-    from multiprocessing import forkserver
-
-    context.set_forkserver_preload(["mlpkit.grading.preloaded"])  # taken when the server starts, once per process
-    caller = dict(os.environ)
-    os.environ.clear()
-    os.environ.update(server_environment())
-    try:
-        forkserver.ensure_running()
-    finally:
-        os.environ.clear()
-        os.environ.update(caller)
-
-
-def stop_server():
-    """End the server the workers are forked from, and wait until it has (each pool has already waited for its
-    workers, and each worker's submission process and working folder end with it): a command that grades calls
-    this last, so that it exits only when every process it started has ended."""
-    from multiprocessing import forkserver
-
-    forkserver._forkserver._stop()  # the module's own instance (private; used by multiprocessing's own tests)
-
-
-def worker_pool(size):
-    """A pool of ``size`` grading workers (`mlpkit.grading.worker`). Each is forked from a server process that has
-    imported TensorFlow once (`mlpkit.grading.preloaded`) and nothing else of the kit's, started with the kit's own
-    environment (:func:`server_environment`): a worker never imports this module or the checks and never holds an
-    expected value. Each worker grades one submission and ends (``max_tasks_per_child=1``), so a submission's
-    process, forked from its worker, starts from a process that has never held another submission's code, values
-    or results. Each worker dies with that server, which ends with this process
-    (:func:`mlpkit.grading.worker.start`), and each submission's child with its worker."""
-    context = multiprocessing.get_context("forkserver")
-    _start_server(context)
-    return concurrent.futures.ProcessPoolExecutor(size, mp_context=context, initializer=worker.start,
-                                                  max_tasks_per_child=1)
 
 
 def _grade_batch(batch, size, exercises, denied, limits, running, record):
@@ -296,19 +217,32 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
     workers = max(1, workers or os.cpu_count() or 1)
     run = _Run(exercises, bank.source_key(chapters), units_dir, _guard(limits, merge_only), bank=bank)
     finished = {s.student: run.finished(s) for s in chosen}  # each unit file read once: what earlier runs left
+    todo = []
     if chosen and not merge_only:
         units_dir.mkdir(parents=True, exist_ok=True)
         run.reference, run.reference_sha = _reference_values(run, finished.values(), bank.reference_cells(chapters),
                                                              limits)
         # A unit judged against other reference values is graded again.
         todo = [s for s in chosen if (finished[s.student] or {}).get("reference") != run.reference_sha]
+        if progress:
+            kept = len(chosen) - len(todo)
+            print(f"mlpkit grade: {len(todo):,} of {len(chosen):,} submissions to grade"
+                  + (f" ({kept:,} graded by an earlier run, kept)" if kept else ""), file=sys.stderr)
         if todo:
             # The submission's process may not read the submissions, the units, the feedback or the gradebook.
             denied = [submissions.resolve(), units_dir.resolve(), feedback_dir.resolve(), out_csv.resolve(),
                       bank.path.resolve()]
             _grade_all(todo, run, workers, denied, limits, progress)
-    return _write_gradebook(find_submissions(submissions, layout), run, out_csv, feedback_dir, merge_only, lms_export,
-                            assignment, submissions)
+    graded = Gradebook(_write_gradebook(find_submissions(submissions, layout), run, out_csv, feedback_dir, merge_only,
+                                        lms_export, assignment, submissions))
+    graded.graded_now = len(todo)
+    return graded
+
+
+class Gradebook(list):
+    """The units of a gradebook, as :func:`grade` returns them; ``graded_now``: how many this run graded."""
+
+    graded_now = 0
 
 
 def _check_lms_export(lms_export, assignment):
@@ -352,6 +286,8 @@ def _reference_values(run, finished, cells, limits):
         if why:
             print(f"mlpkit grade: the shared reference values in {reference_path} {why}; computing them again",
                   file=sys.stderr)
+        print("mlpkit grade: running the reference solution for the expected values (TensorFlow starts first: "
+              "a few seconds)", file=sys.stderr)
         with worker_pool(1) as once:
             reference = once.submit(_reference_task, run.exercises, cells, limits).result()
         reference_sha = units.reference_digest(reference)
