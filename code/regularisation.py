@@ -141,6 +141,23 @@ def keras_mlp(layer_sizes, l2=0.0, activation="relu", seed=0):
     return keras.Sequential([keras.Input((sizes[0],)), *layers])
 
 
+# -- dropout by hand -------------------------------------------------------------------
+
+
+# Shown in book/deep.md (literalinclude).
+def dropout(a, rate, seed):
+    """Inverted dropout of the activations ``a`` in training: each entry is zeroed with
+    probability ``rate`` (a random mask from the stateless ``seed``, two integers) and
+    the others are scaled by ``1 / (1 - rate)``, so every entry keeps its expected
+    value, ``E[dropout(a)] = (1 - rate) * a / (1 - rate) = a``. In inference the layer
+    is left out."""
+    if not 0 <= rate < 1:
+        raise ValueError(f"rate must be in [0, 1); got {rate}")
+    a = tf.convert_to_tensor(a, tf.float32)
+    keep = tf.random.stateless_uniform(tf.shape(a), seed) >= rate  # P = 1 - rate
+    return tf.where(keep, a / (1.0 - rate), tf.zeros_like(a))
+
+
 # -- training by hand ------------------------------------------------------------------
 
 

@@ -85,3 +85,39 @@ def layer_gradient_norms(weights, biases, x, t):
         cost = tf.reduce_mean(tf.square(a - tf.constant(t, tf.float64)))
     return np.array([float(tf.norm(g)) for g in tape.gradient(cost, weights)])
     ### END SOLUTION
+
+# %% [markdown] exercise="batch_norm_forward"
+# ## Batch normalisation in training mode
+#
+# In training, a batch-normalisation layer normalises each unit (each column
+# of `z`, a batch of shape `(B, n)`) with that column's mean and variance over
+# the batch, then scales and shifts it:
+# `y = gamma * (z - mean) / sqrt(variance + epsilon) + beta`, where `gamma` and
+# `beta` have shape `(n,)`. The variance is the biased one, divided by `B`, as
+# in Keras and `tf.nn.moments`. Write `batch_norm_forward(z, gamma, beta,
+# epsilon)` returning `y`, of `z`'s shape. The checks pass float64 arrays and
+# compare within a relative 1e-7.
+
+# %% exercise="batch_norm_forward"
+def batch_norm_forward(z, gamma, beta, epsilon):
+    ### BEGIN SOLUTION
+    z = np.asarray(z, dtype=np.float64)
+    mean, variance = z.mean(axis=0), z.var(axis=0)
+    return gamma * (z - mean) / np.sqrt(variance + epsilon) + beta
+    ### END SOLUTION
+
+# %% [markdown] exercise="residual_forward"
+# ## A residual block
+#
+# A residual (skip) connection adds a layer's input to its output. For a
+# batch `x` of shape `(B, n)`, a square weight matrix `w` `(n, n)` and a bias
+# `b` `(n,)`, write `residual_forward(x, w, b)` returning
+# `x + sigmoid(x @ w + b)`, of shape `(B, n)`. The checks pass float64 arrays
+# and compare within a relative 1e-7.
+
+# %% exercise="residual_forward"
+def residual_forward(x, w, b):
+    ### BEGIN SOLUTION
+    x = np.asarray(x, dtype=np.float64)
+    return x + 1.0 / (1.0 + np.exp(-(x @ w + b)))
+    ### END SOLUTION

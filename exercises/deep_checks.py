@@ -66,6 +66,30 @@ def decay_call(w, grad, lr, lam, **call):
     return Call("l2_decay_step", (w, grad, lr, lam), rtol=1e-9, atol=1e-12, options={"mistakes": [mistake]}, **call)
 
 
+def norm_inputs(batch, units, scale=3.0, epsilon=1e-3):
+    """Random float64 ``(z, gamma, beta, epsilon)`` for batch_norm_forward: columns with their own mean and spread."""
+    z = rng.normal(rng.normal(0, 2, units), scale, (batch, units))
+    return z, rng.uniform(0.5, 2.0, units), rng.normal(size=units), epsilon
+
+
+def norm_call(batch, units, **call):
+    """A check of batch_norm_forward that recognises the unbiased variance and says so."""
+    z, gamma, beta, epsilon = norm_inputs(batch, units)
+    unbiased = gamma * (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0, ddof=1) + epsilon) + beta
+    mistake = {"value": encode(unbiased),
+               "hint": "this divides the variance by B - 1; batch normalisation divides by B (the biased variance)"}
+    return Call("batch_norm_forward", (z, gamma, beta, epsilon), rtol=1e-7, atol=1e-10,
+                options={"mistakes": [mistake]}, **call)
+
+
+def residual_call(batch, units, **call):
+    """A check of residual_forward that recognises the layer without its skip and says so."""
+    x, w, b = rng.normal(size=(batch, units)), rng.normal(0, 0.5, (units, units)), rng.normal(size=units)
+    mistake = {"value": encode(1 / (1 + np.exp(-(x @ w + b)))),
+               "hint": "this is the layer alone, sigmoid(x @ w + b); a residual block adds its input x to it"}
+    return Call("residual_forward", (x, w, b), rtol=1e-7, atol=1e-10, options={"mistakes": [mistake]}, **call)
+
+
 CHECKS = {
     "glorot_limit": dict(
         points=1,
@@ -161,6 +185,34 @@ CHECKS = {
             ),
             norms_call([10, 8, 8, 8, 8, 3], 16),
             norms_call([4, 2, 3], 1),
+        ],
+    ),
+    "batch_norm_forward": dict(
+        points=2,
+        calls=[
+            norm_call(
+                8,
+                3,
+                public=True,
+                message="for a batch of 8 and 3 units: each column normalised with its own mean and biased "
+                "variance over the batch, then times gamma plus beta",
+            ),
+            norm_call(
+                2,
+                5,
+                public=True,
+                message="for a batch of 2: the mean and variance are over the batch (axis 0, the rows), one per unit",
+            ),
+            norm_call(64, 20),
+            norm_call(3, 1),
+        ],
+    ),
+    "residual_forward": dict(
+        points=1,
+        calls=[
+            residual_call(4, 3, public=True, message="for 4 examples of width 3: x + sigmoid(x @ w + b)"),
+            residual_call(1, 6, public=True, message="for one example of width 6: the input added to the layer output"),
+            residual_call(32, 16),
         ],
     ),
 }

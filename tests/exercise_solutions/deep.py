@@ -68,6 +68,31 @@ ALTERNATIVES = {
                 return np.array([np.linalg.norm(g.numpy()) for g in grads])
         """),
     ],
+    "batch_norm_forward": [
+        code("""
+            def batch_norm_forward(z, gamma, beta, epsilon):
+                mean, variance = tf.nn.moments(tf.constant(z, tf.float64), axes=[0])
+                return (gamma * (z - mean) / tf.sqrt(variance + epsilon) + beta).numpy()
+        """),
+        code("""
+            def batch_norm_forward(z, gamma, beta, epsilon):  # sums written out
+                b = z.shape[0]
+                centred = z - np.sum(z, axis=0) / b
+                variance = np.sum(centred**2, axis=0) / b
+                return centred * (gamma / (variance + epsilon) ** 0.5) + beta
+        """),
+    ],
+    "residual_forward": [
+        code("""
+            def residual_forward(x, w, b):
+                return (tf.constant(x) + tf.sigmoid(tf.constant(x) @ tf.constant(w) + b)).numpy()
+        """),
+        code("""
+            def residual_forward(x, w, b):  # the sigmoid through tanh
+                layer = 0.5 * (1 + np.tanh(0.5 * (np.dot(x, w) + b)))
+                return layer + x
+        """),
+    ],
 }
 
 WRONG = {
@@ -129,5 +154,30 @@ WRONG = {
                     cost = tf.reduce_mean(tf.square(y - t))
                 return np.array([float(tf.norm(g)) for g in tape.gradient(cost, weights)])
         """), "no sigmoid on the output layer"),
+    ],
+    "batch_norm_forward": [
+        (code("""
+            def batch_norm_forward(z, gamma, beta, epsilon):
+                return gamma * (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0, ddof=1) + epsilon) + beta
+        """), "the unbiased variance, divided by B - 1"),
+        (code("""
+            def batch_norm_forward(z, gamma, beta, epsilon):
+                mean, variance = z.mean(axis=1, keepdims=True), z.var(axis=1, keepdims=True)
+                return gamma * (z - mean) / np.sqrt(variance + epsilon) + beta
+        """), "normalised over each example's units (the rows), not over the batch"),
+        (code("""
+            def batch_norm_forward(z, gamma, beta, epsilon):
+                return gamma * (z - z.mean(axis=0)) / (z.std(axis=0) + epsilon) + beta
+        """), "epsilon added to the standard deviation, outside the square root"),
+    ],
+    "residual_forward": [
+        (code("""
+            def residual_forward(x, w, b):
+                return 1 / (1 + np.exp(-(x @ w + b)))
+        """), "no skip: the layer alone"),
+        (code("""
+            def residual_forward(x, w, b):
+                return 1 / (1 + np.exp(-(x + x @ w + b)))
+        """), "the input added inside the sigmoid"),
     ],
 }
