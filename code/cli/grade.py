@@ -128,6 +128,5 @@ def run(args, parser):
     skipped = report.skipped_path(args.out)
     if skipped.is_file():
         entries = len(skipped.read_text().splitlines()) - 1
-        print(f"not graded: {common.count(entries, 'entry', 'entries')} of {args.submissions} that are not "
-              "submissions (a folder, a link, "
-              f"another kind of file); {skipped} lists them and why", file=sys.stderr)
+        print(f"not graded: {common.count(entries, 'entry', 'entries')} of {args.submissions}, not a "
+              f"submission (a folder, a link, another kind of file); {skipped} lists them and why", file=sys.stderr)
