@@ -122,7 +122,8 @@ def test_validate_refuses_names_that_collide_across_chapters(tmp_path):
 def test_a_bank_that_is_not_a_folder_of_chapters_gets_one_line(tmp_path, action):
     (tmp_path / "empty").mkdir()
     for bank_dir in (tmp_path / "missing", tmp_path / "empty"):
-        args = [bank_dir] if action == "validate" else [tmp_path / "out", "--bank", bank_dir]
+        out = tmp_path / ("out.zip" if action == "gradescope" else "out")
+        args = [bank_dir] if action == "validate" else [out, "--bank", bank_dir]
         result = run("exercises", action, *args)
         assert result.returncode == 2 and "Traceback" not in result.stderr
         assert str(bank_dir) in result.stderr and "NAME.py and NAME_checks.py" in result.stderr

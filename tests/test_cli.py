@@ -94,8 +94,8 @@ def test_evaluate_reproduces_the_training_accuracy(trained, monkeypatch, capsys)
         (["train", "--data-dir", "/nonexistent/dir"], "argument --data-dir: no such folder: /nonexistent/dir"),
         (["evaluate", "/tmp"], "mlpkit: error: /tmp is not a SavedModel directory"),
         (["train", "--optimizer", "adagrad"], "argument --optimizer: "),
-        (["train", "--dropout", "1.5"], "argument --dropout: expected a fraction in [0, 1)"),
-        (["train", "--activation", "relu", "--validation", "4000"], "--validation must be between 0 and the 4,000"),
+        (["train", "--dropout", "1.5"], "argument --dropout: expected a fraction from 0 up to but not including 1"),
+        (["train", "--activation", "relu", "--validation", "4000"], "--validation 4000: expected fewer than the 4,000 training images"),
     ],
 )
 def test_bad_options_get_one_line_errors(args, message, capsys, monkeypatch):

@@ -413,6 +413,27 @@ def test_a_keras_model_exercise_scores_only_a_real_model():
     assert public and all("LooksLikeAModel" in detail for detail in public), public
 
 
+def _described(model_class, module, layer=("keras.layers", "Dense")):
+    tensor = {"class_name": "__keras_tensor__", "config": {"shape": [None, 784]}}
+    layer = {"module": layer[0], "class_name": layer[1], "config": {}, "registered_name": None, "inbound_nodes": [tensor]}
+    return json.dumps({"module": module, "class_name": model_class, "registered_name": model_class,
+                       "config": {"layers": [layer]}})
+
+
+def test_a_model_of_keras_s_own_classes_is_built_whichever_way_it_was_written():
+    """Sequential, functional (its ``Functional`` class and the tensors wiring it) pass; a class of the
+    submission's own or a layer that runs code does not."""
+    from mlpkit.grading import models
+
+    models.check_config(_described("Sequential", "keras"))
+    models.check_config(_described("Functional", "keras.src.models.functional"))
+    for refused in (_described("MyModel", None), _described("Functional", "mymodule"),
+                    _described("Sequential", "keras", layer=("keras.layers", "Lambda")),
+                    _described("Sequential", "keras", layer=(None, "MyLayer"))):
+        with pytest.raises(models.ConfigError):
+            models.check_config(refused)
+
+
 # -- names are hostile data ----------------------------------------------------------------------------------------
 
 

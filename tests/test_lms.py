@@ -498,7 +498,7 @@ def test_the_command_checks_the_canvas_assignment_header(tmp_path, capsys):
     write(tmp_path / "class" / "doejane_1_2_a.py", "")
     with pytest.raises(SystemExit) as error:
         cli.main(["grade", str(tmp_path / "class"), "--out", str(tmp_path / "g.csv"), "--lms-export", "canvas"])
-    assert error.value.code == 2 and "--assignment None: --lms-export canvas needs" in capsys.readouterr().err
+    assert error.value.code == 2 and "--lms-export canvas needs --assignment" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["class"]
 
 

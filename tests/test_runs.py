@@ -79,7 +79,7 @@ def test_shards_are_disjoint_balanced_and_cover_the_grid(sharded_runs):
     assert set().union(*sharded_runs.shards) == set(grid_units) and sum(map(len, sharded_runs.shards)) == len(
         grid_units
     )
-    assert "shard 2/3: 3 of the 8 units (4 configurations x 2 folds), 1 workers" in sharded_runs.printed[1]
+    assert "shard 2/3: 3 of the 8 units (4 configurations x 2 folds), 1 worker" in sharded_runs.printed[1]
     assert (
         "shard 2/3: 3 units done" in sharded_runs.printed[1]
         and "run --merge-only when all shards are done" in sharded_runs.printed[1]

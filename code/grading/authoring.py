@@ -172,11 +172,11 @@ def _collisions(bank):
 
 
 def _runs(exercises, reference_cells, stub_cells, limits):
-    """In a grading worker: the reference run twice and the stubs once (`sandbox.run`'s results)."""
+    """In a grading worker: the reference run twice and the stubs once (`sandbox.run`'s results, Keras models
+    still as the descriptions a run sends)."""
     sandbox.preload()
     run_plan = units.plan(exercises)
-    return [units.validated(sandbox.run(cells, run_plan, limits=limits), run_plan)
-            for cells in (reference_cells, reference_cells, stub_cells)]
+    return [sandbox.run(cells, run_plan, limits=limits) for cells in (reference_cells, reference_cells, stub_cells)]
 
 
 def _run_problems(exercises, first, second, stubs):
@@ -234,8 +234,9 @@ def validate(bank, chapters=None, limits=None):
                   for number, cell in enumerate(bank.student_cells(chapter)) if cell.kind == "code"]
     limits = limits or sandbox.Limits()
     with grader.worker_pool(1) as pool:
-        first, second, stubs = pool.submit(_runs, exercises, bank.reference_cells(chapters), stub_cells,
-                                           limits).result()
+        raws = pool.submit(_runs, exercises, bank.reference_cells(chapters), stub_cells, limits).result()
+    run_plan = units.plan(exercises)  # each Keras model run by the kit's own code, as when grading
+    first, second, stubs = [units.validated(grader.run_models(raw, exercises), run_plan) for raw in raws]
     problems += _run_problems(exercises, first, second, stubs)
     calls = sum(len(exercise.calls) for exercise in exercises)
     counts = f"{_count(len(chapters), 'chapter')}, {_count(len(exercises), 'exercise')}, {_count(calls, 'check')}"

@@ -25,6 +25,9 @@ from mlpkit.grading import calls
 
 KERAS_MODULES = ("keras", "keras.layers", "keras.initializers", "keras.regularizers", "keras.constraints",
                  "keras.models", "keras.activations", "keras.optimizers", "keras.losses", "keras.metrics")
+# Objects a functional model's description holds outside Keras's public modules: the model itself and the
+# tensors that wire its layers together (data, never code).
+INTERNAL = {("keras.src.models.functional", "Functional"), (None, "__keras_tensor__")}
 REFUSED = ("Lambda", "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer")
 MAX_CONFIG = 1 << 20  # characters of a model's description
 MAX_OBJECTS = 2_000  # objects in it
@@ -53,7 +56,8 @@ def check_config(config):
             if "class_name" in node:
                 module, name = node.get("module"), node.get("class_name")
                 registered = node.get("registered_name")
-                if module not in KERAS_MODULES or name in REFUSED or registered not in (None, name):
+                known = module in KERAS_MODULES or (module, name) in INTERNAL
+                if not known or name in REFUSED or registered not in (None, name):
                     raise ConfigError(f"the model holds {name!r} ({module}), not one of Keras's own layers")
             stack.extend(node.values())
         elif isinstance(node, list):
