@@ -95,7 +95,7 @@ def test_evaluate_reproduces_the_training_accuracy(trained, monkeypatch, capsys)
         (["evaluate", "/tmp"], "mlpkit: error: /tmp is not a SavedModel directory"),
         (["train", "--optimizer", "adagrad"], "argument --optimizer: "),
         (["train", "--dropout", "1.5"], "argument --dropout: expected a fraction from 0 up to but not including 1"),
-        (["train", "--activation", "relu", "--validation", "4000"], "--validation 4000: expected fewer than the 4,000 training images"),
+        (["train", "--activation", "relu", "--validation", "4000"], "--validation 4000: expected fewer than the 4,000"),
     ],
 )
 def test_bad_options_get_one_line_errors(args, message, capsys, monkeypatch):

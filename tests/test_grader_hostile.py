@@ -415,7 +415,8 @@ def test_a_keras_model_exercise_scores_only_a_real_model():
 
 def _described(model_class, module, layer=("keras.layers", "Dense")):
     tensor = {"class_name": "__keras_tensor__", "config": {"shape": [None, 784]}}
-    layer = {"module": layer[0], "class_name": layer[1], "config": {}, "registered_name": None, "inbound_nodes": [tensor]}
+    layer = {"module": layer[0], "class_name": layer[1], "config": {}, "registered_name": None,
+             "inbound_nodes": [tensor]}
     return json.dumps({"module": module, "class_name": model_class, "registered_name": model_class,
                        "config": {"layers": [layer]}})
 
