@@ -198,6 +198,7 @@ def param_names(params):
     return [f"{'W' if i % 2 == 0 else 'b'}{i // 2 + 1}" for i in range(len(params))]
 
 
+# Shown in book/gradients.md (literalinclude).
 def gradient_descent(params, x, t, lr, steps):
     """Train ``params`` in place: ``steps`` full-batch updates ``p <- p - lr * dC/dp``
     with the gradients of :func:`backprop`.
