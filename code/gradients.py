@@ -196,3 +196,27 @@ def backprop(params, x, t):
 def param_names(params):
     """``["W1", "b1", "W2", "b2", ...]`` for a ``[W_1, b_1, ...]`` list."""
     return [f"{'W' if i % 2 == 0 else 'b'}{i // 2 + 1}" for i in range(len(params))]
+
+
+# Shown in book/gradients.md (literalinclude).
+def gradient_descent(params, x, t, lr, steps):
+    """Train ``params`` in place: ``steps`` full-batch updates ``p <- p - lr * dC/dp``
+    with the gradients of :func:`backprop`.
+
+    The loop runs inside one ``tf.function`` (chapter 5), so thousands of steps on a
+    small batch take a fraction of a second. Returns the cost before each update and
+    after the last, ``steps + 1`` numbers.
+    """
+    x = tf.constant(x, params[0].dtype)
+    t = tf.constant(t, params[0].dtype)
+
+    @tf.function
+    def run():
+        costs = tf.TensorArray(params[0].dtype, size=steps + 1)
+        for step in tf.range(steps):
+            costs = costs.write(step, mlp_loss(params, x, t))
+            for param, grad in zip(params, backprop(params, x, t)):
+                param.assign_sub(lr * grad)
+        return costs.write(steps, mlp_loss(params, x, t)).stack()
+
+    return run().numpy()

@@ -364,9 +364,8 @@ def test_exercises_are_numbered_blocks_without_solutions(visits, name):
         f"{name}: {len(blocks)} exercise blocks for the {len(loaded)} exercises of {chapter}"
     )
     for number, (block, exercise) in enumerate(zip(blocks, loaded), 1):
-        title = (
-            f"Exercise {bank.NUMBERS[chapter]}.{number}: {exercise.title} ({exercise.points:g} points, {exercise.name})"
-        )
+        points = f"{exercise.points:g} point" + ("" if exercise.points == 1 else "s")  # "1 point", "2 points"
+        title = f"Exercise {bank.NUMBERS[chapter]}.{number}: {exercise.title} ({points}, {exercise.name})"
         assert _typographic(block["title"]) == _typographic(title)
         assert exercise.name in block["title_code"]  # the function's name set as code
         assert block["paragraphs"] and all(p.strip() for p in block["paragraphs"])  # the statement, as text

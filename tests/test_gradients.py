@@ -122,3 +122,51 @@ def test_batch_gradient_is_mean_of_per_example_gradients():
     per_example = [gradients.backprop(params, x[i : i + 1], t[i : i + 1]) for i in range(6)]
     for grad, parts in zip(whole, zip(*per_example)):
         np.testing.assert_allclose(grad, np.mean(parts, axis=0), rtol=1e-12, atol=1e-15)
+
+
+XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
+XOR_T = np.array([[0], [1], [1], [0]], dtype=float)
+
+
+def test_gradient_descent_takes_the_steps_backprop_gives():
+    params = gradients.init_params([2, 2, 1], seed=3, dtype=tf.float64)
+    by_hand = [tf.Variable(p) for p in params]
+    costs = gradients.gradient_descent(params, XOR_X, XOR_T, lr=0.5, steps=3)
+    expected = []
+    for _ in range(3):
+        expected.append(float(gradients.mlp_loss(by_hand, XOR_X, XOR_T)))
+        for param, grad in zip(by_hand, gradients.backprop(by_hand, XOR_X, XOR_T)):
+            param.assign_sub(0.5 * grad)
+    expected.append(float(gradients.mlp_loss(by_hand, XOR_X, XOR_T)))
+    np.testing.assert_allclose(costs, expected, rtol=1e-12)
+    for mine, theirs in zip(params, by_hand):
+        np.testing.assert_allclose(mine.numpy(), theirs.numpy(), rtol=1e-12)
+
+
+def _xor_run(seed, steps=3000, lr=2.0, params=None):
+    params = params or gradients.init_params([2, 2, 1], seed=seed, dtype=tf.float64)
+    costs = gradients.gradient_descent(params, XOR_X, XOR_T, lr, steps)
+    y = gradients.forward(params, XOR_X)[-1].numpy()
+    return params, costs, bool(((y > 0.5) == (XOR_T > 0.5)).all())
+
+
+def test_xor_from_random_weights_gets_stuck_in_three_to_seven_runs_of_every_twenty_seeds():
+    # Chapter 3: seeds 0-99 in blocks of 20, 3,000 steps of size 2; measured 4, 3, 7, 4, 5 stuck runs.
+    stuck = []
+    for seed in range(100):
+        _, costs, right = _xor_run(seed)
+        assert costs[-1] < 0.01 if right else abs(costs[-1] - 1 / 8) < 0.005, (seed, costs[-1])
+        if not right:
+            stuck.append(seed)
+    per_block = [sum(first <= seed < first + 20 for seed in stuck) for first in range(0, 100, 20)]
+    assert all(3 <= count <= 7 for count in per_block), per_block
+
+
+def test_more_steps_leave_a_stuck_xor_run_stuck():
+    # Chapter 3's stuck runs (seeds 0-19): a further 5,000 steps, and the cost still sits just above 1/8.
+    for seed in range(20):
+        params, costs, right = _xor_run(seed)
+        if right:
+            continue
+        _, more, right = _xor_run(seed, steps=5000, params=params)
+        assert not right and 1 / 8 < more[-1] < costs[-1] < 1 / 8 + 0.005, (seed, costs[-1], more[-1])

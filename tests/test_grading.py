@@ -862,6 +862,13 @@ def test_book_blocks_show_solutions_only_in_the_instructor_build():
         )
 
 
+@pytest.mark.parametrize("points, said", [(1, "1 point"), (2, "2 points"), (0.5, "0.5 points"), (1.5, "1.5 points")])
+def test_exercise_heading_says_point_for_one_and_points_otherwise(points, said):
+    exercise = checks.Exercise("f", "xor", points, "A title", [])
+    heading = bank._heading("2.1", exercise)
+    assert heading == f"Exercise 2.1: A title ({said}, `f`)" and "1 points" not in heading
+
+
 # -- the layout shows the trust boundary ------------------------------------------------------------------------
 
 # what runs in a worker and a submission's process

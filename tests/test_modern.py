@@ -203,3 +203,11 @@ def test_sigmoid_mse_gradient_has_the_vanishing_sigma_prime_factor():
     mse = float(tf.reduce_max(tf.abs(modern.sigmoid_mse_gradient(wrong, target))))
     ce = float(tf.reduce_max(tf.abs(modern.cross_entropy_gradient(wrong, target))))
     assert mse < 1e-4 and ce > 0.99
+
+
+def test_untrained_tutorial_network_starts_near_chance_cross_entropy_ln_10():
+    # Chapter 7's sanity check: seeds 0-7 start at 2.296-2.359 on the embedded digits, within 0.06 of ln 10.
+    x_train, y_train = embedded_splits()[:2]
+    for seed in range(8):
+        net = modern.MLP([784, 700, 500, 10], activation="relu", seed=seed)
+        assert abs(float(modern.cross_entropy(net(x_train), y_train)) - np.log(10)) < 0.06, seed

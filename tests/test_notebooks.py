@@ -13,6 +13,7 @@ import json
 import pathlib
 import subprocess
 import sys
+import urllib.parse
 
 import pytest
 
@@ -62,13 +63,23 @@ def test_first_cell_installs_from_the_configured_repository():
         assert all(not cell.get("outputs") for cell in nb.cells if cell.cell_type == "code")
 
 
-def _run_setup_cell(mlpkit_present, pip_status=0):
+def _run_setup_cell(mlpkit_present, pip_status=0, online=True):
     # Run the set-up cell in a fresh interpreter where `mlpkit` is (or seems)
     # missing; record the pip command, and the constraints file it names,
     # instead of running it (nothing is installed from the network here).
+    # `online`: whether a connection to the repository's host succeeds (recorded too).
     cell = nbformat.read(ROOT / "book" / "xor.ipynb", as_version=4).cells[0].source
     harness = (
-        "import importlib.util, json, pathlib, subprocess\n"
+        "import importlib.util, json, pathlib, socket, subprocess\n"
+        "class FakeConnection:\n"
+        "    def close(self):\n"
+        "        pass\n"
+        "def fake_connect(address, timeout=None, *args):\n"
+        "    calls.append({'connect': list(address)})\n"
+        f"    if not {online}:\n"
+        "        raise socket.gaierror(-3, 'Temporary failure in name resolution')\n"
+        "    return FakeConnection()\n"
+        "socket.create_connection = fake_connect\n"
         "calls = []\n"
         "real_find_spec = importlib.util.find_spec\n"
         f"importlib.util.find_spec = lambda name, *a: (real_find_spec(name, *a) if {mlpkit_present} or name != "
@@ -149,12 +160,23 @@ def test_what_is_installed_already_satisfies_mlpkit_so_pip_changes_nothing(tmp_p
 
 
 def test_setup_cell_says_what_failed_when_pip_cannot_keep_the_installed_versions():
-    printed, _ = _run_setup_cell(mlpkit_present=False, pip_status=1)
+    printed, _ = _run_setup_cell(mlpkit_present=False, pip_status=1, online=True)
     message = printed.split("ERROR=", 1)[1]
     assert "tensorflow" in message.lower() and "mlpkit is installed." not in printed
     dependencies = (ROOT / "pyproject.toml").read_text()
     for requirement in ("tensorflow>=2.16,<3", "keras>=3.6,<4"):  # the ranges the message names are pyproject's
         assert requirement in message.lower().replace(" ", "") and requirement in dependencies.replace(" ", "")
+
+
+def test_setup_cell_says_the_network_could_not_be_reached_when_offline():
+    # Offline, pip fails too (git: "Could not resolve host: github.com"); the message
+    # must name the network, not a version conflict the reader would go looking for.
+    host = urllib.parse.urlparse(URL).hostname
+    printed, calls = _run_setup_cell(mlpkit_present=False, pip_status=1, online=False)
+    message = printed.split("ERROR=", 1)[1]
+    assert "network could not be reached" in message and host in message
+    assert "tensorflow" not in message.lower() and "mlpkit is installed." not in printed
+    assert {"connect": [host, 443]} in calls  # it tried the repository's host after pip failed
 
 
 def test_setup_cell_does_nothing_where_mlpkit_is_installed():

@@ -163,7 +163,7 @@ def test_readme_lists_every_chapter_its_modules_and_the_exercise_count():
         for module in re.findall(r"`mlpkit\.(\w+)`", modules):
             assert (ROOT / "code" / f"{module}.py").is_file(), f"README names mlpkit.{module}, which does not exist"
     named = {module for _, modules in rows for module in re.findall(r"`mlpkit\.(\w+)`", modules)}
-    support = {"defaults", "plotting", "progress", "quiet"}  # named in the layout table, beside the lessons
+    support = {"defaults", "notebook", "plotting", "progress", "quiet"}  # named in the layout table, beside the lessons
     lessons = {path.stem for path in (ROOT / "code").glob("*.py")} - support
     assert lessons <= named, f"the README's chapter table does not name {sorted(lessons - named)}"
     total = sum(len(bank.load_exercises([chapter])) for chapter in bank.CHAPTERS)

@@ -146,3 +146,4 @@ def test_leaks_are_found_wherever_they_stand():
         ]
     )
     assert quiet.leaked_lines(text) == text.splitlines()[1:4]
+

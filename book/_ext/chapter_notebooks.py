@@ -32,9 +32,11 @@ import importlib
 import importlib.metadata
 import importlib.util
 import re
+import socket
 import subprocess
 import sys
 import tempfile
+import urllib.parse
 
 MLPKIT = "mlpkit @ git+{url}@{branch}"
 if importlib.util.find_spec("mlpkit") is None:
@@ -48,6 +50,13 @@ if importlib.util.find_spec("mlpkit") is None:
         constraints.write("\\n".join(sorted(keep.values())) + "\\n")
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--constraint", constraints.name, MLPKIT]
     if subprocess.run(pip).returncode != 0:
+        host = urllib.parse.urlparse(MLPKIT.split("git+", 1)[1]).hostname
+        try:  # pip fails the same way offline: tell a missing network from a version conflict
+            socket.create_connection((host, 443), timeout=10).close()
+        except OSError as error:
+            raise RuntimeError(f"the network could not be reached: no connection to {{host}} ({{error}}), where "
+                               "mlpkit is installed from. Connect this notebook to the internet and run "
+                               "this cell again.") from None
         raise RuntimeError("pip could not install mlpkit without changing a package installed here (its "
                            "message is above); mlpkit needs TensorFlow >=2.16,<3 and Keras >=3.6,<4")
     importlib.invalidate_caches()

@@ -257,7 +257,8 @@ student_cells = BUILT_IN.student_cells
 # -- rendering: numbered statements, notebooks and .py files ---------------------------------------
 
 def _heading(exercise_number, exercise):
-    return f"Exercise {exercise_number}: {exercise.title} ({exercise.points:g} points, `{exercise.name}`)"
+    points = f"{exercise.points:g} point{'' if exercise.points == 1 else 's'}"  # 1 point, 2 points, 0.5 points
+    return f"Exercise {exercise_number}: {exercise.title} ({points}, `{exercise.name}`)"
 
 
 def numbered(cells, exercises, chapter_number):
