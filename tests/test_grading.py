@@ -527,6 +527,18 @@ def test_self_check_of_the_released_stub_fails_helpfully(released):
     assert "0 of 3 exercises pass" in result.stdout
 
 
+def test_self_check_says_a_syntax_error_at_the_function_it_breaks(released):
+    stub = (released / "perceptron.py").read_text()
+    broken = released / "broken.py"
+    broken.write_text(stub.replace('    raise NotImplementedError("nand_weights: write your solution here")',
+                                   "    return tf.constant([-1.0, -1.0]), tf.constant(1.5\n"))
+    result = _check(broken)
+    assert result.returncode == 1
+    (line,) = [line for line in result.stdout.splitlines() if "should give 1, 1, 1, 0" in line]
+    assert "SyntaxError" in line and "where nand_weights is written" in line and "no function named" not in line
+    assert "not written yet" in result.stdout  # the other exercises, unaffected
+
+
 def test_self_check_of_a_solved_copy_passes(released):
     solved = released / "solved.py"
     solved.write_text((bank.BANK_DIR / "perceptron.py").read_text())

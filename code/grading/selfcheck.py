@@ -90,4 +90,22 @@ def self_check(submission, checks_path=None, limits=None):
     run_plan = units.plan(exercises)
     raw = grader.run_models(sandbox.run(cells, run_plan, denied=denied, limits=limits), exercises, here=True)
     raw = units.validated(raw, run_plan)
-    return units.verdicts(exercises, raw, expected, public_only=True), raw["cells"]
+    verdicts = units.verdicts(exercises, raw, expected, public_only=True)
+    return _blame_syntax_errors(verdicts, cells, raw["cells"]), raw["cells"]
+
+
+def _blame_syntax_errors(verdicts, cells, notes):
+    """A function that is "not defined" because the block that defines it does not compile: say so at the
+    function, where the student looks, rather than only in the block's note."""
+    broken = {label: note for label, note in notes.items() if note.startswith(("SyntaxError", "IndentationError",
+                                                                                "TabError"))}
+    for name, verdict in verdicts.items():
+        written = [label for label, source in cells
+                   if label in broken and re.search(rf"^\s*def\s+{re.escape(name)}\s*\(", source, re.MULTILINE)]
+        if not written:
+            continue
+        for check in verdict["checks"]:
+            if check["detail"].startswith("NameError"):
+                check["detail"] = (f"{broken[written[0]]}, in {written[0].strip('<>')}, where {name} is written: "
+                                   "the block did not run; fix the syntax")
+    return verdicts
