@@ -99,6 +99,11 @@ def test_markdown_from_a_submission_renders_as_its_text():
     import html as html_module
 
     assert html_module.unescape(html.strip().removeprefix("<p>").removesuffix("</p>")) == text
+    for start in ("# h", "- item", "12. item", "> quote", "+ item", "==="):
+        html = markdown_it.MarkdownIt().render(report.as_text(start))
+        assert html_module.unescape(html.strip().removeprefix("<p>").removesuffix("</p>")) == start, html
+    # What Markdown would not misread stays as it is, to read as text.
+    assert report.as_text("s0000.py (<cell 2, line 27>, x = 1.5)") == r"s0000.py (\<cell 2, line 27\>, x = 1.5)"
 
 
 def test_a_unit_on_disk_in_the_wrong_form_is_not_trusted():
@@ -477,6 +482,20 @@ def test_a_notebook_of_any_shape_is_that_submission_s_note_never_a_crash(tmp_pat
     (tmp_path / "s.ipynb").write_text(text)
     with pytest.raises(worker.UnreadableSubmission, match="s.ipynb: not a readable notebook"):
         worker.submission_cells(tmp_path / "s.ipynb")
+
+
+def test_a_note_that_concerns_every_exercise_is_said_once(tmp_path):
+    from mlpkit.grading import worker
+
+    (tmp_path / "s.ipynb").write_text("{not json")
+    raw = worker.run_submission(tmp_path / "s.ipynb", PLAN, [], Limits())
+    unit = units.unit(tmp_path / "s.ipynb", "0" * 64, EXERCISES, raw, _reference(), "k")
+    assert len(unit["notes"]) == 1 and "not a readable notebook" in unit["notes"][0], unit["notes"]
+    assert unit["total"] == 0
+    shared = {"cells": {}, "exercises": {e.name: {"error": "the submission could not be run: it died"}
+                                         for e in EXERCISES}}
+    (note,) = units.unit(tmp_path / "s.py", "0" * 64, EXERCISES, shared, _reference(), "k")["notes"]
+    assert note == f"{', '.join(e.name for e in EXERCISES)}: the submission could not be run: it died"
 
 
 # -- clean-up never fails ------------------------------------------------------------------------------------------

@@ -18,13 +18,19 @@ import re
 
 from mlpkit.grading import lms, units
 
-MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")  # every ASCII punctuation mark may be escaped in CommonMark
+# The characters that can start Markdown or HTML anywhere in a line (emphasis, code, links, images, tags,
+# entities, tables, strikethrough, escapes), and those that do only at a line's start (headings, lists, quotes).
+MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>&|~!])")
+MARKDOWN_LINE_START = re.compile(r"^(\s*)([#>+=-]|\d+[.)])")
 
 
 def as_text(value):
     """Text from a submission (its file name, its errors, what its values were) as Markdown that renders
-    as that text: one line, every punctuation mark escaped, so no markup or HTML in it takes effect."""
-    return MARKDOWN_PUNCTUATION.sub(r"\\\1", " ".join(lms.printable(value).split()))
+    as that text: one line, with the characters Markdown would read as markup escaped, so no markup or HTML
+    in it takes effect, and the rest (dots, commas, parentheses) left as they are, to read as text."""
+    escaped = MARKDOWN_INLINE.sub(r"\\\1", " ".join(lms.printable(value).split()))
+    return MARKDOWN_LINE_START.sub(lambda m: m[1] + "\\" + m[2] if len(m[2]) == 1 else
+                                   m[1] + m[2][:-1] + "\\" + m[2][-1], escaped)
 
 
 # How a unit's submission was confined (the unit's "guard"): by the kernel, or, where it offers nothing and the

@@ -151,14 +151,16 @@ def unit(path, sha256, exercises, raw, reference, key, student=None):
 def _judged_unit(path, sha256, exercises, raw, reference, key, student=None):
     results = verdicts(exercises, raw, reference)
     notes = [f"{label}: {note}" for label, note in raw["cells"].items()]
+    said = {}  # each note once, with the exercises it concerns; none that a cell's note already says
     for name, result in results.items():
         if result["note"]:
-            notes.append(f"{name}: {result['note']}")
+            said.setdefault(result["note"], []).append(name)
         else:  # what the instructor should know about; ordinary wrong answers are in the points
             errors = [o.get("error", "") for o in raw["exercises"].get(name, {}).get("outcomes", [])]
             serious = [e for e in errors if e.startswith(SERIOUS)]
             if serious:
-                notes.append(f"{name}: {serious[0]}")
+                said.setdefault(serious[0], []).append(name)
+    notes += [f"{', '.join(names)}: {note}" for note, names in said.items() if note not in raw["cells"].values()]
     return {"student": student or path.stem, "file": path.name, "sha256": sha256, "key": key, "exercises": results,
             "total": round(sum(r["points"] for r in results.values()), 2),
             "maximum": sum(exercise.points for exercise in exercises), "notes": notes}
