@@ -136,8 +136,6 @@ def _grade_batch(batch, size, exercises, denied, limits, running, record):
     return sorted(broken, key=lambda s: s.student)
 
 
-
-
 # -- a grading run -------------------------------------------------------------------------
 
 @dataclasses.dataclass
@@ -211,7 +209,7 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
     _check_lms_export(lms_export, assignment)
     submissions = pathlib.Path(submissions)
     listing = find_submissions(submissions, layout)
-    _check_lms_export_fits(lms_export, listing.layout)
+    _check_lms_export(lms_export, assignment, listing.layout)
     chosen = _chosen(listing.submissions, only, submissions) if only else listing.submissions
     limits = limits or sandbox.Limits()
     workers = max(1, workers or os.cpu_count() or 1)
@@ -245,24 +243,12 @@ class Gradebook(list):
     graded_now = 0
 
 
-def _check_lms_export(lms_export, assignment):
-    if lms_export == "canvas":
-        try:
-            lms.check_canvas_assignment(assignment)
-        except lms.LayoutError as error:
-            raise GradingError(str(error)) from None
-    elif lms_export not in (None, "moodle"):
-        raise GradingError(f"--lms-export {lms_export!r}: expected canvas or moodle")
-
-
-def _check_lms_export_fits(lms_export, layout):
-    """``GradingError`` when the LMS the grades go to cannot match the students of the download's layout."""
-    if lms_export == "canvas" and layout == "moodle":
-        raise GradingError("--lms-export canvas: the submissions are a Moodle download; Canvas cannot match Moodle's "
-                           "participant numbers (use --lms-export moodle)")
-    if lms_export == "moodle" and layout == "canvas":
-        raise GradingError("--lms-export moodle: the submissions are a Canvas download; Moodle cannot match Canvas's "
-                           "user ids (use --lms-export canvas)")
+def _check_lms_export(lms_export, assignment, layout=None):
+    """``GradingError`` when ``--lms-export`` cannot be written as asked, or cannot match the download's students."""
+    try:
+        lms.check_export(lms_export, assignment, layout)
+    except lms.LayoutError as error:
+        raise GradingError(str(error)) from None
 
 
 def _guard(limits, merge_only):
