@@ -66,9 +66,9 @@ def main(argv=None):
     except KeyboardInterrupt as error:
         if interrupts.signalled() is not None:  # a real signal: exit now, past multiprocessing's exit handlers
             interrupts.leave(error)
-        terminated = isinstance(error, interrupts.Terminated)
-        print("mlpkit: terminated" if terminated else "mlpkit: interrupted", file=sys.stderr)
-        sys.exit(143 if terminated else 130)
+        message, status = interrupts.line(error)
+        print(message, file=sys.stderr)
+        sys.exit(status)
     except Exception as error:
         if not common.is_expected(error):
             raise

@@ -35,7 +35,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 BACKSTOP = 5.0  # seconds from the first signal to the exit, whatever a clean-up is doing
 MESSAGES = {signal.SIGINT: ("mlpkit: interrupted", 130), signal.SIGTERM: ("mlpkit: terminated", 143)}
 
-_state = {"first": None, "deferring": 0, "pending": None, "finished": False}
+_state = {"first": None, "deferring": 0, "pending": None, "finished": False, "notes": []}
 
 
 class Terminated(KeyboardInterrupt):
@@ -72,7 +72,7 @@ def _backstop(signum):
 
 def install():
     """Handle ``SIGINT`` and ``SIGTERM`` as this module says; returns the handlers they had (for :func:`restore`)."""
-    _state.update(first=None, deferring=0, pending=None, finished=False)
+    _state.update(first=None, deferring=0, pending=None, finished=False, notes=[])
     if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
         return {}
     return {number: signal.signal(number, _handler) for number in SIGNALS}
@@ -183,8 +183,19 @@ class Pool(ProcessPoolExecutor):
         return super().__exit__(kind, value, traceback)
 
 
+def note(text):
+    """Add ``text`` (what a clean-up did, e.g. the unfinished output it removed) to the line printed at the end."""
+    _state["notes"].append(text)
+
+
+def line(error):
+    """The one line for ``error`` (a ``KeyboardInterrupt``, or :class:`Terminated`) and its exit status."""
+    message, status = MESSAGES[signal.SIGTERM if isinstance(error, Terminated) else signal.SIGINT]
+    return "; ".join([message, *_state["notes"]]), status
+
+
 def _exit(signum):
-    message, status = MESSAGES.get(signum, MESSAGES[signal.SIGINT])
+    message, status = line(_interrupt(signum))
     with contextlib.suppress(Exception):
         sys.stdout.flush()
     with contextlib.suppress(Exception):
