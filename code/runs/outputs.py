@@ -189,7 +189,7 @@ def staged_folder(path):
         if isinstance(error, KeyboardInterrupt):  # Ctrl-C or SIGTERM: the last line says what was removed
             from mlpkit.runs import interrupts
 
-            interrupts.note(f"removed the unfinished output in {path}" + ("" if created else f" ({stage.name})"))
+            interrupts.note(f"removed the unfinished output in {path}")
         for folder in created:
             with contextlib.suppress(OSError):
                 folder.rmdir()
