@@ -151,7 +151,7 @@ def test_train_interrupted_while_writing_leaves_nothing(tiny, unchecked, tmp_pat
         "--out",
         tmp_path / "new" / "run",
     )
-    assert code == 130 and line == "mlpkit: interrupted"
+    assert code == 130 and line == f"mlpkit: interrupted; removed the unfinished output in {tmp_path / 'new' / 'run'}"
     assert list(tmp_path.iterdir()) == []
 
 
