@@ -239,7 +239,7 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
             _grade_all(todo, run, workers, denied, limits, progress)
     listing = find_submissions(submissions, layout)
     missing = [s.student for s in listing.submissions if run.latest(s) is None]
-    if merge_only and missing and not allow_missing:
+    if merge_only and missing and not allow_missing and len(missing) < len(listing.submissions):  # none: below
         _refuse_missing(missing, len(listing.submissions), run.units_dir)
     graded = Gradebook(_write_gradebook(listing, run, out_csv, feedback_dir, merge_only, lms_export, assignment,
                                         submissions))
