@@ -151,7 +151,7 @@ def test_train_interrupted_while_writing_leaves_nothing(tiny, unchecked, tmp_pat
         "--out",
         tmp_path / "new" / "run",
     )
-    assert code == 130 and line == "mlpkit: interrupted"
+    assert code == 130 and line == f"mlpkit: interrupted; removed the unfinished output in {tmp_path / 'new' / 'run'}"
     assert list(tmp_path.iterdir()) == []
 
 
@@ -656,3 +656,72 @@ def test_every_example_in_every_help_parses():
             from mlpkit import bench_variants
 
             assert set(args.variants) <= set(bench_variants.VARIANTS), line
+
+
+# -- output locations the file system refuses: found out before any work ---------------------------------------------
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc, where nothing can be created")
+@pytest.mark.parametrize(
+    "argv, shown",
+    [
+        (["train", "--out", "/proc/mlpkit-out/run", "--epochs", "1"], "--out /proc/mlpkit-out/run"),
+        (["grade", "SUBS", "--out", "/proc/mlpkit-out/grades.csv"], "--out /proc/mlpkit-out/grades.csv"),
+        (["exercises", "release", "/proc/mlpkit-out/handout"], "OUT_DIR /proc/mlpkit-out/handout"),
+        (["exercises", "gradescope", "/proc/mlpkit-out/a.zip"], "OUT_ZIP /proc/mlpkit-out/a.zip"),
+    ],
+)
+def test_an_output_the_file_system_refuses_fails_before_any_work(argv, shown, tmp_path, capsys, monkeypatch):
+    import mlpkit.cli.common
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started before the output was checked")
+
+    monkeypatch.setattr(mlpkit.cli.common, "load_data", no_work)
+    monkeypatch.setattr(mlpkit.cli.common, "open_bank", no_work)
+    (tmp_path / "SUBS").mkdir()
+    code, line, out = fail(capsys, *[str(tmp_path / "SUBS") if a == "SUBS" else a for a in argv])
+    assert code == 2 and line.startswith(f"mlpkit: error: {shown}: cannot be written (") and out == ""
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc, where nothing can be created")
+def test_evaluate_plots_the_file_system_refuses_fails_before_loading(fashion_run, capsys, monkeypatch):
+    import mlpkit.cli.common
+
+    monkeypatch.setattr(mlpkit.cli.common, "load_data", lambda *a, **k: pytest.fail("data loaded first"))
+    code, line, out = fail(capsys, "evaluate", fashion_run / "model", "--plots", "/proc/mlpkit-out/plots")
+    assert code == 2 and "--plots /proc/mlpkit-out/plots: cannot be written (" in line and out == ""
+
+
+def test_the_output_probe_leaves_nothing_behind(tmp_path):
+    outputs.check_folder(tmp_path / "a" / "b", "--out")
+    outputs.check_file(tmp_path / "c" / "grades.csv", "--out")
+    assert list(tmp_path.iterdir()) == []
+
+
+# -- exercises release over an earlier release ------------------------------------------------------------------------
+
+def test_release_again_refuses_edited_and_foreign_files_unless_forced(tmp_path, capsys, monkeypatch):
+    from mlpkit.grading import release
+
+    def quick(out_dir, chapters=None, reference=None, bank=None):  # the files, without the reference run
+        written = [pathlib.Path(out_dir) / name for name in ("perceptron.ipynb", "perceptron.py", "README.md")]
+        for path in written:
+            path.write_text(f"released {path.name}\n")
+        return written
+
+    monkeypatch.setattr(release, "release", quick)
+    handout = tmp_path / "handout"
+    cli.main(["exercises", "release", str(handout)])
+    cli.main(["exercises", "release", str(handout)])  # again over its own, unchanged files: fine
+    manifest = json.loads((handout / release.MANIFEST).read_text())["files"]
+    assert sorted(manifest) == ["README.md", "perceptron.ipynb", "perceptron.py"]
+    capsys.readouterr()
+    (handout / "perceptron.ipynb").write_text("a student's work\n")
+    (handout / "notes.txt").write_text("mine\n")
+    code, line, _ = fail(capsys, "exercises", "release", handout)
+    assert code == 2 and "notes.txt (not written by a release)" in line
+    assert "perceptron.ipynb (changed since the release wrote it)" in line and "--force" in line
+    assert (handout / "perceptron.ipynb").read_text() == "a student's work\n"
+    cli.main(["exercises", "release", str(handout), "--force"])
+    assert (handout / "perceptron.ipynb").read_text() == "released perceptron.ipynb\n"
+    assert (handout / "notes.txt").read_text() == "mine\n"  # not the release's: left as it was

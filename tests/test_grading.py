@@ -805,6 +805,28 @@ def test_values_cross_the_boundary_as_json_only():
         checks.encode(object())
 
 
+def _merge_only_with_two_missing(folder, tmp_path):
+    """`mlpkit grade --merge-only` with b and c ungraded refuses, naming them; --allow-missing merges a, saying so."""
+    import contextlib
+    import io
+
+    from mlpkit import cli
+
+    merged = tmp_path / "merged.csv"
+    argv = ["grade", str(folder), "--out", str(merged), "--units", str(tmp_path / "grades_units"), "--chapters",
+            "perceptron", "--merge-only"]
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), pytest.raises(SystemExit) as exited:
+        cli.main(argv)
+    assert exited.value.code == 2 and "--merge-only: 2 of 3 submissions have no finished unit" in err.getvalue()
+    assert "(b, c)" in err.getvalue() and "--allow-missing" in err.getvalue() and not merged.exists()
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        cli.main([*argv, "--allow-missing"])
+    assert "partial gradebook: 2 submissions" in err.getvalue() and "missing" in err.getvalue()
+    assert [row["student"] for row in csv.DictReader(merged.open())] == ["a"]
+
+
 def test_interrupted_grading_keeps_the_csv_and_resumes(tmp_path, monkeypatch):
     folder = tmp_path / "subs"
     folder.mkdir()
@@ -815,6 +837,7 @@ def test_interrupted_grading_keeps_the_csv_and_resumes(tmp_path, monkeypatch):
     before = out.read_text()
     unit_a = tmp_path / "grades_units" / "a.json"
     stamp = unit_a.stat().st_mtime_ns
+    _merge_only_with_two_missing(folder, tmp_path)
 
     real_unit, calls = units.unit, []
 
@@ -1002,3 +1025,11 @@ def test_shared_reference_values_that_changed_are_computed_again(tmp_path, capsy
     assert grade() == {"a": 7, "b": 0, "c": 7}
     assert "are not those the graded units were judged against" in capsys.readouterr().err
     assert json.loads(path.read_text()) == original
+
+
+def test_the_demo_class_answer_key_is_not_an_entry_to_report(tmp_path):
+    (tmp_path / "s0000.py").write_text(solution())
+    (tmp_path / "expected.json").write_text('{"s0000": 7.0}')
+    assert grader.find_submissions(tmp_path).stray == []
+    (tmp_path / "expected.json").write_text('["a student\'s file of that name"]')
+    assert [name for name, _ in grader.find_submissions(tmp_path).stray] == ["expected.json"]

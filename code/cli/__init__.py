@@ -13,7 +13,10 @@ partial output behind (`mlpkit.runs.outputs`). TensorFlow is imported only when 
 command runs, so ``--help`` is fast.
 """
 
+import sys
+
 from mlpkit.cli import bench, common, evaluate, exercises, grade, study, train
+from mlpkit.runs import interrupts
 
 DESCRIPTION = """\
 The course kit's command line: train, evaluate and time multilayer perceptrons,
@@ -54,13 +57,24 @@ def build_parser():
 
 
 def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    # Ctrl-C and SIGTERM (`timeout`, Slurm): one clean-up, one line, status 130 or 143 (mlpkit.runs.interrupts).
+    previous, parser = interrupts.install(), None
     try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
         COMMANDS[args.command].run(args, parser)
-    except KeyboardInterrupt:
-        parser.exit(130, "mlpkit: interrupted\n")
+    except KeyboardInterrupt as error:
+        if interrupts.signalled() is not None:  # a real signal: exit now, past multiprocessing's exit handlers
+            interrupts.leave(error)
+        message, status = interrupts.line(error)
+        print(message, file=sys.stderr)
+        sys.exit(status)
     except Exception as error:
         if not common.is_expected(error):
             raise
         common.fail(parser, error)
+    finally:
+        if argv is None:  # the command itself: a signal while Python exits exits at once, with one line
+            interrupts.finished()
+        else:  # called in a Python process of some other program's: its own handlers again
+            interrupts.restore(previous)

@@ -26,6 +26,7 @@ examples:
   mlpkit exercises validate my-bank/                # is every exercise of the bank graded as it should be?
   mlpkit exercises new-key course.key               # a secret key: hidden inputs of your course's own
   mlpkit exercises release handout/ --bank my-bank/ --course-key course.key
+  mlpkit exercises release handout/ --force         # again, over files edited since the last release
 """
 
 
@@ -38,6 +39,9 @@ def add_parser(commands):
                                  epilog=EXAMPLES)
     release.add_argument("out_dir", metavar="OUT_DIR", help="folder to write into (created if missing)")
     release.add_argument("--chapters", type=types.names, help="comma-separated (default: every chapter with exercises)")
+    release.add_argument("--force", action="store_true",
+                         help="write even over files that no release wrote or that changed since, such as a "
+                              "student's edited notebook (default: refuse, naming them)")
     common.add_bank_options(release)
     check = actions.add_parser("check", help="run the public checks on your notebook or .py file",
                                epilog=EXAMPLES)
@@ -107,10 +111,16 @@ def _release(args, parser):
     from mlpkit.runs import outputs
 
     outputs.check_folder(args.out_dir, "OUT_DIR")
+    unsafe = release.unsafe_to_overwrite(args.out_dir)
+    if unsafe and not args.force:
+        listed = ", ".join(f"{name} ({why})" for name, why in unsafe[:10]) + (", ..." if len(unsafe) > 10 else "")
+        common.fail(parser, f"OUT_DIR {args.out_dir}: holds {common.count(len(unsafe), 'file')} a release would "
+                            f"overwrite or mix with its own: {listed}; choose a new folder, or pass --force")
     bank = common.open_bank(args)
     common.check_chapters(args.chapters, parser, bank)
     with outputs.staged_folder(args.out_dir) as stage:
         written = release.release(stage, args.chapters, bank=bank)
+        release.write_manifest(stage, args.out_dir, written)
     print(f"wrote {common.count(len(written), 'file')} to {pathlib.Path(args.out_dir)}: "
           + ", ".join(path.name for path in written))
 

@@ -57,7 +57,10 @@ def add_parser(commands):
                             "(default: all)")
     grade.add_argument("--merge-only", action="store_true",
                        help="grade nothing; merge the finished units into the CSV, the report and the similarity "
-                            "CSV (default: off)")
+                            "CSV; fails, naming them, if submissions have no finished unit (default: off)")
+    grade.add_argument("--allow-missing", action="store_true",
+                       help="with --merge-only: merge the units present and say how many submissions are missing "
+                            "from the gradebook (default: off)")
     grade.add_argument("--layout", choices=["auto", "plain", "canvas", "moodle"], default="auto",
                        help="how FOLDER names the submissions (default auto: detected)")
     grade.add_argument("--lms-export", choices=["canvas", "moodle"],
@@ -86,6 +89,8 @@ def _check_grade_outputs(args):
 
 
 def run(args, parser):
+    if args.allow_missing and not args.merge_only:
+        common.fail(parser, "--allow-missing applies to --merge-only (a grading run grades what is missing)")
     _check_grade_outputs(args)
     if args.assignment is not None and not args.lms_export:
         common.fail(parser, "--assignment names the assignment's column in an LMS import file: give it with "
@@ -110,13 +115,19 @@ def run(args, parser):
         units = grader.grade(args.submissions, args.out, chapters=args.chapters, workers=args.workers,
                              limits=common.grading_limits(args), units_dir=args.units, feedback_dir=args.feedback,
                              only=args.only, merge_only=args.merge_only, layout=args.layout,
-                             lms_export=args.lms_export, assignment=args.assignment, bank=bank)
+                             lms_export=args.lms_export, assignment=args.assignment, bank=bank,
+                             allow_missing=args.allow_missing)
     finally:
         grader.stop_server()  # exit only once every process this run started has ended
     wrote = f"{args.out} and {report.lms_export_path(args.out, args.lms_export)}" if args.lms_export else args.out
     graded_now = getattr(units, "graded_now", len(units))
     print(f"graded {common.count(graded_now, 'submission')} in {time.perf_counter() - start:.1f} s "
           f"({len(units):,} in the gradebook); wrote {wrote}")
+    missing = getattr(units, "missing", ())
+    if args.merge_only and missing:
+        print(f"warning: partial gradebook: {common.count(len(missing), 'submission')} of {args.submissions} "
+              f"missing (no finished unit: {', '.join(missing[:10])}{', ...' if len(missing) > 10 else ''}); "
+              "--allow-missing", file=sys.stderr)
     from mlpkit.grading import html_report, similarity
 
     print(f"wrote {html_report.report_path(args.out)} and {similarity.similarity_path(args.out)} (the instructor's "

@@ -12,6 +12,21 @@ import random
 
 from mlpkit.grading import bank as bank_module
 
+ANSWER_KEY = "expected.json"  # beside the submissions: the points each should get
+
+
+def is_answer_key(path):
+    """Whether ``path`` is the answer key :func:`make_demo_class`'s command writes beside the submissions (a JSON
+    object of student ids and points): the kit's own file, no student's entry."""
+    path = pathlib.Path(path)
+    if path.name != ANSWER_KEY or path.is_symlink() or not path.is_file():
+        return False
+    try:
+        key = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(key, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in key.values())
+
 
 def make_demo_class(folder, students=200, chapters=None, seed=0, bank=None):
     """Write ``students`` made-up submissions to ``folder``: each exercise solved, left as the stub or

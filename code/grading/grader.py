@@ -22,7 +22,7 @@ import shutil
 import sys
 
 from mlpkit.grading import bank as bank_module
-from mlpkit.grading import checks, confine, html_report, lms, report, sandbox, units, worker
+from mlpkit.grading import checks, confine, demo, html_report, lms, report, sandbox, units, worker
 from mlpkit.grading.pools import run_models, stop_server, worker_pool  # noqa: F401  (the grader's, here too)
 from mlpkit.progress import bar as progress_bar
 
@@ -83,11 +83,14 @@ def find_submissions(directory, layout="auto"):
         raise GradingError(f"FOLDER {directory}: is a file; expected a folder of STUDENT.ipynb / STUDENT.py files "
                            "or a Canvas or Moodle download")
     try:
-        return lms.scan(directory, layout)
+        listing = lms.scan(directory, layout)
     except lms.LayoutError as error:
         raise GradingError(f"FOLDER {directory}: {error}") from None
     except OSError as error:
         raise GradingError(f"FOLDER {directory}: cannot list it ({error.strerror})") from None
+    # the answer key of `mlpkit exercises demo-class` is the kit's own file, not an entry to report
+    listing.stray = [(name, why) for name, why in listing.stray if not demo.is_answer_key(directory / name)]
+    return listing
 
 
 def _chosen(submissions, only, directory):
@@ -134,8 +137,6 @@ def _grade_batch(batch, size, exercises, denied, limits, running, record):
             (running / submission.student).unlink(missing_ok=True)
             record(submission, raw)
     return sorted(broken, key=lambda s: s.student)
-
-
 
 
 # -- a grading run -------------------------------------------------------------------------
@@ -194,13 +195,16 @@ class _Run:
 
 
 def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_dir=None, feedback_dir=None,
-          only=None, merge_only=False, progress=True, layout="auto", lms_export=None, assignment=None, bank=None):
+          only=None, merge_only=False, progress=True, layout="auto", lms_export=None, assignment=None, bank=None,
+          allow_missing=False):
     """Grade every submission in the folder ``submissions``; write the CSV and feedback; return the units.
 
     ``layout``: see :func:`find_submissions`. ``lms_export`` (``canvas`` or
     ``moodle``) also writes ``NAME_canvas.csv`` / ``NAME_moodle.csv`` beside
     the CSV for the LMS's grade import (``assignment``: the column header). ``bank``: a
-    `mlpkit.grading.bank.Bank` (default: `mlpkit.grading.bank.default`).
+    `mlpkit.grading.bank.Bank` (default: `mlpkit.grading.bank.default`). With ``merge_only``, submissions that
+    have no finished unit are a ``GradingError`` naming them unless ``allow_missing``; the gradebook's
+    ``missing`` lists them.
     """
     bank = bank or bank_module.default()
     chapters = chapters or bank.demo_chapters
@@ -211,7 +215,7 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
     _check_lms_export(lms_export, assignment)
     submissions = pathlib.Path(submissions)
     listing = find_submissions(submissions, layout)
-    _check_lms_export_fits(lms_export, listing.layout)
+    _check_lms_export(lms_export, assignment, listing.layout)
     chosen = _chosen(listing.submissions, only, submissions) if only else listing.submissions
     limits = limits or sandbox.Limits()
     workers = max(1, workers or os.cpu_count() or 1)
@@ -233,36 +237,37 @@ def grade(submissions, out_csv, chapters=None, workers=None, limits=None, units_
             denied = [submissions.resolve(), units_dir.resolve(), feedback_dir.resolve(), out_csv.resolve(),
                       bank.path.resolve()]
             _grade_all(todo, run, workers, denied, limits, progress)
-    graded = Gradebook(_write_gradebook(find_submissions(submissions, layout), run, out_csv, feedback_dir, merge_only,
-                                        lms_export, assignment, submissions))
-    graded.graded_now = len(todo)
+    listing = find_submissions(submissions, layout)
+    missing = [s.student for s in listing.submissions if run.latest(s) is None]
+    if merge_only and missing and not allow_missing and len(missing) < len(listing.submissions):  # none: below
+        _refuse_missing(missing, len(listing.submissions), run.units_dir)
+    graded = Gradebook(_write_gradebook(listing, run, out_csv, feedback_dir, merge_only, lms_export, assignment,
+                                        submissions))
+    graded.graded_now, graded.missing = len(todo), missing
     return graded
 
 
 class Gradebook(list):
-    """The units of a gradebook, as :func:`grade` returns them; ``graded_now``: how many this run graded."""
+    """The units of a gradebook, as :func:`grade` returns them; ``graded_now``: how many this run graded;
+    ``missing``: the students whose submission has no finished unit (not in the gradebook)."""
 
     graded_now = 0
+    missing = ()
 
 
-def _check_lms_export(lms_export, assignment):
-    if lms_export == "canvas":
-        try:
-            lms.check_canvas_assignment(assignment)
-        except lms.LayoutError as error:
-            raise GradingError(str(error)) from None
-    elif lms_export not in (None, "moodle"):
-        raise GradingError(f"--lms-export {lms_export!r}: expected canvas or moodle")
+def _refuse_missing(missing, total, units_dir):
+    shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more" if len(missing) > 20 else "")
+    raise GradingError(f"--merge-only: {len(missing)} of {total} submissions have no finished unit in {units_dir} "
+                       f"({shown}); grade them first (without --merge-only), or pass --allow-missing to write a "
+                       "gradebook without them")
 
 
-def _check_lms_export_fits(lms_export, layout):
-    """``GradingError`` when the LMS the grades go to cannot match the students of the download's layout."""
-    if lms_export == "canvas" and layout == "moodle":
-        raise GradingError("--lms-export canvas: the submissions are a Moodle download; Canvas cannot match Moodle's "
-                           "participant numbers (use --lms-export moodle)")
-    if lms_export == "moodle" and layout == "canvas":
-        raise GradingError("--lms-export moodle: the submissions are a Canvas download; Moodle cannot match Canvas's "
-                           "user ids (use --lms-export canvas)")
+def _check_lms_export(lms_export, assignment, layout=None):
+    """``GradingError`` when ``--lms-export`` cannot be written as asked, or cannot match the download's students."""
+    try:
+        lms.check_export(lms_export, assignment, layout)
+    except lms.LayoutError as error:
+        raise GradingError(str(error)) from None
 
 
 def _guard(limits, merge_only):

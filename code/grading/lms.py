@@ -358,6 +358,21 @@ def _moodle(folder, entries):
 # -- grades back ---------------------------------------------------------------------------
 
 
+def check_export(lms_export, assignment, layout=None):
+    """``LayoutError`` unless the LMS import file ``lms_export`` (canvas, moodle or None) can be written with
+    ``assignment`` and matches the students of a download of ``layout`` (None: not known yet)."""
+    if lms_export == "canvas":
+        check_canvas_assignment(assignment)
+    elif lms_export not in (None, "moodle"):
+        raise LayoutError(f"--lms-export {lms_export!r}: expected canvas or moodle")
+    if lms_export == "canvas" and layout == "moodle":
+        raise LayoutError("--lms-export canvas: the submissions are a Moodle download; Canvas cannot match Moodle's "
+                          "participant numbers (use --lms-export moodle)")
+    if lms_export == "moodle" and layout == "canvas":
+        raise LayoutError("--lms-export moodle: the submissions are a Canvas download; Moodle cannot match Canvas's "
+                          "user ids (use --lms-export canvas)")
+
+
 def check_canvas_assignment(assignment):
     """``LayoutError`` unless ``assignment`` is ``Name (12345)``, the column header Canvas exports and imports."""
     if not assignment or not CANVAS_ASSIGNMENT.match(assignment):

@@ -6,11 +6,13 @@ Every process here is forked from one server that imported TensorFlow and nothin
 (or runs one submission's models) and ends. `mlpkit.grading.grader` grades with them.
 """
 
-import concurrent.futures
+import contextlib
 import multiprocessing
 import os
+import signal
 
 from mlpkit.grading import models, worker
+from mlpkit.runs import interrupts
 
 
 def server_environment():
@@ -34,7 +36,8 @@ def _start_server(context):
     os.environ.clear()
     os.environ.update(server_environment())
     try:
-        forkserver.ensure_running()
+        with interrupts.blocked():  # the server, and each worker it forks, ignores Ctrl-C (worker.start)
+            forkserver.ensure_running()
     finally:
         os.environ.clear()
         os.environ.update(caller)
@@ -46,7 +49,12 @@ def stop_server():
     this last, so that it exits only when every process it started has ended."""
     from multiprocessing import forkserver
 
-    forkserver._forkserver._stop()  # the module's own instance (private; used by multiprocessing's own tests)
+    server = forkserver._forkserver  # the module's own instance (private; used by multiprocessing's own tests)
+    if interrupts.signalled() is not None and server._forkserver_pid is not None:
+        # Ctrl-C or SIGTERM: no waiting for a server still importing TensorFlow; its workers end with it
+        with contextlib.suppress(OSError):
+            os.kill(server._forkserver_pid, signal.SIGKILL)
+    server._stop()
 
 
 def worker_pool(size):
@@ -59,8 +67,9 @@ def worker_pool(size):
     (:func:`mlpkit.grading.worker.start`), and each submission's child with its worker."""
     context = multiprocessing.get_context("forkserver")
     _start_server(context)
-    return concurrent.futures.ProcessPoolExecutor(size, mp_context=context, initializer=worker.start,
-                                                  max_tasks_per_child=1)
+    # Left by Ctrl-C or SIGTERM, the pool ends its workers at once; each first ends its submission's process and
+    # removes its working folder (worker.start), within the grace given.
+    return interrupts.Pool(size, mp_context=context, initializer=worker.start, max_tasks_per_child=1, grace=1.0)
 
 
 def run_models(raw, exercises, here=False):

@@ -6,8 +6,14 @@ are ``raise NotImplementedError`` (from `mlpkit.grading.bank`), a README, and
 them only (the reference run: `mlpkit.grading.grader.reference_outcomes`).
 :func:`load_public_checks` reads ``checks.json`` back for a student's
 self-check (`mlpkit.grading.selfcheck`).
+
+A release keeps a manifest of the files it wrote and their SHA-256
+(``.mlpkit-release.json``): :func:`unsafe_to_overwrite` names the files of a
+folder that a release did not write or that changed since, which a release
+over that folder would overwrite or leave mixed with its own.
 """
 
+import hashlib
 import json
 import pathlib
 
@@ -108,3 +114,45 @@ def release(out_dir, chapters=None, reference=None, bank=None):
     readme = out_dir / "README.md"
     readme.write_text(RELEASE_README)
     return written + [checks_file, readme]
+
+
+MANIFEST = ".mlpkit-release.json"
+
+
+def _sha256(path):
+    return hashlib.sha256(pathlib.Path(path).read_bytes()).hexdigest()
+
+
+def read_manifest(folder):
+    """``{file name: sha256}`` of what the releases into ``folder`` wrote (empty if there is no manifest)."""
+    try:
+        manifest = json.loads((pathlib.Path(folder) / MANIFEST).read_text())
+        return {str(name): str(digest) for name, digest in manifest["files"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def unsafe_to_overwrite(folder):
+    """``[(name, why)]``: the entries of ``folder`` that no release wrote, or that changed since one did (hidden
+    entries aside)."""
+    folder = pathlib.Path(folder)
+    if not folder.is_dir():
+        return []
+    manifest, found = read_manifest(folder), []
+    for entry in sorted(folder.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        if entry.name not in manifest or not entry.is_file() or entry.is_symlink():
+            found.append((entry.name, "not written by a release"))
+        elif _sha256(entry) != manifest[entry.name]:
+            found.append((entry.name, "changed since the release wrote it"))
+    return found
+
+
+def write_manifest(stage, folder, written):
+    """Write the manifest into ``stage`` (moved into ``folder`` with the files ``written`` there): those files'
+    hashes, and those of earlier releases' files still in ``folder`` unchanged."""
+    files = {name: digest for name, digest in read_manifest(folder).items()
+             if (pathlib.Path(folder) / name).is_file() and _sha256(pathlib.Path(folder) / name) == digest}
+    files.update({path.name: _sha256(path) for path in written})
+    (pathlib.Path(stage) / MANIFEST).write_text(json.dumps({"files": dict(sorted(files.items()))}, indent=1) + "\n")

@@ -150,6 +150,7 @@ def start():
     # Told to end (the server it was forked from has ended, or the pool stops it): the submission's process and
     # its working folder go first, so that a killed grading run leaves nothing behind.
     signal.signal(signal.SIGTERM, _end)
+    lifetime.ignore_signals((signal.SIGINT,))  # Ctrl-C is the main process's to act on
     lifetime.die_with_parent(signal_number=signal.SIGTERM)
     sandbox.preload()
 

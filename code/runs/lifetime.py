@@ -36,9 +36,21 @@ def die_with_parent(parent_pid=None, signal_number=signal.SIGKILL):
         os._exit(1)
 
 
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def ignore_signals(ignored=SIGNALS):
+    """In a worker (started ignoring Ctrl-C: `mlpkit.runs.interrupts.blocked`): ignore ``ignored``, and make sure
+    neither is blocked. The main process decides what a signal ends."""
+    for number in ignored:
+        signal.signal(number, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+
+
 def start_worker(parent_pid, then=None):
-    """A pool worker's initializer: die with ``parent_pid`` (None: its parent), then run ``then`` (e.g. importing
-    TensorFlow)."""
+    """A pool worker's initializer: die with ``parent_pid`` (None: its parent), leave Ctrl-C and SIGTERM to the main
+    process (`mlpkit.runs.interrupts`), then run ``then`` (e.g. importing TensorFlow)."""
     die_with_parent(parent_pid)
+    ignore_signals()
     if then is not None:
         then()

@@ -3,14 +3,18 @@
 ``check_folder(path, option)`` and ``check_file(path, option)`` raise
 ``OutputError`` naming the option and what was expected when ``path`` cannot
 be written: a file where a folder is expected (or the other way round), a
-parent that is a file, a folder without write permission. The commands call
-them before loading data, training or grading, so a bad output location costs
-seconds, not the whole run.
+parent that is a file, a folder without write permission, a file system that
+refuses (``/proc``, read-only, full: a small file is written there and
+removed). The commands call them before loading data, training or grading, so
+a bad output location costs seconds, not the whole run.
 
 ``staged_folder(path)`` lets a command write its files into a temporary folder
 inside ``path``; only when the command finishes do they replace the files of
 the same name in ``path``. A command that fails or is interrupted leaves
-``path`` as it was (and removes ``path`` again if it created it).
+``path`` as it was (and removes ``path`` again if it created it); on Ctrl-C or
+SIGTERM the command's last line says so. The temporary folder is hidden
+(``.partial-HOST-PID-...``): one that a killed run (``kill -9``) left behind is
+removed by the next ``check_folder`` of that folder, which says so.
 
 For one file that other processes may be reading or writing at the same time
 (a study's unit files and ``study.json``, which the parts of a sharded study
@@ -24,6 +28,7 @@ import os
 import pathlib
 import shutil
 import socket
+import sys
 import tempfile
 
 
@@ -39,35 +44,110 @@ def _existing_ancestor(path):
     return path
 
 
-def _check_creatable(path, option, kind):
+def _check_creatable(path, option, kind, shown=None):
+    shown = path if shown is None else shown
     ancestor = _existing_ancestor(path)
     if not ancestor.is_dir():
-        raise OutputError(f"{option} {path}: cannot create this {kind}: {ancestor} is a file, not a folder")
+        raise OutputError(f"{option} {shown}: cannot create this {kind}: {ancestor} is a file, not a folder")
     if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise OutputError(f"{option} {path}: cannot write in {ancestor} (permission denied); choose another {kind}")
+        raise OutputError(f"{option} {shown}: cannot write in {ancestor} (permission denied); choose another {kind}")
+    _probe(pathlib.Path(path), option, kind, shown)
+
+
+def _probe(folder, option, kind, shown):
+    """Create ``folder`` (and its missing parents), write a small file in it and remove it, then remove the folders
+    made: ``OutputError`` naming ``shown`` if the file system refuses (``/proc``, read-only, full)."""
+    created = _missing_folders(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(prefix=".mlpkit-probe-", dir=folder)
+        try:
+            os.write(handle, b"mlpkit checks that it can write here\n")
+            os.fsync(handle)
+        finally:
+            os.close(handle)
+            os.unlink(probe)
+    except OSError as error:
+        place = "folder" if kind == "folder" else "place for the file"
+        raise OutputError(f"{option} {shown}: cannot be written ({error.strerror or error}); choose another "
+                          f"{place}") from None
+    finally:
+        for made in created:
+            with contextlib.suppress(OSError):
+                made.rmdir()
 
 
 def check_folder(path, option, empty=False):
-    """Raise ``OutputError`` unless ``path`` is a writable folder or can be created as one.
+    """Raise ``OutputError`` unless ``path`` is a writable folder or can be created as one (a file is written in
+    it and removed, so that a file system that refuses is found out now); nothing is left that was not there.
 
-    ``empty=True`` also refuses a folder that already holds files.
+    Unfinished output a killed run left in ``path`` (:func:`remove_stale`) is removed first, saying so.
+    ``empty=True`` also refuses a folder that holds anything else.
     """
     path = pathlib.Path(path)
     if path.exists() and not path.is_dir():
         raise OutputError(f"{option} {path}: is a file; expected a folder (it is created if missing)")
-    if empty and path.is_dir() and any(path.iterdir()):
+    if path.is_dir():
+        remove_stale(path)
+    if empty and path.is_dir() and any(not _is_stage(entry) for entry in path.iterdir()):
         raise OutputError(f"{option} {path}: the folder is not empty; expected a new or empty folder")
     _check_creatable(path, option, "folder")
 
 
 def check_file(path, option):
-    """Raise ``OutputError`` unless ``path`` names a file that can be written (its folder is created if missing)."""
+    """Raise ``OutputError`` unless ``path`` names a file that can be written (its folder is created if missing;
+    a file is written beside it and removed)."""
     path = pathlib.Path(path)
     if path.is_dir():
         raise OutputError(f"{option} {path}: is a folder; expected the name of a file to write")
     if path.exists() and not os.access(path, os.W_OK):
         raise OutputError(f"{option} {path}: the file cannot be overwritten (permission denied)")
-    _check_creatable(path.parent, option, "file's folder")
+    _check_creatable(path.parent, option, "file's folder", shown=path)
+
+
+# -- unfinished output ---------------------------------------------------------------------
+
+STAGE = ".partial-"  # the hidden folder :func:`staged_folder` writes in: .partial-HOST-PID-RANDOM
+
+
+def _stage_prefix():
+    return f"{STAGE}{socket.gethostname()}-{os.getpid()}-"
+
+
+def _is_stage(entry):
+    return entry.name.startswith(STAGE) and entry.is_dir() and not entry.is_symlink()
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
+
+
+def _stale(entry):
+    """Whether the hidden folder ``entry`` is what a killed run left: its process (on this machine) is gone, or
+    its name says no process (an older kit's)."""
+    parts = entry.name[len(STAGE):].rsplit("-", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return True
+    host, pid = parts[0], int(parts[1])
+    return host == socket.gethostname() and not _alive(pid)
+
+
+def remove_stale(path):
+    """Remove the unfinished output that killed runs (``kill -9``, a power cut) left in the folder ``path``, saying
+    so on stderr; the list of what was removed. A run still going, here or on another machine, is left alone."""
+    removed = []
+    for entry in sorted(pathlib.Path(path).iterdir()):
+        if _is_stage(entry) and _stale(entry):
+            shutil.rmtree(entry, ignore_errors=True)
+            removed.append(entry)
+            print(f"mlpkit: removed {entry}, the unfinished output of a run that was killed", file=sys.stderr)
+    return removed
 
 
 def _missing_folders(path):
@@ -99,13 +179,17 @@ def staged_folder(path):
     path = pathlib.Path(path)
     created = _missing_folders(path)
     path.mkdir(parents=True, exist_ok=True)
-    stage = pathlib.Path(tempfile.mkdtemp(prefix=".partial-", dir=path))
+    stage = pathlib.Path(tempfile.mkdtemp(prefix=_stage_prefix(), dir=path))
     try:
         yield stage
         for entry in sorted(stage.iterdir()):
             _replace(entry, path / entry.name)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(stage, ignore_errors=True)
+        if isinstance(error, KeyboardInterrupt):  # Ctrl-C or SIGTERM: the last line says what was removed
+            from mlpkit.runs import interrupts
+
+            interrupts.note(f"removed the unfinished output in {path}")
         for folder in created:
             with contextlib.suppress(OSError):
                 folder.rmdir()

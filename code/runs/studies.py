@@ -27,8 +27,8 @@ import re
 import numpy as np
 
 from mlpkit import study, study_grids
-from mlpkit.runs import lifetime, study_files
 from mlpkit.progress import bar as progress_bar
+from mlpkit.runs import interrupts, lifetime, study_files
 from mlpkit.study_grids import StudyError
 
 
@@ -78,9 +78,11 @@ def _worker_init():
 def _run_in_pool(arguments, workers, done, finish, out):
     """Run ``study.run_unit(*arguments[name])`` for every name in ``workers`` processes; ``finish(name, result)`` each.
 
-    ``finish`` adds the result to ``done``. On a failed unit, a dead worker or
-    Ctrl-C the queued units are cancelled, the running ones finish and are
-    kept, and the error is raised again (a dead worker as ``StudyError``).
+    ``finish`` adds the result to ``done``. On a failed unit or a dead worker
+    the queued units are cancelled, the running ones finish and are kept, and
+    the error is raised again (a dead worker as ``StudyError``). On Ctrl-C or
+    SIGTERM the workers are killed at once: the units already finished are
+    kept, those in flight are trained again by the next run.
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -90,17 +92,22 @@ def _run_in_pool(arguments, workers, done, finish, out):
     # Each worker dies with this process (lifetime.start_worker), so a killed study leaves no worker running.
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=lifetime.start_worker, initargs=(os.getpid(), _worker_init))
-    futures = {pool.submit(study.run_unit, *args): name for name, args in arguments.items()}
+    futures = {}
     try:
+        with interrupts.blocked():  # the workers start with Ctrl-C blocked, and ignore it (lifetime.start_worker)
+            for name, args in arguments.items():
+                futures[pool.submit(study.run_unit, *args)] = name
         for future in as_completed(futures):
             finish(futures[future], future.result())
-    except BaseException as error:  # a failed unit, a dead worker, Ctrl-C
+    except KeyboardInterrupt:
+        interrupts.stop_pool(pool)
+        _keep_finished(futures, done, finish)
+        raise
+    except BaseException as error:  # a failed unit, a dead worker
         for future in futures:
             future.cancel()  # the queued units
         pool.shutdown(wait=True)  # let the running ones finish, and keep what they did
-        for future, name in futures.items():
-            if name not in done and future.done() and not future.cancelled() and future.exception() is None:
-                finish(name, future.result())
+        _keep_finished(futures, done, finish)
         if isinstance(error, BrokenProcessPool):
             raise StudyError(
                 f"a worker process died ({error}); the {len(done)} finished units are saved in {out}/units: "
@@ -109,6 +116,13 @@ def _run_in_pool(arguments, workers, done, finish, out):
         raise
     finally:
         pool.shutdown(wait=False)
+
+
+def _keep_finished(futures, done, finish):
+    """``finish`` the units whose results came back but were not yet saved."""
+    for future, name in futures.items():
+        if name not in done and future.done() and not future.cancelled() and future.exception() is None:
+            finish(name, future.result())
 
 
 class Study:
