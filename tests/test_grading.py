@@ -907,7 +907,7 @@ def test_exercise_heading_says_point_for_one_and_points_otherwise(points, said):
 # -- the layout shows the trust boundary ------------------------------------------------------------------------
 
 # what runs in a worker and a submission's process
-INSIDE = ["preloaded", "worker", "sandbox", "child", "confine", "calls", "cleanup", "models"]
+INSIDE = ["preloaded", "worker", "sandbox", "child", "confine", "calls", "cleanup", "models", "procstat"]
 MAY_LOAD_INSIDE = {
     "mlpkit",
     "mlpkit.grading",

@@ -33,7 +33,7 @@ import signal
 import tempfile
 import time
 
-from mlpkit.grading import calls, child, cleanup, confine
+from mlpkit.grading import calls, child, cleanup, confine, procstat
 from mlpkit.runs import lifetime
 
 PACKAGE_DIR = pathlib.Path(__file__).resolve().parents[1]  # the kit's modules and the exercise bank
@@ -82,75 +82,6 @@ def preload():
 
 
 # -- the parent ------------------------------------------------------------------
-
-def _rss(pid):
-    try:
-        with open(f"/proc/{pid}/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, IndexError, ValueError):
-        return 0
-
-
-def _within_disk_limit(workdir, limit, most_files):
-    """Whether the files under ``workdir`` take at most ``limit`` bytes of disk and number at most ``most_files``
-    (the walk stops as soon as either is passed; links are not followed)."""
-    used, files, stack = 0, 0, [workdir]
-    while stack:
-        try:
-            entries = os.scandir(stack.pop())
-        except OSError:
-            continue
-        with entries:
-            for entry in entries:
-                files += 1
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        stack.append(entry.path)
-                    used += entry.stat(follow_symlinks=False).st_blocks * 512
-                except OSError:
-                    continue
-                if used > limit or files > most_files:
-                    return False
-    return True
-
-
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _threads(pid):
-    """How many threads the process ``pid`` has (0 if it cannot be read)."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("Threads:"):
-                    return int(line.split()[1])
-    except (OSError, IndexError, ValueError):
-        pass
-    return 0
-
-
-def _cpu_seconds(pid):
-    """The CPU time (user and system) the process ``pid`` has used, all its threads together, from the kernel's
-    accounting in ``/proc/PID/stat``; None if it cannot be read. The process cannot change or hide it."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rsplit(")", 1)[1].split()  # the name in parentheses may hold anything
-        return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime and stime, the 14th and 15th fields
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _wall_clock(pid):
-    """Wall-clock seconds, less those the process ``pid``'s main thread spent waiting for a CPU (the kernel's
-    ``run_delay`` in ``/proc/PID/schedstat``, where it keeps one): sleeping and blocking count, a busy machine
-    does not."""
-    try:
-        with open(f"/proc/{pid}/schedstat") as schedstat:
-            waited = int(schedstat.read().split()[1]) / 1e9
-    except (OSError, IndexError, ValueError):
-        waited = 0.0
-    return time.monotonic() - waited
-
 
 # What a stopped submission's notes say; the grader tells the wall-clock ones by WALL_CLOCK.
 WALL_CLOCK = "stopped by the wall clock"
@@ -215,7 +146,8 @@ def _attempt(cells, plan, skip_cells, skip_exercises, denied, limits, spent, bud
     pid = _fork_child(read_fd, write_fd, cells, plan, skip_cells, skip_exercises, workdir, denied, child_limits)
     _CURRENT["pid"] = pid
     os.close(write_fd)
-    progress = _Progress(cells, plan, skip_cells, skip_exercises, lambda: (_cpu_seconds(pid), _wall_clock(pid)))
+    clocks = lambda: (procstat.cpu_seconds(pid), procstat.wall_clock(pid))  # noqa: E731
+    progress = _Progress(cells, plan, skip_cells, skip_exercises, clocks)
     try:
         failure, received = _watch(pid, read_fd, workdir, progress, limits, spent, budget)
     finally:
@@ -256,7 +188,7 @@ def _watch(pid, read_fd, workdir, progress, limits, spent, budget):
     reader = _Reader(read_fd, progress, budget)
     next_disk_check = 0.0
     while True:
-        cpu, wall, steps = _cpu_seconds(pid), _wall_clock(pid), progress.steps
+        cpu, wall, steps = procstat.cpu_seconds(pid), procstat.wall_clock(pid), progress.steps
         failure = reader.read()
         if failure or reader.gone or progress.ended:
             return failure, reader.received
@@ -265,13 +197,13 @@ def _watch(pid, read_fd, workdir, progress, limits, spent, budget):
         failure = _overrun(progress, cpu, wall, limits, spent)
         if failure:
             return failure, reader.received
-        if _rss(pid) > limits.memory:
+        if procstat.rss(pid) > limits.memory:
             return f"used more than {limits.memory / 2**30:.1f} GB of memory", reader.received
-        if _threads(pid) > limits.threads:
+        if procstat.threads(pid) > limits.threads:
             return f"started more than {limits.threads:,} threads", reader.received
         if time.monotonic() > next_disk_check:
             next_disk_check = time.monotonic() + DISK_CHECK_SECONDS
-            if not _within_disk_limit(workdir, limits.disk, limits.files):
+            if not procstat.within_disk_limit(workdir, limits.disk, limits.files):
                 return f"wrote more than {limits.disk / 2**20:.0f} MB or {limits.files:,} files", reader.received
 
 
