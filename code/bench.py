@@ -198,7 +198,7 @@ def plot_benchmark(result, ax=None):
     if ax is None:
         import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots(figsize=(7, 3.5))
+        _, ax = plt.subplots(figsize=(6.7, 3.5))
     rows = sorted(
         result["variants"].items(), key=lambda item: item[1]["steps_per_second"]
     )

@@ -193,6 +193,68 @@ def backprop(params, x, t):
     return grads
 
 
+# Shown in book/gradients.md (literalinclude).
+def backprop_by_index(params, x, t):
+    """BP1-BP4, one number at a time (float64 NumPy loops, for small networks).
+
+    Layers are numbered as in the book, 1 to L: ``W[l]`` is ``(n_{l-1}, n_l)``,
+    ``a[0] = x``, ``a[L] = y``, and ``delta[l][i, j] = dC/dz_l,ij`` for example ``i``
+    and unit ``j``. Returns ``delta[1:]`` and the gradients in ``params`` order.
+    """
+    W = [None] + [np.asarray(w, float) for w in params[0::2]]
+    a = [np.asarray(act, float) for act in forward(params, x)]
+    t, L = np.asarray(t, float), len(W) - 1
+    B, n = t.shape[0], [w.shape[0] for w in W[1:]] + [t.shape[1]]  # n[l] = n_l
+    delta = [None] + [np.zeros((B, n[layer])) for layer in range(1, L + 1)]
+    for i in range(B):
+        for j in range(n[L]):  # BP1: δ_L,j = ∂C/∂a_L,j · σ'(z_L,j)
+            y = a[L][i, j]
+            delta[L][i, j] = 2 * (y - t[i, j]) / (B * n[L]) * y * (1 - y)
+        for layer in range(L - 1, 0, -1):  # BP2, from the output back
+            for j in range(n[layer]):  # δ_l,j = Σ_k W_l+1,jk δ_l+1,k · σ'(z_l,j)
+                s = sum(
+                    W[layer + 1][j, k] * delta[layer + 1][i, k]
+                    for k in range(n[layer + 1])
+                )
+                delta[layer][i, j] = s * a[layer][i, j] * (1 - a[layer][i, j])
+    grads = []
+    for layer in range(1, L + 1):
+        dW = np.zeros((n[layer - 1], n[layer]))
+        for k in range(n[layer - 1]):  # BP4: ∂C/∂W_l,kj = Σ_i a_l-1,ik δ_l,ij
+            for j in range(n[layer]):
+                dW[k, j] = sum(
+                    a[layer - 1][i, k] * delta[layer][i, j] for i in range(B)
+                )
+        # BP3: ∂C/∂b_l,j = Σ_i δ_l,ij
+        db = np.array(
+            [sum(delta[layer][i, j] for i in range(B)) for j in range(n[layer])]
+        )
+        grads += [dW, db]
+    return delta[1:], grads
+
+
+def tape_deltas(params, x, t):
+    """``δ_l = dC/dz_l`` for every layer, from ``tf.GradientTape`` (watching each
+    ``z_l``): the reference for :func:`backprop_by_index`."""
+    with tf.GradientTape() as tape:
+        zs, a = [], tf.cast(x, params[0].dtype)
+        for weights, bias in zip(params[0::2], params[1::2]):
+            zs.append(a @ weights + bias)
+            a = sigmoid(zs[-1])
+        cost = mse(a, t)
+    return tape.gradient(cost, zs)
+
+
+def first_order_change(params, x, t, lr):
+    """One step ``p <- p - lr * dC/dp`` (``params`` left as they are): the cost's
+    change ``ΔC`` and the first-order prediction ``-lr * ||∇C||^2``."""
+    grads = backprop(params, x, t)
+    moved = [param - lr * grad for param, grad in zip(params, grads)]
+    change = mlp_loss(moved, x, t) - mlp_loss(params, x, t)
+    squared_norm = sum(tf.reduce_sum(tf.square(grad)) for grad in grads)
+    return float(change), float(-lr * squared_norm)
+
+
 def param_names(params):
     """``["W1", "b1", "W2", "b2", ...]`` for a ``[W_1, b_1, ...]`` list."""
     return [f"{'W' if i % 2 == 0 else 'b'}{i // 2 + 1}" for i in range(len(params))]

@@ -17,7 +17,7 @@ CELL_FONT_SIZE = 9
 CELL_INCHES = 0.5
 NAME_MARGIN_INCHES = 2.0
 #: Inches per image in a grid, per line of its title, and for the title over the grid.
-IMAGE_INCHES = 1.2
+IMAGE_INCHES = 1.1
 TITLE_LINE_INCHES = 0.2
 SUPTITLE_INCHES = 0.4
 #: Image titles in a grid, in points.
@@ -136,7 +136,7 @@ def plot_curves(epochs, ax_loss=None, ax_accuracy=None, loss_name="MSE"):
     if ax_loss is None or ax_accuracy is None:
         import matplotlib.pyplot as plt
 
-        _, (ax_loss, ax_accuracy) = plt.subplots(1, 2, figsize=(9, 3.5))
+        _, (ax_loss, ax_accuracy) = plt.subplots(1, 2, figsize=(6.7, 3.2))
     index = [row["epoch"] for row in epochs]
     for split in [
         s for s in ("train", "validation", "test") if f"{s}_loss" in epochs[0]
@@ -218,9 +218,10 @@ def image_grid_figsize(rows, columns, title_lines=1):
     ) * rows + SUPTITLE_INCHES
 
 
-def plot_image_grid(images, titles, suptitle, columns=8, fig=None):
+def plot_image_grid(images, titles, suptitle, columns=6, fig=None):
     """A grid of 28x28 images with a title each (``\\n`` starts a second line); returns
-    the figure."""
+    the figure. Six columns keep the figure about as wide as the book's text column,
+    so the titles are shown at full size."""
     import matplotlib.pyplot as plt
 
     rows = max(1, -(-len(images) // columns))

@@ -31,7 +31,7 @@ def plot_accuracy(rows, title="", ax=None):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.8))
+        _, ax = plt.subplots(figsize=(6.7, 3.8))
     axis = varying_axis(rows)
     labels = [_label(r, axis) for r in rows]
     ax.errorbar(
@@ -58,7 +58,7 @@ def plot_error_curves(rows, title="", ax=None):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.8))
+        _, ax = plt.subplots(figsize=(6.7, 3.8))
     axis = varying_axis(rows)
     for row in rows:
         curve = row["validation_loss_per_epoch"]

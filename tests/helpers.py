@@ -17,6 +17,11 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 FULL_FASHION = pathlib.Path("/usr/share/datasets/fashion-mnist")
+# The width in CSS pixels a chapter's figure is shown at, at most, in a 1280-pixel window (the text column less the
+# cell's padding; tests/test_browser.py checks it on the built book), and the dpi matplotlib draws figures at: a wider
+# figure is shrunk to the column, and its text with it (tests/test_plotting.py).
+BOOK_COLUMN_PX = 672
+BOOK_DPI = 100
 
 
 def write_idx(path, array):

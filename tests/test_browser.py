@@ -20,6 +20,7 @@ import urllib.parse
 
 import pytest
 
+from helpers import BOOK_COLUMN_PX
 from mlpkit.grading import bank
 from mlpkit.quiet import leaked_lines
 
@@ -76,9 +77,10 @@ SHOWN_TEXT = """(hide) => {
     }
 }"""
 
-# Cell outputs (and their boxes) and exercise code whose content is wider than the box: the end of a line is cut off.
+# Cell inputs and outputs (and their boxes) and exercise code whose content is wider than the box: the end of a line
+# is cut off, or hidden behind a scroll bar.
 OVERFLOWING_OUTPUTS = """() => Array.from(document.querySelectorAll(
-        '.cell_output, .cell_output .output, .cell_output pre, .mlpkit-exercises pre'))
+        '.cell_input pre, .cell_output, .cell_output .output, .cell_output pre, .mlpkit-exercises pre'))
     .filter(el => el.clientWidth > 0 && el.scrollWidth > el.clientWidth + 1)
     .map(el => ({box: el.tagName.toLowerCase() + '.' + Array.from(el.classList).join('.'), width: el.clientWidth,
                  content: el.scrollWidth,
@@ -92,6 +94,18 @@ ADMONITIONS = """() => Array.from(document.querySelectorAll('main article div.ad
             paragraphs: Array.from(a.querySelectorAll(':scope > p:not(.admonition-title)')).map(p => p.innerText),
             python: Array.from(a.querySelectorAll('div.highlight-python pre')).map(p => p.innerText),
             text: a.innerText};
+})"""
+
+# Every image in the article: its alt text, the number and caption of the figure it is in (empty when it is in none),
+# and its width as shown against the width of the PNG itself.
+FIGURES = """() => Array.from(document.querySelectorAll('main article img')).map(img => {
+    const figure = img.closest('figure');
+    const found = (selector) => figure && figure.querySelector(selector);
+    const part = (selector) => found(selector) ? found(selector).innerText : '';
+    return {src: img.getAttribute('src'), alt: img.getAttribute('alt') || '',
+            number: part('figcaption .caption-number'), caption: part('figcaption .caption-text'),
+            id: figure ? figure.id : '',
+            shown: img.getBoundingClientRect().width, natural: img.naturalWidth};
 })"""
 
 # Each cell of a table in the article, row by row, with the table's header.
@@ -154,7 +168,8 @@ def visits():
                 "--no-first-run",
             ],
         )
-        context = browser.new_context(offline=True, viewport={"width": 1200, "height": 900})
+        # a common laptop's width, at which a code cell's 88 characters fit the column
+        context = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
         for name in PAGES:
             record = {"errors": [], "failed": [], "outgoing": []}
             page = context.new_page()
@@ -182,6 +197,7 @@ def visits():
                 "() => Array.from(document.querySelectorAll('main article img')).map(i => ({src: i.getAttribute('src'),"
                 " loaded: i.complete && i.naturalWidth > 0, alt: i.getAttribute('alt') || ''}))"
             )
+            record["figures"] = page.evaluate(FIGURES)
             record["outputs"] = page.evaluate(
                 "() => Array.from(document.querySelectorAll('.cell_output')).map(o => o.innerText).join('\\n')"
             )
@@ -223,9 +239,10 @@ def test_no_myst_or_markdown_markup_is_shown(visits, name):
 
 
 @pytest.mark.parametrize("name", PAGES)
-def test_cell_outputs_and_exercise_code_fit_their_boxes(visits, name):
-    """Long lines wrap (book/_static/mlpkit.css); none runs out of its box behind a scroll bar."""
-    assert visits[name]["overflowing"] == [], f"{name}: output or exercise code cut off"
+def test_code_outputs_and_exercise_code_fit_their_boxes(visits, name):
+    """Code cells keep to 88 characters (tests/test_book_text.py), which fit the column; long output lines wrap
+    (book/_static/mlpkit.css); none runs out of its box behind a scroll bar."""
+    assert visits[name]["overflowing"] == [], f"{name}: code, output or exercise code cut off"
 
 
 def test_every_page_of_the_toc_was_built():
@@ -260,6 +277,31 @@ def test_images_load_and_have_alt_text(visits, name):
     for image in visits[name]["images"]:
         assert image["loaded"], f"{image['src']} did not load on {name}"
         assert len(image["alt"]) > 20, f"{image['src']} on {name} has no real alt text"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_image_is_a_numbered_figure_with_a_caption_and_alt_text(visits, name):
+    """A plot the text can refer to: inside a <figure> numbered "Fig. N" (Sphinx numbers only figures with a name),
+    with a caption, and described for a reader who cannot see it."""
+    unnumbered = [
+        f"{figure['src']} (number {figure['number']!r}, caption {figure['caption'][:40]!r}, alt {figure['alt'][:40]!r})"
+        for figure in visits[name]["figures"]
+        if not (re.fullmatch(r"Fig\. \d+(\.\d+)*", figure["number"].strip()) and figure["caption"].strip()
+                and figure["alt"].strip() and figure["id"])
+    ]
+    assert unnumbered == [], f"{name}: images outside a numbered, captioned figure with alt text: {unnumbered}"
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_figures_are_shrunk_no_more_than_to_the_column(visits, name):
+    """tests/test_plotting.py holds a figure's text to 8 points as shown, taking a figure wider than BOOK_COLUMN_PX
+    to be shrunk to that width and no further: every image is shown at its own width or at least that wide."""
+    shrunk = [
+        f"{figure['src']}: {figure['natural']} px shown at {figure['shown']:.0f} px"
+        for figure in visits[name]["figures"]
+        if figure["shown"] + 1 < min(figure["natural"], BOOK_COLUMN_PX)
+    ]
+    assert shrunk == [], f"{name}: figures shown narrower than tests/test_plotting.py assumes: {shrunk}"
 
 
 @pytest.mark.parametrize("name", PAGES)

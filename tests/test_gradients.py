@@ -170,3 +170,39 @@ def test_more_steps_leave_a_stuck_xor_run_stuck():
             continue
         _, more, right = _xor_run(seed, steps=5000, params=params)
         assert not right and 1 / 8 < more[-1] < costs[-1] < 1 / 8 + 0.005, (seed, costs[-1], more[-1])
+
+
+@pytest.mark.parametrize("sizes", [[2, 2, 1], [3, 4, 2], [4, 5, 3, 2]])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bp1_to_bp4_by_index_match_the_tape(sizes, seed):
+    """The four equations as chapter 3 writes them, one number at a time: each δ_l against the tape's dC/dz_l
+    (BP1, BP2) and each gradient against the tape's (BP3, BP4), float64, rtol 1e-10 of the largest."""
+    params = gradients.init_params(sizes, seed=seed, dtype=tf.float64)
+    rng = np.random.default_rng(seed)
+    x, t = rng.uniform(0, 1, (3, sizes[0])), rng.uniform(0, 1, (3, sizes[-1]))
+    deltas, grads = gradients.backprop_by_index(params, x, t)
+    tape_deltas = gradients.tape_deltas(params, x, t)
+    tape = gradcheck.tape_gradients(lambda ps: gradients.mlp_loss(ps, x, t), params)
+    assert len(deltas) == len(tape_deltas) == len(sizes) - 1
+    for mine, reference in zip(deltas + grads, [d.numpy() for d in tape_deltas] + list(tape)):
+        assert mine.shape == reference.shape
+        np.testing.assert_allclose(mine, reference, rtol=0, atol=1e-10 * np.abs(reference).max())
+    for mine, matrix in zip(grads, gradients.backprop(params, x, t)):
+        np.testing.assert_allclose(mine, matrix, rtol=0, atol=1e-10 * np.abs(matrix).max())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_small_step_against_the_gradient_lowers_the_cost_by_eta_times_the_squared_norm(seed):
+    """ΔC ≈ -η‖∇C‖², to first order: every step lowers the cost, the ratio tends to 1 and its error shrinks about
+    tenfold with η (measured 8-12 for seeds 0-3; the first-order error is proportional to η)."""
+    rng = np.random.default_rng(seed)
+    params = gradients.init_params([4, 5, 3], seed=seed, dtype=tf.float64)
+    x, t = rng.uniform(0, 1, (6, 4)), np.eye(3)[rng.integers(0, 3, 6)]
+    ratios = []
+    for lr in (1.0, 0.1, 0.01, 0.001):
+        change, predicted = gradients.first_order_change(params, x, t, lr)
+        assert change < 0 and predicted < 0
+        ratios.append(change / predicted)
+    errors = np.abs(1 - np.array(ratios))
+    assert errors[0] < 0.05 and errors[-1] < 1e-4
+    assert all(5 < big / small < 20 for big, small in zip(errors, errors[1:]))

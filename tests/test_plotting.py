@@ -5,6 +5,7 @@ kit saves it (tight layout, 100 dpi) and measured from the drawn text.
 """
 
 import itertools
+import re
 
 import matplotlib
 
@@ -15,7 +16,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from helpers import study_report  # noqa: E402
+from helpers import BOOK, BOOK_COLUMN_PX, BOOK_DPI, study_report  # noqa: E402
 from mlpkit import bench, plotting, study, study_plots  # noqa: E402
 from mlpkit.data import CLASS_NAMES  # noqa: E402
 
@@ -242,3 +243,91 @@ def test_benchmark_values_stay_inside_the_axes():
     for text in ax.texts:
         assert inside(text.get_window_extent(renderer), frame), f"{text.get_text()!r} crosses the axes frame"
     assert_inside_figure(ax.figure)
+
+
+# --- text at least 8 pt as the book shows it -------------------------------------------------
+# A chapter's figure is drawn at matplotlib's 100 dpi and shown at its own width or, when wider, shrunk to the text
+# column (BOOK_COLUMN_PX, which tests/test_browser.py checks on the built book): a font of s points is shown at
+# s * min(1, column / width in pixels) points.
+
+MIN_SHOWN_POINTS = 8
+
+
+def shown_scale(width_inches):
+    return min(1.0, BOOK_COLUMN_PX / (width_inches * BOOK_DPI))
+
+
+def smallest_shown_text(fig):
+    """``(points, text)`` of the smallest text ``fig`` draws, as shown in the book."""
+    draw(fig)
+    scale = shown_scale(fig.get_figwidth())
+    return min((text.get_fontsize() * scale, text.get_text()) for text in drawn_texts(fig))
+
+
+def kit_figures():
+    """Every figure function of the kit, on typical data, as a chapter calls it: name -> figure."""
+    from mlpkit.activations import sigmoid, sigmoid_prime
+
+    images = np.random.default_rng(0).uniform(0, 1, (24, 28, 28))
+    true, predicted = np.arange(24) % 10, (np.arange(24) + 1) % 10
+    speeds = np.linspace(1000, 20000, len(bench.VARIANTS))
+    result = {"variants": {name: {"steps_per_second": speed, "default": name == bench.DEFAULT_VARIANT}
+                           for name, speed in zip(bench.VARIANTS, speeds)}, "config": {"batch_size": 10}}
+    return {
+        "plot_decision_lines": lambda: plotting.plot_decision_lines(
+            [([1, 1], -1.5, "AND"), ([1, 1], -0.5, "OR")], [0, 0, 0, 1]).figure,
+        "plot_function_and_derivative": lambda: plotting.plot_function_and_derivative(
+            sigmoid, sigmoid_prime, "sigmoid").figure,
+        "plot_descent": lambda: plotting.plot_descent([{"w": 0.8 / (k + 1)} for k in range(6)]).figure,
+        "plot_curves": lambda: plotting.plot_curves(history(10))[0].figure,
+        "plot_confusion": lambda: plotting.plot_confusion(confusion_counts(), FASHION).figure,
+        "plot_misclassified": lambda: plotting.plot_misclassified(images, true, predicted, FASHION),
+        "study_plots.report_figures": lambda: study_plots.report_figures(study_report(10))["error_curves.png"],
+        "bench.plot_benchmark": lambda: bench.plot_benchmark(result).figure,
+    }
+
+
+@pytest.mark.parametrize("name", list(kit_figures()))
+def test_kit_figures_show_text_of_at_least_8_points(name):
+    fig = kit_figures()[name]()
+    points, text = smallest_shown_text(fig)
+    assert points >= MIN_SHOWN_POINTS, f"{name}: {text!r} shown at {points:.1f} pt"
+
+
+def test_book_draws_at_the_dpi_these_tests_assume():
+    assert matplotlib.rcParams["figure.dpi"] == BOOK_DPI and matplotlib.rcParams["savefig.dpi"] == "figure"
+
+
+def _chapter_figure_cells():
+    """(page, cell source) of every chapter code cell that lays out a figure of its own (``figsize=``)."""
+    cells = []
+    for page in sorted(BOOK.glob("*.md")):
+        text = page.read_text()
+        for source in re.findall(r"^```\{code-cell\}[^\n]*\n(.*?)^```$", text, re.S | re.M):
+            if "figsize=" in source:
+                cells.append((page.name, source))
+    return cells
+
+
+# What a relative font size is, in points, at matplotlib's default size of 10 points.
+RELATIVE_POINTS = {"xx-small": 5.79, "x-small": 6.94, "small": 8.33, "medium": 10.0}
+
+
+def smallest_font_of_cell(source):
+    """The smallest font a chapter cell asks for: its own ``fontsize=`` values, 10 pt (matplotlib's default) for
+    the rest, and 'small' (8.33 pt) where it calls a kit function that uses it."""
+    sizes = [10.0]
+    for value in re.findall(r"fontsize=([\d.]+|\"[\w-]+\")", source):
+        sizes.append(float(value) if value[0].isdigit() else RELATIVE_POINTS[value.strip('"')])
+    if re.search(r"\b(plotting|study_plots)\.\w+\(|\bplot_(decision_lines|function_and_derivative|descent)\(", source):
+        sizes.append(RELATIVE_POINTS["small"])
+    return min(sizes)
+
+
+@pytest.mark.parametrize("page, source", _chapter_figure_cells(), ids=lambda value: str(value)[:40])
+def test_chapter_figures_show_text_of_at_least_8_points(page, source):
+    # A figure a chapter lays out itself: its width (figsize) against the column, and the smallest font it asks for.
+    widths = [float(width) for width in re.findall(r"figsize=\(\s*([\d.]+)\s*,", source)]
+    assert widths, source[:200]
+    points = smallest_font_of_cell(source) * min(shown_scale(width) for width in widths)
+    assert points >= MIN_SHOWN_POINTS, f"{page}: a {max(widths)}-inch figure shows text at {points:.1f} pt"
