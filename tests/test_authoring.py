@@ -134,7 +134,7 @@ def test_release_and_demo_class_use_the_bank_they_are_given(tmp_path):
     released = run("exercises", "release", tmp_path / "handout", "--bank", tmp_path / "bank")
     assert released.returncode == 0, released.stderr
     assert {p.name for p in (tmp_path / "handout").iterdir()} == {"week1.ipynb", "week1.py", "checks.json",
-                                                                   "README.md"}
+                                                                   "README.md", ".mlpkit-release.json"}
     stub = (tmp_path / "handout" / "week1.py").read_text()
     assert "Exercise 1.1: Mean squared error (2 points" in stub and "reduce_mean" not in stub
     readme = (tmp_path / "handout" / "README.md").read_text()

@@ -495,6 +495,23 @@ def test_release_has_a_notebook_and_a_stub_per_chapter(released):
     assert (released / "checks.json").is_file() and (released / "README.md").is_file()
 
 
+def test_released_notebooks_begin_with_the_chapters_set_up_cell_and_grade_with_it(released, tmp_path):
+    """The README tells Colab users to run `mlpkit exercises check`: the notebook installs mlpkit as a chapter's
+    does (the same cell), and a solved notebook that keeps the cell passes with no note on it."""
+    chapter_cell = json.loads((ROOT / "book" / "perceptron.ipynb").read_text())["cells"][0]
+    for chapter in bank.CHAPTERS:
+        first = json.loads((released / f"{chapter}.ipynb").read_text())["cells"][0]
+        assert first["cell_type"] == "code" and first["source"] == chapter_cell["source"]
+    notebook = json.loads((released / "perceptron.ipynb").read_text())
+    solved = bank.parse_cells((bank.BANK_DIR / "perceptron.py").read_text())
+    notebook["cells"] = notebook["cells"][:1] + bank.notebook_json(solved)["cells"]
+    (tmp_path / "solved.ipynb").write_text(json.dumps(notebook))  # not in `released`, which other tests read
+    (tmp_path / "checks.json").write_text((released / "checks.json").read_text())
+    result = _check(tmp_path / "solved.ipynb")
+    assert result.returncode == 0 and "note:" not in result.stdout, result.stdout + result.stderr
+    assert "3 of 3 exercises pass their public checks" in result.stdout
+
+
 def test_release_contains_no_solution_or_hidden_test_text(released):
     text = "\n".join(path.read_text() for path in released.iterdir())
     for line in solution_lines():

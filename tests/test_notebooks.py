@@ -203,3 +203,4 @@ def test_chapter_notebook_runs_in_a_fresh_kernel(tmp_path, chapter, monkeypatch)
         output.get("text", "") for cell in nb.cells if cell.cell_type == "code" for output in cell.outputs
     )
     assert leaked_lines(printed) == []  # no TensorFlow log line, no download chatter
+

@@ -163,7 +163,9 @@ def test_readme_lists_every_chapter_its_modules_and_the_exercise_count():
         for module in re.findall(r"`mlpkit\.(\w+)`", modules):
             assert (ROOT / "code" / f"{module}.py").is_file(), f"README names mlpkit.{module}, which does not exist"
     named = {module for _, modules in rows for module in re.findall(r"`mlpkit\.(\w+)`", modules)}
-    support = {"defaults", "notebook", "plotting", "progress", "quiet"}  # named in the layout table, beside the lessons
+    (layout_row,) = [line for line in readme.splitlines() if line.startswith("| `code/*.py` |")]
+    support = set(re.findall(r"`(\w+)`", layout_row.split("beside them", 1)[1]))  # the layout table names them
+    assert support and all((ROOT / "code" / f"{name}.py").is_file() for name in support), support
     lessons = {path.stem for path in (ROOT / "code").glob("*.py")} - support
     assert lessons <= named, f"the README's chapter table does not name {sorted(lessons - named)}"
     total = sum(len(bank.load_exercises([chapter])) for chapter in bank.CHAPTERS)

@@ -22,48 +22,6 @@ import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
-INSTALL_CELL = '''\
-# Set-up: this chapter imports the course package `mlpkit`. Where it is not
-# installed (Colab, a fresh Jupyter), this cell installs it from the course
-# repository and keeps every package already here at its version: Colab's own
-# TensorFlow, Keras and NumPy are never downgraded or reinstalled. Where mlpkit
-# is installed, the cell does nothing else.
-import importlib
-import importlib.metadata
-import importlib.util
-import re
-import socket
-import subprocess
-import sys
-import tempfile
-import urllib.parse
-
-MLPKIT = "mlpkit @ git+{url}@{branch}"
-if importlib.util.find_spec("mlpkit") is None:
-    print(f"mlpkit is not installed here; installing {{MLPKIT}} (a minute or two) ...")
-    keep = {{}}  # every installed distribution, pinned at its version
-    for dist in importlib.metadata.distributions():
-        name, version = dist.metadata["Name"], dist.version
-        if name and version and re.fullmatch(r"[0-9][0-9A-Za-z.+!-]*", version):
-            keep.setdefault(re.sub(r"[-_.]+", "-", name).lower(), f"{{name}}=={{version}}")
-    with tempfile.NamedTemporaryFile("w", suffix="-installed.txt", delete=False) as constraints:
-        constraints.write("\\n".join(sorted(keep.values())) + "\\n")
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--constraint", constraints.name, MLPKIT]
-    if subprocess.run(pip).returncode != 0:
-        host = urllib.parse.urlparse(MLPKIT.split("git+", 1)[1]).hostname
-        try:  # pip fails the same way offline: tell a missing network from a version conflict
-            socket.create_connection((host, 443), timeout=10).close()
-        except OSError as error:
-            raise RuntimeError(f"the network could not be reached: no connection to {{host}} ({{error}}), where "
-                               "mlpkit is installed from. Connect this notebook to the internet and run "
-                               "this cell again.") from None
-        raise RuntimeError("pip could not install mlpkit without changing a package installed here (its "
-                           "message is above); mlpkit needs TensorFlow >=2.16,<3 and Keras >=3.6,<4")
-    importlib.invalidate_caches()
-    print("mlpkit is installed.")
-else:
-    print("mlpkit is installed.")'''
-
 
 def repository(config_path=ROOT / "_config.yml"):
     """``(url, branch)`` of the course repository, from ``_config.yml``."""
@@ -91,7 +49,9 @@ def notebook(source, url, branch):
     import nbformat
 
     nb = jupytext.read(source)
-    setup = nbformat.v4.new_code_cell(INSTALL_CELL.format(url=url, branch=branch))
+    from mlpkit.colab import install_cell
+
+    setup = nbformat.v4.new_code_cell(install_cell(url, branch))
     nb.cells.insert(0, setup)
     for number, cell in enumerate(nb.cells):
         cell.id = f"{pathlib.Path(source).stem}-{number}"  # stable ids: a rewrite changes nothing

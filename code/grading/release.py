@@ -17,6 +17,7 @@ import hashlib
 import json
 import pathlib
 
+from mlpkit import colab
 from mlpkit.grading import bank as bank_module
 from mlpkit.grading import calls, checks, grader
 
@@ -72,9 +73,12 @@ Check your work (public checks only; the grade also uses hidden checks):
 
     mlpkit exercises check perceptron.ipynb
 
-The check looks for `checks.json` beside the file you check. In Colab, run
-`!mlpkit exercises check perceptron.ipynb` after uploading `checks.json`
-(File > Save a copy first, then download the notebook to hand it in).
+The check looks for `checks.json` beside the file you check. In Colab, the
+notebook's first cell installs mlpkit (run it once per session); upload
+`checks.json` and your saved notebook (File > Download > .ipynb) in the
+Files pane, then run `!mlpkit exercises check perceptron.ipynb` in a cell.
+Save a copy to your Drive first (File > Save a copy in Drive), and download
+the notebook to hand it in.
 
 Hand in one file, named with your student id (e.g. `s1234567.ipynb` or
 `s1234567.py`); functions are found by name, so cells may be moved, but do
@@ -104,7 +108,8 @@ def release(out_dir, chapters=None, reference=None, bank=None):
     written = []
     for chapter in chapters:
         cells = bank_module.numbered(bank.student_cells(chapter), exercises, bank.number(chapter))
-        notebook = json.dumps(bank_module.notebook_json(cells), indent=1) + "\n"
+        setup = bank_module.Cell("code", colab.install_cell())  # Colab: installs mlpkit, for `exercises check`
+        notebook = json.dumps(bank_module.notebook_json([setup, *cells]), indent=1) + "\n"
         for path, text in ((out_dir / f"{chapter}.ipynb", notebook),
                            (out_dir / f"{chapter}.py", bank_module.python_text(cells))):
             path.write_text(text)

@@ -29,6 +29,7 @@ import numpy as np
 from copydetect import CodeFingerprint, compare_files
 from copydetect.utils import get_token_coverage
 
+from mlpkit import colab
 from mlpkit.grading import bank, lms, units, worker
 
 NOISE = 25  # copydetect's noise threshold: the shortest run of tokens (after renaming) that counts
@@ -179,6 +180,7 @@ def compare(submissions, chapters, graded_bank=None):
     graded_bank = graded_bank or bank.BUILT_IN
     barriers = itertools.count(10 ** (BARRIER - 1))
     stubs = [cell.source for chapter in chapters for cell in graded_bank.student_cells(chapter) if cell.kind == "code"]
+    stubs.append(colab.install_cell())  # the released notebooks' set-up cell
     boilerplate = np.array(sorted(_bank_code(stubs, barriers).fingerprint.hashes))
     public = chapters if graded_bank.path == bank.BUILT_IN.path else bank.BUILT_IN.chapters
     reference = [source for _, source in bank.BUILT_IN.reference_cells(public)]
