@@ -18,7 +18,9 @@ initial weights on the same data in the same order:
 
 Each is a trainer with ``run_epoch(x, y, order)`` and ``get_weights()``
 (``make_trainer``). ``modern_epochs`` gives chapter 7's network (ReLU, cross-entropy,
-Adam) trained three ways. ``mlpkit.bench`` times them.
+Adam) trained each way of ``MODERN_VARIANTS``: eagerly, by a ``tf.function`` step, by
+an XLA-compiled step and by the XLA-compiled epoch of ``mlpkit.modern.train``, and by
+Keras's ``fit``. ``mlpkit.bench`` and ``mlpkit.bench_modern`` time them.
 """
 
 import numpy as np
@@ -202,35 +204,46 @@ def train_variant(
 
 # -- chapter 7's network ---------------------------------------------------------------
 
-MODERN_VARIANTS = ("scratch_eager", "scratch_function", "keras_fit")
+MODERN_VARIANTS = (
+    "scratch_eager",
+    "scratch_function",
+    "scratch_xla_step",
+    "scratch_xla_epoch",
+    "keras_fit",
+)
+# : The kit's way of training chapter 7's network (``mlpkit.modern.train``).
+MODERN_DEFAULT = "scratch_xla_epoch"
 
 
-def _scratch_epoch(x, y, layer_sizes, batch_size, seed, compiled):
-    """``epoch(order)`` training chapter 7's network with the kit's layers and Adam,
-    eagerly or in a ``tf.function`` step (as ``mlpkit.modern.train``)."""
-    from mlpkit import modern, modern_optimizers
+def _scratch_epoch(x, y, layer_sizes, batch_size, seed, how):
+    """``(epoch(order), net)`` training chapter 7's network with the kit's layers and
+    Adam: ``how`` is ``"eager"``, ``"function"`` (a ``tf.function`` step),
+    ``"xla_step"`` (the step compiled by XLA) or ``"xla_epoch"`` (the whole epoch, as
+    ``mlpkit.modern.train``)."""
+    from mlpkit import compiled, modern, modern_optimizers
 
-    n = int(x.shape[0])
     net, adam = modern.MLP(layer_sizes, seed=seed), modern_optimizers.Adam()
-
-    def step(xb, yb):
-        with tf.GradientTape() as tape:
-            loss = modern.cross_entropy(net(xb, training=True), yb)
-        adam.apply(tape.gradient(loss, net.params), net.params)
-        return loss
-
-    step = tf.function(step) if compiled else step
+    loss = modern.cross_entropy
+    if how == "xla_epoch":
+        run_epoch = compiled.make_compiled_epoch(net, loss, adam, batch_size)
+        return (lambda order: run_epoch(x, y, order)), net
+    if how == "xla_step":
+        step = compiled.make_compiled_step(net, loss, adam)
+    else:
+        step = compiled.make_compiled_step(net, loss, adam, jit_compile=False)
+        step = step if how == "function" else step.python_function
 
     def epoch(order):
-        for i in range(0, n, batch_size):
+        for i in range(0, len(order), batch_size):
             index = order[i : i + batch_size]
             step(tf.gather(x, index), tf.gather(y, index))
 
-    return epoch
+    return epoch, net
 
 
 def _keras_fit_epoch(x, y, layer_sizes, batch_size, seed):
-    """``epoch(order)`` training chapter 7's network in Keras: ``fit`` with Adam."""
+    """``(epoch(order), None)`` training chapter 7's network in Keras: ``fit`` with
+    Adam."""
     import keras
 
     from mlpkit import kerasnets
@@ -250,14 +263,23 @@ def _keras_fit_epoch(x, y, layer_sizes, batch_size, seed):
             verbose=0,
         )
 
-    return epoch
+    return epoch, None
 
 
-def modern_epochs(x, y, layer_sizes, batch_size, seed):
-    """``{name: epoch(order)}`` of chapter 7's network, one per ``MODERN_VARIANTS``;
-    ``x`` and ``y`` are float32 tensors."""
-    return {
-        "scratch_eager": _scratch_epoch(x, y, layer_sizes, batch_size, seed, False),
-        "scratch_function": _scratch_epoch(x, y, layer_sizes, batch_size, seed, True),
-        "keras_fit": _keras_fit_epoch(x, y, layer_sizes, batch_size, seed),
+def modern_epochs(x, y, layer_sizes, batch_size, seed, peers=()):
+    """``{name: (epoch(order), model)}`` of chapter 7's network, one per
+    ``MODERN_VARIANTS`` and one per name in ``peers`` (of
+    ``mlpkit.bench_peers.MODERN_PEERS``); ``x`` and ``y`` are float32 tensors. The model
+    (``None`` for Keras) has ``get_weights()``."""
+    epochs = {
+        f"scratch_{how}": _scratch_epoch(x, y, layer_sizes, batch_size, seed, how)
+        for how in ("eager", "function", "xla_step", "xla_epoch")
     }
+    epochs["keras_fit"] = _keras_fit_epoch(x, y, layer_sizes, batch_size, seed)
+    for name in peers:
+        from mlpkit import bench_peers, modern
+
+        weights = modern.MLP(layer_sizes, seed=seed).get_weights()
+        trainer = bench_peers.modern_trainer(name, weights, batch_size)
+        epochs[name] = (lambda order, t=trainer: t.run_epoch(x, y, order), trainer)
+    return epochs

@@ -18,6 +18,7 @@ import time
 import numpy as np
 import tensorflow as tf
 
+from mlpkit.compiled import make_compiled_epoch, make_compiled_step
 from mlpkit.model import WeightsMixin
 from mlpkit.modern_optimizers import make_optimizer
 from mlpkit.progress import bar as progress_bar
@@ -296,19 +297,11 @@ def evaluation_splits(x_train, y_train, x_test, y_test, validation):
 
 def make_train_step(model, loss, optimizer):
     """A compiled step ``step(x, y) -> loss`` on one batch: forward pass (in training
-    mode, for a model that has one), tape, and ``optimizer``'s update."""
-    variables = model.params
-    takes_training = "training" in model.__call__.__code__.co_varnames
-
-    @tf.function
-    def step(x, y):
-        with tf.GradientTape() as tape:
-            outputs = model(x, training=True) if takes_training else model(x)
-            value = loss(outputs, y)
-        optimizer.apply(tape.gradient(value, variables), variables)
-        return value
-
-    return step
+    mode, for a model that has one), tape, and ``optimizer``'s update, as a
+    ``tf.function`` without XLA. ``train`` runs whole epochs compiled by XLA
+    (``mlpkit.compiled``); this step, called from ``run_epoch``, is the plain loop
+    they are checked against."""
+    return make_compiled_step(model, loss, optimizer, jit_compile=False)
 
 
 def run_epoch(step, x, y, order, batch_size):
@@ -406,7 +399,8 @@ def train(
         )
     splits = evaluation_splits(x_train, y_train, x_test, y_test, validation)
     x_fit, y_fit = splits["train"]
-    step = make_train_step(model, loss, optimizer)
+    # the whole epoch compiled by XLA (mlpkit.compiled, chapter 5)
+    run_compiled_epoch = make_compiled_epoch(model, loss, optimizer, batch_size)
     config = {
         "loss": loss_name,
         "optimizer": optimizer_name,
@@ -424,7 +418,7 @@ def train(
     for epoch in range(1, int(epochs) + 1):
         saved, epoch_start = model.get_weights(), time.perf_counter()
         order = rng.permutation(int(x_fit.shape[0]))
-        losses = run_epoch(step, x_fit, y_fit, order, int(batch_size))
+        losses = run_compiled_epoch(x_fit, y_fit, order)
         stop_if_diverged(losses, model, saved, epoch, history)
         seconds = time.perf_counter() - epoch_start
         predictions = record_epoch(history, model, splits, loss, epoch, seconds)

@@ -203,22 +203,24 @@ def make_epoch_function(model, lr, batch_size, jit_compile=True):
 
     The same epoch as ``make_plain_epoch``, as one compiled program.
 
-    ``order`` is the epoch's permutation of example indices. It is cut into full
-    batches, a ``(batches, batch_size)`` matrix of indices, and one compiled function
-    loops over its rows with ``tf.range``: one Python call runs every full batch of the
-    epoch. Each step gathers its rows from ``x``, so no shuffled copy of the data set is
-    made, and every step has the same static shape, which lets XLA (``jit_compile``)
-    compile the whole loop into one program. A last, smaller batch, if any, is one more
-    call. (Chapter 5 explains this and measures it against the alternatives.)
+    ``order`` is the epoch's permutation of example indices. Its full batches are cut
+    into a ``(batches, batch_size)`` matrix of indices, and one compiled function lays
+    the epoch's data out once, shuffled, as ``(batches, batch_size, 784)`` (one gather
+    for the epoch), then loops over its rows with ``tf.range``: one Python call runs
+    every full batch of the epoch. Every step has the same static shape, which lets XLA
+    (``jit_compile``) compile the whole loop into one program, each step a slice of the
+    laid-out data. A last, smaller batch, if any, is one more call. (Chapter 5 explains
+    this and measures it against the alternatives.)
     """
     step = make_step(model, tf.constant(lr, tf.float32))
     batch_size = int(batch_size)
 
     @tf.function(jit_compile=jit_compile)
     def full_batches(x, y, batches):
+        x_batches, y_batches = tf.gather(x, batches), tf.gather(y, batches)
         total = tf.constant(0.0, tf.float32)
         for i in tf.range(tf.shape(batches)[0]):
-            total += step(tf.gather(x, batches[i]), tf.gather(y, batches[i]))
+            total += step(x_batches[i], y_batches[i])
         return total
 
     @tf.function(jit_compile=jit_compile)
@@ -230,18 +232,14 @@ def make_epoch_function(model, lr, batch_size, jit_compile=True):
         full = len(order) // batch_size
         total, count = 0.0, full
         if full:
-            total += float(
-                full_batches(
-                    x,
-                    y,
-                    tf.constant(order[: full * batch_size].reshape(full, batch_size)),
-                )
-            )
+            batches = order[: full * batch_size].reshape(full, batch_size)
+            total += float(full_batches(x, y, tf.constant(batches)))
         if len(order) > full * batch_size:
             total += float(last_batch(x, y, tf.constant(order[full * batch_size :])))
             count += 1
         return total / count
 
+    run_epoch.full_batches = full_batches  # the compiled loop, to count its traces
     return run_epoch
 
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 import tensorflow as tf
 
-from mlpkit import bench, bench_variants, data
+from mlpkit import bench, bench_peers, bench_variants, data
 
 
 @pytest.fixture(scope="module")
@@ -113,11 +113,20 @@ def test_mlpkit_bench_end_to_end(tmp_path):
     expected = {"layers": [784, 15, 10], "lr": 0.9, "batch_size": 10, "images": 200, "steps_per_epoch": 20}
     assert report["config"] == expected
     assert "<- the kit's default" in result.stdout and "steps/s" in result.stdout
-    modern = report["modern"]  # chapter 7's network, three ways
+    assert report["variants"][bench.DEFAULT_VARIANT]["ratio_to_default"] == pytest.approx(1.0)
+    assert report["blas"] and len(report["load_average"]["start"]) == 3
+    assert "load average" in result.stdout and "BLAS" in result.stdout
+    modern = report["modern"]  # chapter 7's network, every way
     assert set(modern["variants"]) == set(bench_variants.MODERN_VARIANTS)
     assert modern["config"]["layers"] == [784, 700, 500, 10]
     assert all(row["steps_per_second"] > 0 for row in modern["variants"].values())
+    assert modern["default"] == bench_variants.MODERN_DEFAULT and modern["matmul_gflops_per_second"] > 0
     assert "chapter 7 network" in result.stdout
+    expected_peers = set(bench_peers.PEERS) if bench_peers.jax_available() else set()
+    assert set(report["peers"]) == expected_peers and set(modern["peers"]) == expected_peers
+    for row in [*report["variants"].values(), *report["peers"].values(), *modern["peers"].values()]:
+        assert row["weight_difference"] < bench.SAME_WEIGHTS  # the same training: checked after the first epoch
+    assert ("JAX peers: not installed" in result.stdout) == (not expected_peers)
 
 
 def test_mlpkit_bench_rejects_bad_options(capsys):

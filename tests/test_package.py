@@ -99,6 +99,10 @@ def test_package_declares_what_the_package_and_its_chapters_import():
                 )
     third_party = imported - set(sys.stdlib_module_names) - {"mlpkit"}
     optional = {"yaml"}  # only for YAML grid files (`mlpkit study grid.yaml`); JSON needs nothing
+    # only for `mlpkit bench`'s peers, timed when importable: an extra, never a dependency
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    optional |= {re.split(r"[<>=\[ ]", dep)[0].lower() for deps in extras.values() for dep in deps}
+    assert "jax" in optional and "jax" not in declared
     missing = {DISTRIBUTIONS.get(name, name) for name in third_party - optional} - declared
     assert missing == set(), f"imported but not in pyproject.toml's dependencies: {sorted(missing)}"
 

@@ -15,8 +15,10 @@ examples:
 
 def add_parser(commands):
     bench = commands.add_parser("bench",
-                                description="Time one epoch of every way of running the training loop (chapter 5); "
-                                            "write bench.json and bench.png.", epilog=EXAMPLES)
+                                description="Time one epoch of every way of running the training loop (chapter 5) "
+                                            "and, when JAX is installed (pip install \"mlpkit[jax]\"), JAX's jitted "
+                                            "epoch and step on the same work, in interleaved rounds, as ratios to the "
+                                            "kit's default; write bench.json and bench.png.", epilog=EXAMPLES)
     common.add_data_options(bench)
     bench.add_argument("--layers", type=types.layers, default=list(THESIS_LAYERS),
                        help=f"layer sizes (default {types.LAYER_EXAMPLE})")
@@ -37,7 +39,7 @@ def run(args, parser):
 
     outputs.check_folder(args.out, "--out")
     common.load_tensorflow()
-    from mlpkit import bench, data
+    from mlpkit import bench, bench_modern, data
 
     unknown = sorted(set(args.variants or []) - set(bench.VARIANTS))
     if unknown:
@@ -55,7 +57,7 @@ def run(args, parser):
     )
     result["data_source"] = loaded.source
     if not args.no_modern:
-        result["modern"] = bench.modern_benchmark(x, y, repeats=min(args.repeats, 3),
+        result["modern"] = bench_modern.modern_benchmark(x, y, repeats=min(args.repeats, 3),
                                                   progress=lambda stage: print(f"{stage} ...", flush=True))
     out = pathlib.Path(args.out)
     import matplotlib
@@ -69,5 +71,5 @@ def run(args, parser):
     print(bench.format_table(result))
     if "modern" in result:
         print()
-        print(bench.format_modern_table(result["modern"]))
+        print(bench_modern.format_modern_table(result["modern"]))
     print(f"wrote {out / 'bench.json'} and {out / 'bench.png'}")
