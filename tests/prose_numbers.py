@@ -37,7 +37,12 @@ import sys
 # A short allow-list: page -> {number as written: reason}.
 ALLOWED = {
     "training.md": {"255": "the largest uint8 grey level, which preprocessing divides by"},
-    "commands.md": {"255": "the largest uint8 grey level, which a SavedModel accepts"},
+    "commands.md": {"255": "the largest uint8 grey level, which a SavedModel accepts",
+                    "130": "the exit status of a command stopped by Ctrl-C (128 + SIGINT's 2), as shells report it",
+                    "143": "the exit status of a command stopped by SIGTERM (128 + 15)"},
+    "teaching.md": {"130": "the exit status of a command stopped by Ctrl-C (128 + SIGINT's 2), as shells report it",
+                    "143": "the exit status of a command stopped by SIGTERM (128 + 15)"},
+    "speed.md": {"128": "chapter 7's batch size, the default of mlpkit.modern.train"},
 }
 
 NUMBER = re.compile(r"(?<![\w.])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?![\w])")

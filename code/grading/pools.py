@@ -10,6 +10,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import sys
 
 from mlpkit.grading import models, worker
 from mlpkit.runs import interrupts
@@ -36,11 +37,28 @@ def _start_server(context):
     os.environ.clear()
     os.environ.update(server_environment())
     try:
-        with interrupts.blocked():  # the server, and each worker it forks, ignores Ctrl-C (worker.start)
+        with interrupts.blocked(), _silenced_stderr():  # the server, and each worker it forks, ignores Ctrl-C
             forkserver.ensure_running()
     finally:
         os.environ.clear()
         os.environ.update(caller)
+
+
+@contextlib.contextmanager
+def _silenced_stderr():
+    """Standard error pointed at /dev/null while the server starts, so that it and every process it forks write
+    nothing to the terminal: they report to the grader through their pool only (what a worker would print as it
+    starts while an interrupted grader is ending would bury the grader's one line)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
 
 
 def stop_server():

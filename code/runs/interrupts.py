@@ -61,6 +61,9 @@ def _handler(signum, frame):
         _state["pending"] = _state["pending"] or signum
         return
     _state["first"] = signum
+    # From here the process is ending: a pool's own threads fail as its workers and their server are ended
+    # (a pool of single-task workers starting a replacement, say), and their tracebacks would bury the one line.
+    threading.excepthook = lambda args: None
     threading.Thread(target=_backstop, args=(signum,), daemon=True).start()
     raise _interrupt(signum)
 
