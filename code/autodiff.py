@@ -284,3 +284,54 @@ def forward_backward_times(
             tf.nest.map_structure(lambda tensor: tensor.numpy(), run())
             times[name].append(time.perf_counter() - start)
     return {name: float(np.median(found[1:])) for name, found in times.items()}
+
+
+# -- what reverse mode stores ----------------------------------------------------------
+
+
+def tape_kept_tensors(layer_sizes, batch, seed=0, record=True):
+    """The tensors ``tf.GradientTape`` keeps alive from a sigmoid MLP's forward pass:
+    ``{name: shape}``, with ``z1, a1, ..., zL, aL`` each layer's pre-activation and
+    activation and ``diff``, ``squared`` the cost's ``y - t`` and ``(y - t)^2``.
+
+    The forward pass runs eagerly in float32 on a batch ``(batch, n_0)`` and holds only
+    a weak reference to each intermediate tensor; after the pass, a tensor still alive
+    is one the tape holds for the backward pass. With ``record=False`` no tape watches
+    the pass (nothing should stay alive). The tape is then used once, and every tensor
+    it held must be released.
+    """
+    import contextlib
+    import weakref
+
+    import tensorflow as tf
+
+    from mlpkit import gradients
+
+    params = gradients.init_params(list(layer_sizes), seed=seed, dtype=tf.float32)
+    rng = np.random.default_rng(seed)
+    x = tf.constant(rng.uniform(0, 1, (batch, layer_sizes[0])), tf.float32)
+    t = tf.constant(np.eye(layer_sizes[-1])[rng.integers(0, layer_sizes[-1], batch)])
+    t, refs = tf.cast(t, tf.float32), {}
+    tape = tf.GradientTape() if record else contextlib.nullcontext()
+    with tape:
+        a = x
+        for layer, (w, b) in enumerate(zip(params[0::2], params[1::2]), start=1):
+            z = a @ w + b
+            a = tf.math.sigmoid(z)
+            refs[f"z{layer}"], refs[f"a{layer}"] = weakref.ref(z), weakref.ref(a)
+        diff = a - t
+        squared = diff**2
+        cost = tf.reduce_mean(squared)
+        refs["diff"], refs["squared"] = weakref.ref(diff), weakref.ref(squared)
+        del z, a, diff, squared  # from here on, only the tape can hold them
+    kept = {name: tuple(ref().shape) for name, ref in refs.items() if ref() is not None}
+    if record:
+        tape.gradient(cost, params)
+        if any(ref() is not None for ref in refs.values()):
+            raise AssertionError("the tape still holds tensors after tape.gradient")
+    return kept
+
+
+def kept_bytes(kept, dtype_bytes=4):
+    """Bytes of the tensors ``{name: shape}`` in a dtype of ``dtype_bytes`` bytes."""
+    return sum(int(np.prod(shape)) * dtype_bytes for shape in kept.values())

@@ -127,6 +127,135 @@ def plot_descent(rows, key="w", ax=None, title="", log=False):
     return ax
 
 
+#: The engine's graph: inches per column and per row, a node's box as a fraction of
+#: a cell, and the node text in points.
+GRAPH_COLUMN_INCHES = 1.05
+GRAPH_ROW_INCHES = 0.8
+GRAPH_BOX = (0.84, 0.66)
+GRAPH_FONT_SIZE = 8.5
+
+
+def graph_layout(root):
+    """Where :func:`plot_graph` puts each node of ``root``'s graph: ``{id(node):
+    (column, row)}``.
+
+    ``root`` is in the last column; every other node one column left of its leftmost
+    user, so an edge spans one column unless a node is used at two depths. Columns are
+    filled from the right, each node near the mean row of its users (fewer crossings),
+    and centred on the tallest column.
+    """
+    from mlpkit import autodiff
+
+    order = autodiff.topological_order(root)
+    users = {id(node): [] for node in order}
+    for node in order:
+        for parent in node.parents:
+            users[id(parent)].append(node)
+    steps = {id(root): 0}  # the longest path from each node to root
+    for node in reversed(order[:-1]):
+        steps[id(node)] = 1 + max(steps[id(user)] for user in users[id(node)])
+    columns = 1 + max(steps.values())
+    by_column = [[] for _ in range(columns)]
+    for node in reversed(order):  # users before their parents, so their rows are known
+        by_column[steps[id(node)]].append(node)
+    rows, row = {}, {id(root): 0.0}
+    for nodes in by_column:
+        nodes.sort(
+            key=lambda n: (
+                sum(row[id(u)] for u in users[id(n)]) / len(users[id(n)])
+                if users[id(n)]
+                else 0.0
+            )
+        )
+        for index, node in enumerate(nodes):
+            row[id(node)] = index - (len(nodes) - 1) / 2
+        rows[len(rows)] = len(nodes)
+    tallest = max(rows.values())
+    return {
+        key: (columns - 1 - steps[key], row[key] + (tallest - 1) / 2) for key in row
+    }
+
+
+def _node_label(node, names):
+    name = names.get(node) or node.op or "constant"
+    # + 0.0: no "-0"
+    return f"{name}\ndata {node.data + 0.0:.3g}\ngrad {node.grad + 0.0:.3g}"
+
+
+def _bend(node, index, span):
+    """How far the arrow from ``node.parents[index]`` bends: apart when the node uses
+    that parent twice, around the nodes between when it spans several columns."""
+    if node.parents.count(node.parents[index]) > 1:
+        return 0.6 * (2 * index - 1)
+    return 0.6 if span > 1 else 0.0
+
+
+def plot_graph(root, names=None, ax=None):
+    """The computation graph of an ``autodiff.Value``: one box per node, one arrow per
+    dependency (parent to the node that uses it), as micrograd's ``draw_dot``.
+
+    Each box shows the node's name (from ``names``, a dict from Value to text) or the
+    operation that made it, its ``data`` and its ``grad`` (call ``root.backward()``
+    first to see the gradients). Leaves named in ``names`` are shaded blue, unnamed
+    constants grey. A parent used twice by one node gets two arrows, bent apart.
+    """
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    from mlpkit import autodiff
+
+    names = names or {}
+    where = graph_layout(root)
+    columns = 1 + max(col for col, _ in where.values())
+    rows = 1 + max(row for _, row in where.values())
+    rows = max(rows, 2)  # room for arrows bent around a node
+    # + 0.3: the margins tight_layout keeps around an axes without labels
+    figsize = (GRAPH_COLUMN_INCHES * columns + 0.3, GRAPH_ROW_INCHES * rows + 0.3)
+    ax = _axes(ax, figsize)
+    width, height = GRAPH_BOX
+    for node in autodiff.topological_order(root):
+        col, row = where[id(node)]
+        shade = "white" if node.parents else ("#cfe2f3" if node in names else "#e6e6e6")
+        box = FancyBboxPatch(
+            (col - width / 2, row - height / 2),
+            width,
+            height,
+            boxstyle="round,pad=0,rounding_size=0.08",
+            facecolor=shade,
+            edgecolor="black",
+            linewidth=0.8,
+            gid="node",
+        )
+        ax.add_patch(box)
+        ax.text(
+            col,
+            row,
+            _node_label(node, names),
+            ha="center",
+            va="center",
+            fontsize=GRAPH_FONT_SIZE,
+            gid="node-label",
+        )
+        for index, parent in enumerate(node.parents):
+            bend = _bend(node, index, col - where[id(parent)][0])
+            start, end = where[id(parent)], (col, row)
+            ax.add_patch(
+                FancyArrowPatch(
+                    (start[0] + width / 2, start[1]),
+                    (end[0] - width / 2, end[1]),
+                    arrowstyle="-|>",
+                    mutation_scale=9,
+                    linewidth=0.8,
+                    gid="edge",
+                    connectionstyle=f"arc3,rad={bend}",
+                )
+            )
+    ax.set_xlim(-0.5, columns - 0.5)
+    top = max(row for _, row in where.values())
+    ax.set_ylim(top / 2 + rows / 2, top / 2 - rows / 2)
+    ax.axis("off")
+    return ax
+
+
 # --- chapter 4: training results ----------------------------------------------------
 
 

@@ -200,4 +200,30 @@ CHECKS = {
             ),
         ],
     ),
+    "softplus_op": dict(
+        points=3,
+        calls=[
+            Call(
+                "softplus_through_engine",
+                ([-2.0, 0.0, 0.5, 1.5],),
+                public=True,
+                rtol=1e-10,
+                atol=1e-12,
+                message="each row is [softplus(2z), dy/dz, 1.0] for y = 3 softplus(2z)^2: softplus(0) = ln 2, its "
+                "slope at 0 is 1/2, and the result must be one node whose only parent is its input",
+            ),
+            Call(
+                "softplus_through_engine",
+                ([-1000.0, 400.0, 1000.0],),
+                public=True,
+                rtol=1e-10,
+                atol=1e-12,
+                case="large",
+                message="softplus(2000) = 2000 and its slope is 1 (softplus(-2000) is 0): compute it without "
+                "math.exp of a large positive number, which overflows",
+            ),
+            Call("softplus_through_engine", (list(rng.normal(0, 3, 8)),), rtol=1e-10, atol=1e-12),
+            Call("softplus_through_engine", ([-745.0, -30.0, 30.0, 745.0],), rtol=1e-10, atol=1e-12, case="large"),
+        ],
+    ),
 }

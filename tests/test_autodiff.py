@@ -147,3 +147,19 @@ def test_forward_and_backward_cost_a_small_multiple_of_forward():
     ratio = times["forward+backward"] / times["forward"]
     # the chapter measures about 2 (1.9 to 2.3 over seeds 0-2 on a busy 2-core machine); asserted only in a wide band
     assert 1.0 < ratio < 10.0, times
+
+
+@pytest.mark.parametrize("hidden", [1, 2, 3])
+def test_the_tape_keeps_each_layers_activations_linear_in_batch_and_depth(hidden):
+    width, sizes = 16, (8,) + (16,) * hidden + (4,)
+    by_batch = {batch: autodiff.tape_kept_tensors(sizes, batch) for batch in (1, 3, 8)}
+    for batch, kept in by_batch.items():
+        # a_1..a_L (batch, n_l), the cost's y - t and (y - t)^2; no pre-activation z_l
+        expected = {f"a{layer}": (batch, n) for layer, n in enumerate(sizes[1:], start=1)}
+        expected.update(diff=(batch, 4), squared=(batch, 4))
+        assert kept == expected
+        assert autodiff.kept_bytes(kept) == batch * autodiff.kept_bytes(by_batch[1])
+        assert autodiff.kept_bytes(kept) == 4 * batch * (width * hidden + 3 * 4)
+    deeper = autodiff.tape_kept_tensors(sizes[:1] + (width,) + sizes[1:], 3)
+    assert autodiff.kept_bytes(deeper) - autodiff.kept_bytes(by_batch[3]) == 4 * 3 * width
+    assert autodiff.tape_kept_tensors(sizes, 8, record=False) == {}

@@ -55,9 +55,19 @@ REFERENCE = {
 }
 
 
+# The cells every student gets as they are (imports, helpers such as chapter 3's engine).
+SHARED = "\n\n".join(
+    cell.source
+    for chapter in bank.CHAPTERS
+    for cell in bank.chapter_cells(chapter)
+    if cell.kind == "code" and not cell.exercise
+)
+
+
 def submission(solutions):
-    """A file answering every exercise of every chapter: ``solutions[name]`` where given, else the reference."""
-    return HEADER + "\n\n".join(solutions.get(e.name, REFERENCE[e.name]) for e in EXERCISES)
+    """A file answering every exercise of every chapter: the shared cells, then ``solutions[name]`` where given,
+    else the reference."""
+    return HEADER + SHARED + "\n\n" + "\n\n".join(solutions.get(e.name, REFERENCE[e.name]) for e in EXERCISES)
 
 
 FILES = {

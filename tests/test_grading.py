@@ -39,7 +39,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 CHAPTERS = ["perceptron", "xor", "gradients"]
 POINTS = {"step": 2, "nand_weights": 2, "perceptron_forward": 3, "xor_weights": 3, "sigmoid": 2, "parameter_count": 2,
           "sigmoid_prime": 2, "mse_gradient": 2, "sigmoid_layer_backward": 4,
-          "two_layer_backward": 4, "numerical_gradient_of_cost": 3, "relative_error": 2}
+          "two_layer_backward": 4, "numerical_gradient_of_cost": 3, "relative_error": 2, "softplus_op": 3}
 FULL = sum(POINTS.values())
 # The adversarial class's limits. The time limit (CPU time) is well above what its heaviest honest work (writing
 # the disk full, a thousand files, the largest answers) uses; its wall-clock backstop, four times that, what such

@@ -229,6 +229,68 @@ def test_misclassified_titles_do_not_overlap(count):
     assert_inside_figure(fig)
 
 
+# --- the autodiff engine's graph -------------------------------------------------------------
+
+
+def neuron_graph():
+    """The chapter's sigmoid neuron's cost as engine Values, after backward: ``(cost, names)``."""
+    from mlpkit.autodiff import Value
+
+    x, w, b, t = Value(1.5), Value(0.7), Value(-0.2), Value(0.0)
+    cost = ((x * w + b).sigmoid() - t) ** 2
+    cost.backward()
+    return cost, {x: "x", w: "w", b: "b", t: "t"}
+
+
+def repeated_use_graph():
+    from mlpkit.autodiff import Value
+
+    x = Value(3.0)
+    y = x * x + x  # x twice as the same parent of one node, and at two depths
+    y.backward()
+    return y, {x: "x"}
+
+
+def with_gid(ax, gid):
+    return [artist for artist in ax.get_children() if artist.get_gid() == gid]
+
+
+@pytest.mark.parametrize("graph", [neuron_graph, repeated_use_graph])
+def test_graph_has_one_box_per_node_and_one_arrow_per_dependency(graph):
+    from mlpkit import autodiff
+
+    root, names = graph()
+    ax = plotting.plot_graph(root, names)
+    nodes = autodiff.topological_order(root)
+    boxes, labels, arrows = (with_gid(ax, gid) for gid in ("node", "node-label", "edge"))
+    assert len(boxes) == len(labels) == len(nodes)
+    assert len(arrows) == sum(len(node.parents) for node in nodes)
+    # each arrow runs from its parent's box to its user's: drawn in the order nodes and parents are listed
+    starts = [(node, parent) for node in nodes for parent in node.parents]
+    where = plotting.graph_layout(root)
+    for arrow, (node, parent) in zip(arrows, starts):
+        (x0, y0), (x1, y1) = arrow._posA_posB
+        assert (x0, y0) == pytest.approx((where[id(parent)][0] + plotting.GRAPH_BOX[0] / 2, where[id(parent)][1]))
+        assert (x1, y1) == pytest.approx((where[id(node)][0] - plotting.GRAPH_BOX[0] / 2, where[id(node)][1]))
+        assert x1 > x0, "every arrow points right, from parent to user"
+    shown = {label.get_text() for label in labels}
+    assert all(f"grad {node.grad + 0.0:.3g}" in "".join(shown) for node in nodes)
+    assert {f"{name}\ndata {value.data:.3g}\ngrad {value.grad:.3g}" for value, name in names.items()} <= shown
+
+
+@pytest.mark.parametrize("graph", [neuron_graph, repeated_use_graph])
+def test_graph_text_stays_inside_its_box_and_boxes_do_not_overlap(graph):
+    ax = plotting.plot_graph(*graph())
+    ax.figure.tight_layout()
+    renderer = draw(ax.figure)
+    boxes = [box.get_window_extent(renderer) for box in with_gid(ax, "node")]
+    for label, box in zip(with_gid(ax, "node-label"), boxes):
+        assert inside(label.get_window_extent(renderer), box), f"{label.get_text()!r} spills out of its box"
+    for a, b in itertools.combinations(boxes, 2):
+        assert not a.overlaps(b)
+    assert_inside_figure(ax.figure)
+
+
 # --- the benchmark --------------------------------------------------------------------------
 
 
@@ -284,6 +346,7 @@ def kit_figures():
         "plot_misclassified": lambda: plotting.plot_misclassified(images, true, predicted, FASHION),
         "study_plots.report_figures": lambda: study_plots.report_figures(study_report(10))["error_curves.png"],
         "bench.plot_benchmark": lambda: bench.plot_benchmark(result).figure,
+        "plot_graph": lambda: plotting.plot_graph(*neuron_graph()).figure,
     }
 
 

@@ -133,6 +133,22 @@ ALTERNATIVES = {
                 return float(tf.reduce_max(tf.math.divide_no_nan(tf.abs(a - b), scale)))
         """),
     ],
+    "softplus_op": [
+        code("""
+            def softplus(v):
+                z = np.float64(v.data)
+                slope = 0.5 * (1.0 + np.tanh(z / 2))  # the sigmoid, written with tanh
+                return Value(float(np.logaddexp(0.0, z)), (v,), (float(slope),), "softplus")
+        """),
+        code("""
+            def softplus(v):
+                z = tf.constant(v.data, tf.float64)
+                with tf.GradientTape() as tape:
+                    tape.watch(z)
+                    s = tf.math.softplus(z)
+                return Value(float(s), (v,), (float(tape.gradient(s, z)),), "softplus")
+        """),
+    ],
 }
 
 WRONG = {
@@ -273,5 +289,17 @@ WRONG = {
         """),
             "the mean of the errors, not the largest",
         ),
+    ],
+    "softplus_op": [
+        (code("""
+            def softplus(v):
+                return Value(math.log(1 + math.exp(v.data)), (v,), (1 / (1 + math.exp(-v.data)),))
+        """), "ln(1 + e^z) as written overflows for large z"),
+        (code("""
+            def softplus(v):
+                z = v.data
+                data = max(z, 0.0) + math.log1p(math.exp(-abs(z)))
+                return Value(data, (v,), (data,))
+        """), "the softplus itself as its own slope"),
     ],
 }
