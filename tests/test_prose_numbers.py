@@ -32,11 +32,16 @@ def test_a_typed_in_result_is_found(tmp_path):
     assert [token for _, token, _ in bare_numbers(page)] == ["72.8", "1,230"]
 
 
+def test_a_result_typed_into_a_formula_is_found(tmp_path):
+    page = _page(tmp_path, "The rate $\\eta = 0.37$ gives $C \\approx 0.052$ in $W^{(784)}$, $\\tfrac12 x^2$.\n")
+    assert [token for _, token, _ in bare_numbers(page)] == ["0.37", "0.052"]  # integers: the formula's own
+
+
 def test_glued_cited_and_allowed_numbers_pass(tmp_path):
     page = _page(tmp_path, (
         "The network reaches {glue:text}`accuracy:.1f` % on the test set.\n\n"
         "The thesis reports 90.81 % {cite}`pojunas2021`. Chapter 14 and Figure 24 are numbered; so is 2021.\n\n"
-        "The layers are [784, 100, 10], or 784-15-10, with $w = 0.8$ and `x[:203]`.\n\n"
+        "The layers are [784, 100, 10], or 784-15-10, with $\\tfrac12 w^2$ and `x[:203]`.\n\n"
         "```{code-cell} ipython3\nmodel.fit(lr=0.25)\n```\n\nThe rate is 0.25, as the code says.\n"))
     assert bare_numbers(page) == []
 
