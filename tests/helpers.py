@@ -80,3 +80,15 @@ def study_report(epochs, rows=None):
         {**row, "accuracy_mean": 80.0 + i, "accuracy_std": 1.0,
          "validation_loss_per_epoch": [0.3 / (e + 1 + i) for e in range(row["epochs"] + 1)]}
         for i, row in enumerate(rows)]}
+
+
+def kill_all(pids):
+    """SIGKILL each process of ``pids`` still alive (a test's clean-up, whatever state it failed in)."""
+    import os
+    import signal
+
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass

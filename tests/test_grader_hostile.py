@@ -24,6 +24,7 @@ import time
 
 import pytest
 
+from helpers import kill_all
 from mlpkit.grading import bank, checks, grader, report, units
 from mlpkit.grading.sandbox import Limits
 
@@ -276,11 +277,7 @@ def test_after_kill_9_of_the_grader_no_worker_or_submission_process_survives(tmp
         assert not set(_children()) & seen, f"processes survived the grader: {sorted(set(_children()) & seen)}"
         assert not list(temporary.glob("mlpkit-submission-*"))  # the worker removed its child's folder as it ended
     finally:
-        for pid in [main.pid, *seen]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        kill_all([main.pid, *seen])
 
 
 def _session(pid):

@@ -20,6 +20,7 @@ import time
 
 import pytest
 
+from helpers import kill_all
 from mlpkit import cli
 from mlpkit.runs import interrupts, outputs
 
@@ -86,11 +87,7 @@ def _press_ctrl_c_twice(argv, tmp_path, seed, first=(1.0, 8.0)):
         assert _of_run(main.pid, seen) == [], "processes of the interrupted run are still running"
         return main.returncode, err, seconds
     finally:
-        for pid in [main.pid, *seen]:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
+        kill_all([main.pid, *seen])
 
 
 def _assert_interrupted(status, err, seconds):

@@ -29,8 +29,8 @@ def as_text(value):
     as that text: one line, with the characters Markdown would read as markup escaped, so no markup or HTML
     in it takes effect, and the rest (dots, commas, parentheses) left as they are, to read as text."""
     escaped = MARKDOWN_INLINE.sub(r"\\\1", " ".join(lms.printable(value).split()))
-    return MARKDOWN_LINE_START.sub(lambda m: m[1] + "\\" + m[2] if len(m[2]) == 1 else
-                                   m[1] + m[2][:-1] + "\\" + m[2][-1], escaped)
+    # the marker's last character escaped: "#" -> r"\#", "12." -> r"12\."
+    return MARKDOWN_LINE_START.sub(lambda m: m[1] + m[2][:-1] + "\\" + m[2][-1], escaped)
 
 
 # How a unit's submission was confined (the unit's "guard"): by the kernel, or, where it offers nothing and the
